@@ -1,0 +1,80 @@
+/** Helpers every kernel family shares: uniform packing, 1-D grids, strided index math in WGSL. */
+import type { DType } from '../tensor/dtype.js';
+import type { GpuDevice } from '../tensor/device.js';
+import type { WebGPUBackend } from '../tensor/webgpu/backend.js';
+
+export const MAX_RANK = 8;
+
+/** Writes a uniform block field by field, honouring WGSL's 16-byte alignment of vec4 arrays. */
+export class UniformWriter {
+  private view = new DataView(new ArrayBuffer(256));
+  private offset = 0;
+
+  u32(...xs: number[]): this {
+    for (const x of xs) { this.view.setUint32(this.offset, x >>> 0, true); this.offset += 4; }
+    return this;
+  }
+  i32(...xs: number[]): this {
+    for (const x of xs) { this.view.setInt32(this.offset, x, true); this.offset += 4; }
+    return this;
+  }
+  f32(...xs: number[]): this {
+    for (const x of xs) { this.view.setFloat32(this.offset, x, true); this.offset += 4; }
+    return this;
+  }
+  /** An array<vec4<u32>, MAX_RANK/4> holding `xs` padded with zeros. */
+  dims(xs: readonly number[]): this {
+    this.align16();
+    if (xs.length > MAX_RANK) throw new Error(`tensors of rank above ${MAX_RANK} are not supported`);
+    for (let i = 0; i < MAX_RANK; i++) this.view.setUint32(this.offset + 4 * i, (xs[i] ?? 0) >>> 0, true);
+    this.offset += 4 * MAX_RANK;
+    return this;
+  }
+  align16(): this {
+    this.offset = Math.ceil(this.offset / 16) * 16;
+    return this;
+  }
+  build(): ArrayBuffer {
+    return this.view.buffer.slice(0, Math.max(16, Math.ceil(this.offset / 16) * 16)) as ArrayBuffer;
+  }
+}
+
+export const WG = 64;
+
+/** Workgroup counts for one invocation per element, spilling into y past the per-dimension limit. */
+export function grid1d(n: number, perGroup = WG): [number, number] {
+  const groups = Math.ceil(n / perGroup);
+  if (groups <= 65535) return [groups, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y];
+}
+
+/** WGSL: `let i = flatIndex(...)` for grids made by grid1d. */
+export const FLAT_INDEX = /* wgsl */ `
+fn flatIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, perGroup: u32) -> u32 {
+  return (wid.y * nwg.x + wid.x) * perGroup + lid;
+}`;
+
+/** WGSL: read dimension i of a `dims` field. */
+export const DIM_AT = /* wgsl */ `
+fn dimAt(v: array<vec4<u32>, ${MAX_RANK / 4}>, i: u32) -> u32 { return v[i / 4u][i % 4u]; }`;
+
+export function wgslType(dtype: DType): 'f32' | 'i32' {
+  if (dtype === 'f64') throw new Error("dtype 'f64' exists only on the cpu device");
+  return dtype;
+}
+
+export function gpuOf(device: GpuDevice): WebGPUBackend {
+  return device.backend;
+}
+
+/** Row-major strided offset of flat index `i` of `shape` under `strides` (CPU references). */
+export function stridedOffset(i: number, shape: readonly number[], strides: readonly number[]): number {
+  let off = 0;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const c = i % shape[d];
+    i = Math.floor(i / shape[d]);
+    off += c * strides[d];
+  }
+  return off;
+}

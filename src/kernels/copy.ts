@@ -1,0 +1,112 @@
+/**
+ * Data movement: one strided-copy kernel serves permute/transpose, slice, expand (stride 0), concat
+ * (writes into a region of the output) and pad; plus fill and dtype casts.
+ *   strided copy: for every index c of `shape`, dst[dstOff + c.dstStrides] = src[srcOff + c.srcStrides]
+ */
+import type { DType, TypedArray } from '../tensor/dtype.js';
+import type { GpuDevice } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { DIM_AT, FLAT_INDEX, grid1d, MAX_RANK, UniformWriter, WG, wgslType } from './common.js';
+
+export interface StridedCopy {
+  shape: readonly number[];
+  srcStrides: readonly number[];
+  srcOffset: number;
+  dstStrides: readonly number[];
+  dstOffset: number;
+}
+
+export function launchStridedCopy(dev: GpuDevice, src: Tensor, dst: Tensor, c: StridedCopy): void {
+  const T = wgslType(src.dtype);
+  const n = c.shape.reduce((x, y) => x * y, 1);
+  if (n === 0) return;
+  const spec = {
+    key: `copy:${T}`,
+    name: 'strided_copy',
+    code: () => `alias T = ${T};
+struct Params { n: u32, rank: u32, srcOff: u32, dstOff: u32,
+  shape: array<vec4<u32>, ${MAX_RANK / 4}>, ss: array<vec4<u32>, ${MAX_RANK / 4}>, ds: array<vec4<u32>, ${MAX_RANK / 4}> }
+${DIM_AT}${FLAT_INDEX}
+@group(0) @binding(0) var<storage, read> S: array<T>;
+@group(0) @binding(1) var<storage, read_write> D: array<T>;
+@group(0) @binding(2) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i >= u.n) { return; }
+  var r = i; var so = u.srcOff; var dO = u.dstOff;
+  for (var k = 0u; k < u.rank; k++) {
+    let d = u.rank - 1u - k;
+    let len = dimAt(u.shape, d);
+    let cd = r % len; r = r / len;
+    so += cd * dimAt(u.ss, d); dO += cd * dimAt(u.ds, d);
+  }
+  D[dO] = S[so];
+}`,
+  };
+  const uni = new UniformWriter().u32(n, c.shape.length, c.srcOffset, c.dstOffset)
+    .dims(c.shape).dims(c.srcStrides).dims(c.dstStrides).build();
+  dev.backend.dispatch(spec, [src.buffer, dst.buffer], uni, grid1d(n));
+}
+
+export function cpuStridedCopy(src: TypedArray, dst: TypedArray, c: StridedCopy): void {
+  const n = c.shape.reduce((x, y) => x * y, 1);
+  const rank = c.shape.length;
+  for (let i = 0; i < n; i++) {
+    let r = i, so = c.srcOffset, dO = c.dstOffset;
+    for (let d = rank - 1; d >= 0; d--) {
+      const cd = r % c.shape[d];
+      r = (r - cd) / c.shape[d];
+      so += cd * c.srcStrides[d];
+      dO += cd * c.dstStrides[d];
+    }
+    dst[dO] = src[so];
+  }
+}
+
+export function launchFill(dev: GpuDevice, out: Tensor, value: number): void {
+  const T = wgslType(out.dtype);
+  if (out.size === 0) return;
+  const spec = {
+    key: `fill:${T}`,
+    name: 'fill',
+    code: () => `struct Params { n: u32, bits: u32 }
+${FLAT_INDEX}
+@group(0) @binding(0) var<storage, read_write> O: array<u32>;
+@group(0) @binding(1) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i < u.n) { O[i] = u.bits; }
+}`,
+  };
+  const w = new UniformWriter().u32(out.size);
+  if (T === 'f32') w.f32(value); else w.i32(value);
+  dev.backend.dispatch(spec, [out.buffer], w.build(), grid1d(out.size));
+}
+
+/** f32 -> i32 truncates toward zero (like torch's .int()); i32 -> f32 is exact below 2^24. */
+export function launchCast(dev: GpuDevice, x: Tensor, out: Tensor): void {
+  const from = wgslType(x.dtype), to = wgslType(out.dtype);
+  if (x.size === 0) return;
+  const spec = {
+    key: `cast:${from}:${to}`,
+    name: `cast_${from}_${to}`,
+    code: () => `struct Params { n: u32 }
+${FLAT_INDEX}
+@group(0) @binding(0) var<storage, read> X: array<${from}>;
+@group(0) @binding(1) var<storage, read_write> O: array<${to}>;
+@group(0) @binding(2) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i < u.n) { O[i] = ${to}(X[i]); }
+}`,
+  };
+  dev.backend.dispatch(spec, [x.buffer, out.buffer], new UniformWriter().u32(x.size).build(), grid1d(x.size));
+}
+
+export function cpuCast(x: TypedArray, out: TypedArray, to: DType): void {
+  if (to === 'i32') for (let i = 0; i < x.length; i++) out[i] = Math.trunc(x[i]);
+  else out.set(x);
+}

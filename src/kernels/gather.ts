@@ -1,0 +1,103 @@
+/**
+ * index-select and its adjoint, index-add (scatter-add), along one axis.
+ *   indexSelect: x[outer, R, inner], idx[J] -> out[outer, J, inner];  out[o,j,:] = x[o, idx[j], :]
+ *   indexAdd:    base[outer, R, inner], idx[J], src[outer, J, inner] -> out = base; out[o, idx[j], :] += src[o, j, :]
+ * Indices outside [0, R) read as 0 / are ignored on both devices. indexAdd is deterministic: each
+ * invocation owns one (o, r, column block) of the output and walks idx in order, so no float atomics.
+ */
+import type { TypedArray } from '../tensor/dtype.js';
+import type { GpuDevice } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { FLAT_INDEX, grid1d, UniformWriter, WG, wgslType } from './common.js';
+
+export interface IndexView { outer: number; rows: number; inner: number; count: number }
+
+const COLS_PER_INVOCATION = 16;
+
+export function launchIndexSelect(dev: GpuDevice, x: Tensor, idx: Tensor, out: Tensor, v: IndexView): void {
+  const T = wgslType(x.dtype);
+  const n = v.outer * v.count * v.inner;
+  const spec = {
+    key: `index_select:${T}`,
+    name: 'index_select',
+    code: () => `alias T = ${T};
+struct Params { outer: u32, rows: u32, inner: u32, count: u32 }
+${FLAT_INDEX}
+@group(0) @binding(0) var<storage, read> X: array<T>;
+@group(0) @binding(1) var<storage, read> IDX: array<i32>;
+@group(0) @binding(2) var<storage, read_write> O: array<T>;
+@group(0) @binding(3) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i >= u.outer * u.count * u.inner) { return; }
+  let c = i % u.inner;
+  let j = (i / u.inner) % u.count;
+  let o = i / (u.inner * u.count);
+  let r = IDX[j];
+  if (r < 0 || u32(r) >= u.rows) { O[i] = T(0); return; }
+  O[i] = X[(o * u.rows + u32(r)) * u.inner + c];
+}`,
+  };
+  const uni = new UniformWriter().u32(v.outer, v.rows, v.inner, v.count).build();
+  dev.backend.dispatch(spec, [x.buffer, idx.buffer, out.buffer], uni, grid1d(n));
+}
+
+export function cpuIndexSelect(x: TypedArray, idx: TypedArray, out: TypedArray, v: IndexView): void {
+  for (let o = 0; o < v.outer; o++) {
+    for (let j = 0; j < v.count; j++) {
+      const r = idx[j];
+      for (let c = 0; c < v.inner; c++) {
+        out[(o * v.count + j) * v.inner + c] = r >= 0 && r < v.rows ? x[(o * v.rows + r) * v.inner + c] : 0;
+      }
+    }
+  }
+}
+
+export function launchIndexAdd(dev: GpuDevice, base: Tensor, idx: Tensor, src: Tensor, out: Tensor, v: IndexView): void {
+  const T = wgslType(base.dtype);
+  const blocks = Math.ceil(v.inner / COLS_PER_INVOCATION);
+  const n = v.outer * v.rows * blocks;
+  const spec = {
+    key: `index_add:${T}`,
+    name: 'index_add',
+    code: () => `alias T = ${T};
+struct Params { outer: u32, rows: u32, inner: u32, count: u32, blocks: u32 }
+${FLAT_INDEX}
+@group(0) @binding(0) var<storage, read> BASE: array<T>;
+@group(0) @binding(1) var<storage, read> IDX: array<i32>;
+@group(0) @binding(2) var<storage, read> SRC: array<T>;
+@group(0) @binding(3) var<storage, read_write> O: array<T>;
+@group(0) @binding(4) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i >= u.outer * u.rows * u.blocks) { return; }
+  let b = i % u.blocks;
+  let r = (i / u.blocks) % u.rows;
+  let o = i / (u.blocks * u.rows);
+  let c0 = b * ${COLS_PER_INVOCATION}u;
+  let c1 = min(u.inner, c0 + ${COLS_PER_INVOCATION}u);
+  let dst = (o * u.rows + r) * u.inner;
+  for (var c = c0; c < c1; c++) { O[dst + c] = BASE[dst + c]; }
+  for (var j = 0u; j < u.count; j++) {
+    if (IDX[j] != i32(r)) { continue; }
+    let s = (o * u.count + j) * u.inner;
+    for (var c = c0; c < c1; c++) { O[dst + c] += SRC[s + c]; }
+  }
+}`,
+  };
+  const uni = new UniformWriter().u32(v.outer, v.rows, v.inner, v.count, blocks).build();
+  dev.backend.dispatch(spec, [base.buffer, idx.buffer, src.buffer, out.buffer], uni, grid1d(n));
+}
+
+export function cpuIndexAdd(base: TypedArray, idx: TypedArray, src: TypedArray, out: TypedArray, v: IndexView): void {
+  out.set(base);
+  for (let o = 0; o < v.outer; o++) {
+    for (let j = 0; j < v.count; j++) {
+      const r = idx[j];
+      if (r < 0 || r >= v.rows) continue;
+      for (let c = 0; c < v.inner; c++) out[(o * v.rows + r) * v.inner + c] += src[(o * v.count + j) * v.inner + c];
+    }
+  }
+}

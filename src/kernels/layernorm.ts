@@ -1,0 +1,137 @@
+/**
+ * LayerNorm over the last axis, forward and backward (one invocation per row; per column for dγ, dβ).
+ *   forward:  x[rows, d], gamma[d], beta[d] -> y[rows, d], mean[rows], rstd[rows]
+ *   backward: xh = (x - mean) * rstd,  dxh = g * gamma
+ *             dx = rstd * (dxh - mean(dxh) - xh * mean(dxh * xh))
+ *             dgamma = sum_rows g * xh,  dbeta = sum_rows g
+ * Variance is the biased one (divide by d), as in torch.nn.LayerNorm.
+ */
+import type { TypedArray } from '../tensor/dtype.js';
+import type { GpuDevice } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+
+const HEADER = /* wgsl */ `
+struct Params { rows: u32, d: u32, eps: f32 }
+${FLAT_INDEX}`;
+const ENTRY = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);`;
+
+export function launchLayerNorm(dev: GpuDevice, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, mean: Tensor, rstd: Tensor, rows: number, d: number, eps: number): void {
+  const spec = {
+    key: 'layernorm',
+    name: 'layernorm',
+    code: () => `${HEADER}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> MEAN: array<f32>;
+@group(0) @binding(5) var<storage, read_write> RSTD: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;
+${ENTRY}
+  if (i >= u.rows) { return; }
+  let base = i * u.d;
+  var s = 0.0;
+  for (var j = 0u; j < u.d; j++) { s += X[base + j]; }
+  let m = s / f32(u.d);
+  var v = 0.0;
+  for (var j = 0u; j < u.d; j++) { let c = X[base + j] - m; v += c * c; }
+  let r = inverseSqrt(v / f32(u.d) + u.eps);
+  for (var j = 0u; j < u.d; j++) { Y[base + j] = (X[base + j] - m) * r * G[j] + B[j]; }
+  MEAN[i] = m;
+  RSTD[i] = r;
+}`,
+  };
+  const uni = new UniformWriter().u32(rows, d).f32(eps).build();
+  dev.backend.dispatch(spec, [x.buffer, gamma.buffer, beta.buffer, y.buffer, mean.buffer, rstd.buffer], uni, grid1d(rows));
+}
+
+export function launchLayerNormBackward(dev: GpuDevice, x: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, dx: Tensor, dgamma: Tensor, dbeta: Tensor, rows: number, d: number): void {
+  const binds = `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> GAMMA: array<f32>;
+@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read> RSTD: array<f32>;
+@group(0) @binding(4) var<storage, read> G: array<f32>;`;
+  const rowsSpec = {
+    key: 'layernorm_bwd_dx',
+    name: 'layernorm_backward_dx',
+    code: () => `${HEADER}${binds}
+@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;
+${ENTRY}
+  if (i >= u.rows) { return; }
+  let base = i * u.d;
+  let m = MEAN[i]; let r = RSTD[i];
+  var s1 = 0.0; var s2 = 0.0;
+  for (var j = 0u; j < u.d; j++) {
+    let dxh = G[base + j] * GAMMA[j];
+    s1 += dxh; s2 += dxh * (X[base + j] - m) * r;
+  }
+  let inv = 1.0 / f32(u.d);
+  for (var j = 0u; j < u.d; j++) {
+    let xh = (X[base + j] - m) * r;
+    DX[base + j] = r * (G[base + j] * GAMMA[j] - s1 * inv - xh * s2 * inv);
+  }
+}`,
+  };
+  const colsSpec = {
+    key: 'layernorm_bwd_dparams',
+    name: 'layernorm_backward_dgamma_dbeta',
+    code: () => `${HEADER}${binds}
+@group(0) @binding(5) var<storage, read_write> DGAMMA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> DBETA: array<f32>;
+@group(0) @binding(7) var<uniform> u: Params;
+${ENTRY}
+  if (i >= u.d) { return; }
+  var sg = 0.0; var sb = 0.0;
+  for (var row = 0u; row < u.rows; row++) {
+    let k = row * u.d + i;
+    sg += G[k] * (X[k] - MEAN[row]) * RSTD[row];
+    sb += G[k];
+  }
+  DGAMMA[i] = sg;
+  DBETA[i] = sb;
+}`,
+  };
+  const uni = new UniformWriter().u32(rows, d).f32(0).build();
+  const common = [x.buffer, gamma.buffer, mean.buffer, rstd.buffer, g.buffer];
+  dev.backend.dispatch(rowsSpec, [...common, dx.buffer], uni, grid1d(rows));
+  dev.backend.dispatch(colsSpec, [...common, dgamma.buffer, dbeta.buffer], uni, grid1d(d));
+}
+
+export function cpuLayerNorm(x: TypedArray, gamma: TypedArray, beta: TypedArray, y: TypedArray, mean: TypedArray, rstd: TypedArray, rows: number, d: number, eps: number): void {
+  for (let i = 0; i < rows; i++) {
+    const base = i * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[base + j];
+    const m = s / d;
+    let v = 0;
+    for (let j = 0; j < d; j++) v += (x[base + j] - m) ** 2;
+    const r = 1 / Math.sqrt(v / d + eps);
+    for (let j = 0; j < d; j++) y[base + j] = (x[base + j] - m) * r * gamma[j] + beta[j];
+    mean[i] = m;
+    rstd[i] = r;
+  }
+}
+
+export function cpuLayerNormBackward(x: TypedArray, gamma: TypedArray, mean: TypedArray, rstd: TypedArray, g: TypedArray, dx: TypedArray, dgamma: TypedArray, dbeta: TypedArray, rows: number, d: number): void {
+  dgamma.fill(0);
+  dbeta.fill(0);
+  for (let i = 0; i < rows; i++) {
+    const base = i * d, m = mean[i], r = rstd[i];
+    let s1 = 0, s2 = 0;
+    for (let j = 0; j < d; j++) {
+      const xh = (x[base + j] - m) * r, dxh = g[base + j] * gamma[j];
+      s1 += dxh; s2 += dxh * xh;
+      dgamma[j] += g[base + j] * xh;
+      dbeta[j] += g[base + j];
+    }
+    for (let j = 0; j < d; j++) {
+      const xh = (x[base + j] - m) * r;
+      dx[base + j] = r * (g[base + j] * gamma[j] - s1 / d - (xh * s2) / d);
+    }
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * Batched matmul with folded transposes and a fused epilogue:
+ *   C[b] = act(op(A[b]) @ op(B[b]) + bias)
+ *   A: [batch|1, M, K] (or [.., K, M] with transA), B: [batch|1, K, N] (or [.., N, K] with transB),
+ *   bias: [N], C: [batch, M, N]; a batch stride of 0 broadcasts one operand.
+ * Variants (chosen per adapter by `pickVariant`, any can be forced):
+ *   naive    one invocation per output; the readable reference kernel.
+ *   regblock register-blocked for CPU rasterisers (lavapipe): one subgroup per workgroup, about 32
+ *            scalar accumulators per lane, loads contiguous across lanes, operands shared with subgroup
+ *            operations instead of workgroup memory and barriers (both slow on lavapipe). Needs subgroups.
+ *   tiled    classic shared-memory tiling for real GPUs: BM x BN tile per workgroup, BK-deep slabs of A and
+ *            B staged in workgroup memory, TM x TN outputs per thread.
+ */
+import type { TypedArray } from '../tensor/dtype.js';
+import type { GpuDevice } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { gelu } from './math.js';
+import { WGSL_MATH } from './math.js';
+
+export type Activation = 'none' | 'relu' | 'gelu';
+export type MatmulVariant = 'naive' | 'regblock' | 'tiled';
+
+export interface MatmulDims {
+  batch: number; M: number; N: number; K: number;
+  transA: boolean; transB: boolean;
+  /** Elements between consecutive batches of A and B (0 = broadcast). */
+  aStride: number; bStride: number;
+  act: Activation;
+}
+
+const PARAMS = /* wgsl */ `struct Params { M: u32, N: u32, K: u32, aStride: u32, bStride: u32 }`;
+
+function epilogue(bias: boolean, act: Activation): string {
+  const a = act === 'relu' ? 'max(r, 0.0)' : act === 'gelu' ? 'gelu_f32(r)' : 'r';
+  return `fn epi(v: f32, n: u32) -> f32 { let r = v${bias ? ' + BIAS[n]' : ''}; return ${a}; }`;
+}
+
+function bindings(aType: string, bType: string, cType: string, bias: boolean): string {
+  let i = 0;
+  const lines = [
+    `@group(0) @binding(${i++}) var<storage, read> A: array<${aType}>;`,
+    `@group(0) @binding(${i++}) var<storage, read> B: array<${bType}>;`,
+  ];
+  if (bias) lines.push(`@group(0) @binding(${i++}) var<storage, read> BIAS: array<f32>;`);
+  lines.push(`@group(0) @binding(${i++}) var<storage, read_write> C: array<${cType}>;`);
+  lines.push(`@group(0) @binding(${i++}) var<uniform> u: Params;`);
+  return lines.join('\n');
+}
+
+/** Guarded scalar element loads shared by the naive and tiled kernels. */
+function scalarLoads(d: MatmulDims): string {
+  return `
+fn ldA(base: u32, m: u32, k: u32) -> f32 {
+  if (m >= u.M || k >= u.K) { return 0.0; }
+  return A[base + ${d.transA ? 'k * u.M + m' : 'm * u.K + k'}];
+}
+fn ldB(base: u32, k: u32, n: u32) -> f32 {
+  if (k >= u.K || n >= u.N) { return 0.0; }
+  return B[base + ${d.transB ? 'n * u.K + k' : 'k * u.N + n'}];
+}`;
+}
+
+function naiveSource(d: MatmulDims, bias: boolean): string {
+  return `${WGSL_MATH}${PARAMS}${FLAT_INDEX}
+${bindings('f32', 'f32', 'f32', bias)}
+${scalarLoads(d)}
+${epilogue(bias, d.act)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i >= u.M * u.N) { return; }
+  let b = wid.z;
+  let m = i / u.N; let n = i % u.N;
+  var acc = 0.0;
+  for (var k = 0u; k < u.K; k++) { acc = fma(ldA(b * u.aStride, m, k), ldB(b * u.bStride, k, n), acc); }
+  C[b * u.M * u.N + i] = epi(acc, n);
+}`;
+}
+
+export interface TiledConfig { BM: number; BN: number; BK: number; TM: number; TN: number }
+
+function tiledSource(d: MatmulDims, bias: boolean, c: TiledConfig): string {
+  const threads = (c.BM / c.TM) * (c.BN / c.TN);
+  const colThreads = c.BN / c.TN;
+  const loadA = d.transA
+    ? `let mm = e % ${c.BM}u; let kk = e / ${c.BM}u;` // coalesced along m
+    : `let kk = e % ${c.BK}u; let mm = e / ${c.BK}u;`; // coalesced along k
+  const loadB = d.transB
+    ? `let kk = e % ${c.BK}u; let nn = e / ${c.BK}u;`
+    : `let nn = e % ${c.BN}u; let kk = e / ${c.BN}u;`;
+  return `${WGSL_MATH}${PARAMS}
+${bindings('f32', 'f32', 'f32', bias)}
+${scalarLoads(d)}
+${epilogue(bias, d.act)}
+var<workgroup> As: array<f32, ${c.BK * c.BM}>;
+var<workgroup> Bs: array<f32, ${c.BK * c.BN}>;
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.z;
+  let aBase = b * u.aStride; let bBase = b * u.bStride;
+  let m0 = wid.y * ${c.BM}u; let n0 = wid.x * ${c.BN}u;
+  let tr = lid / ${colThreads}u; let tc = lid % ${colThreads}u;
+  var acc: array<f32, ${c.TM * c.TN}>;
+  var a: array<f32, ${c.TM}>;
+  var bv: array<f32, ${c.TN}>;
+  for (var k0 = 0u; k0 < u.K; k0 += ${c.BK}u) {
+    for (var e = lid; e < ${c.BM * c.BK}u; e += ${threads}u) { ${loadA} As[kk * ${c.BM}u + mm] = ldA(aBase, m0 + mm, k0 + kk); }
+    for (var e = lid; e < ${c.BN * c.BK}u; e += ${threads}u) { ${loadB} Bs[kk * ${c.BN}u + nn] = ldB(bBase, k0 + kk, n0 + nn); }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${c.BK}u; kk++) {
+      for (var i = 0u; i < ${c.TM}u; i++) { a[i] = As[kk * ${c.BM}u + tr * ${c.TM}u + i]; }
+      for (var j = 0u; j < ${c.TN}u; j++) { bv[j] = Bs[kk * ${c.BN}u + tc * ${c.TN}u + j]; }
+      for (var i = 0u; i < ${c.TM}u; i++) {
+        for (var j = 0u; j < ${c.TN}u; j++) { acc[i * ${c.TN}u + j] = fma(a[i], bv[j], acc[i * ${c.TN}u + j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  let cBase = b * u.M * u.N;
+  for (var i = 0u; i < ${c.TM}u; i++) {
+    let m = m0 + tr * ${c.TM}u + i;
+    if (m >= u.M) { continue; }
+    for (var j = 0u; j < ${c.TN}u; j++) {
+      let n = n0 + tc * ${c.TN}u + j;
+      if (n < u.N) { C[cBase + m * u.N + n] = epi(acc[i * ${c.TN}u + j], n); }
+    }
+  }
+}`;
+}
+
+export interface RegblockConfig {
+  /** Subgroup size the shader is compiled for (8 on lavapipe with 256-bit vectors). */
+  S: number;
+  /** Rows of C per lane; each lane loads TM / S of them and shares them by subgroupBroadcast. */
+  TM: number;
+  /** vec4 column blocks of C per lane. */
+  TNV: number;
+  /** Depth of K per loop iteration: 4 or 8 (aligned shapes need K % KS == 0 for the vec4 path). */
+  KS: number;
+}
+
+/**
+ * On lavapipe a storage load costs about as much as 32 vec4 FMAs whatever its width, so the kernel
+ * maximises FMAs per load: vec4 loads only, and every value of A loaded once per subgroup then shared
+ * with subgroupBroadcast (nearly free). Lane l of a subgroup owns columns n0 + 4 (l + S j) .. +3 for
+ * j < TNV and all TM rows of the tile; per 4-deep slice of K it loads TM / S vec4 of A and 4 TNV vec4
+ * of B and does 4 TM TNV vec4 FMAs. Transposed operands are read as vec4 along whichever axis is
+ * contiguous. Shapes whose vec4 views would be misaligned use guarded scalar loads instead (slower,
+ * same schedule).
+ */
+export function regblockAligned(d: MatmulDims, ks = 4): boolean {
+  return d.K % ks === 0 && d.N % 4 === 0 && d.M % 4 === 0 && d.aStride % 4 === 0 && d.bStride % 4 === 0;
+}
+
+function regblockTile(c: RegblockConfig): { tm: number; tn: number } {
+  return { tm: c.TM, tn: 4 * c.S * c.TNV };
+}
+
+function regblockSource(d: MatmulDims, bias: boolean, c: RegblockConfig): string {
+  const { S, TM, TNV } = c;
+  const aligned = regblockAligned(d, c.KS);
+  // Rows of A this lane loads: 4 at a time as one vec4 along M when A is transposed.
+  const rpl = Math.max(d.transA ? 4 : 1, TM / S);
+  if (TM % rpl !== 0 || TM / rpl > S) throw new Error(`regblock: TM=${TM} does not fit S=${S}`);
+  const lines: string[] = [];
+  const L = (line: string) => lines.push(line);
+  const slices = c.KS / 4;
+  for (let sl = 0; sl < slices; sl++) {
+    const k = `(k + ${4 * sl}u)`;
+    // A fragment for this lane: value (row rowBase + i, k + kk).
+    if (!d.transA) {
+      for (let i = 0; i < rpl; i++) {
+        L(aligned
+          ? `let a${sl}_${i} = A4[(aBase + min(rowBase + ${i}u, u.M - 1u) * u.K + min(${k}, u.K - 4u)) / 4u];`
+          : `let a${sl}_${i} = vec4<f32>(ldA(rowBase + ${i}u, ${k}), ldA(rowBase + ${i}u, ${k} + 1u), ldA(rowBase + ${i}u, ${k} + 2u), ldA(rowBase + ${i}u, ${k} + 3u));`);
+      }
+    } else {
+      for (let q = 0; q < rpl / 4; q++) {
+        for (let kk = 0; kk < 4; kk++) {
+          L(aligned
+            ? `let at${sl}_${q}_${kk} = A4[(aBase + min(${k} + ${kk}u, u.K - 1u) * u.M + min(rowBase + ${4 * q}u, u.M - 4u)) / 4u];`
+            : `let at${sl}_${q}_${kk} = vec4<f32>(${[0, 1, 2, 3].map((j) => `ldA(rowBase + ${4 * q + j}u, ${k} + ${kk}u)`).join(', ')});`);
+        }
+      }
+    }
+    for (let j = 0; j < TNV; j++) {
+      const n = `n${j}`;
+      if (!d.transB) {
+        for (let kk = 0; kk < 4; kk++) {
+          L(aligned
+            ? `let b${sl}_${j}_${kk} = B4[(bBase + min(${k} + ${kk}u, u.K - 1u) * u.N + min(${n}, u.N - 4u)) / 4u];`
+            : `let b${sl}_${j}_${kk} = vec4<f32>(${[0, 1, 2, 3].map((e) => `ldB(${k} + ${kk}u, ${n} + ${e}u)`).join(', ')});`);
+        }
+      } else {
+        for (let e = 0; e < 4; e++) {
+          L(aligned
+            ? `let bt${sl}_${j}_${e} = B4[(bBase + min(${n} + ${e}u, u.N - 1u) * u.K + min(${k}, u.K - 4u)) / 4u];`
+            : `let bt${sl}_${j}_${e} = vec4<f32>(${[0, 1, 2, 3].map((kk) => `ldB(${k} + ${kk}u, ${n} + ${e}u)`).join(', ')});`);
+        }
+        for (let kk = 0; kk < 4; kk++) L(`let b${sl}_${j}_${kk} = vec4<f32>(bt${sl}_${j}_0[${kk}], bt${sl}_${j}_1[${kk}], bt${sl}_${j}_2[${kk}], bt${sl}_${j}_3[${kk}]);`);
+      }
+    }
+  }
+  const aElem = (sl: number, i: number, kk: number) => (d.transA ? `at${sl}_${Math.floor(i / 4)}_${kk}[${i % 4}]` : `a${sl}_${i}[${kk}]`);
+  // Row-major over the accumulators: each one is touched once per iteration, for all KS values of k, so
+  // when the compiler must spill accumulators it moves each once per iteration rather than once per FMA.
+  for (let r = 0; r < TM; r++) {
+    for (let sl = 0; sl < slices; sl++) {
+      for (let kk = 0; kk < 4; kk++) {
+        L(`{ let av = vec4<f32>(subgroupBroadcast(${aElem(sl, r % rpl, kk)}, ${Math.floor(r / rpl)}u));`);
+        for (let j = 0; j < TNV; j++) L(`  c${r}_${j} = fma(av, b${sl}_${j}_${kk}, c${r}_${j});`);
+        L('}');
+      }
+    }
+  }
+  const stores: string[] = [];
+  for (let r = 0; r < TM; r++) {
+    for (let j = 0; j < TNV; j++) {
+      stores.push(`store(m0 + ${r}u, n${j}, c${r}_${j});`);
+    }
+  }
+  const vecBindings = aligned
+    ? `@group(0) @binding(0) var<storage, read> A4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> B4: array<vec4<f32>>;`
+    : `@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;`;
+  const guarded = aligned ? '' : `
+fn ldA(m: u32, k: u32) -> f32 {
+  return select(0.0, A[aBase + ${d.transA ? 'min(k, u.K - 1u) * u.M + min(m, u.M - 1u)' : 'min(m, u.M - 1u) * u.K + min(k, u.K - 1u)'}], m < u.M && k < u.K);
+}
+fn ldB(k: u32, n: u32) -> f32 {
+  return select(0.0, B[bBase + ${d.transB ? 'min(n, u.N - 1u) * u.K + min(k, u.K - 1u)' : 'min(k, u.K - 1u) * u.N + min(n, u.N - 1u)'}], n < u.N && k < u.K);
+}`;
+  return `enable subgroups;
+${WGSL_MATH}${PARAMS}
+${vecBindings}
+${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<f32>;
+@group(0) @binding(${bias ? 4 : 3}) var<uniform> u: Params;
+var<private> aBase: u32;
+var<private> bBase: u32;
+var<private> cBase: u32;
+${guarded}
+${epilogue(bias, d.act)}
+fn store(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= u.M) { return; }
+  let o = cBase + m * u.N + n;
+  for (var e = 0u; e < 4u; e++) { if (n + e < u.N) { C[o + e] = epi(v[e], n + e); } }
+}
+@compute @workgroup_size(${S})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  aBase = wid.z * u.aStride;
+  bBase = wid.z * u.bStride;
+  cBase = wid.z * u.M * u.N;
+  let m0 = wid.y * ${TM}u;
+  let rowBase = m0 + lane * ${rpl}u;
+${Array.from({ length: TNV }, (_, j) => `  let n${j} = wid.x * ${4 * S * TNV}u + ${4 * S * j}u + lane * 4u;`).join('\n')}
+${Array.from({ length: TM }, (_, r) => Array.from({ length: TNV }, (_, j) => `  var c${r}_${j} = vec4<f32>(0.0);`).join('')).join('\n')}
+  for (var k = 0u; k < u.K; k += ${c.KS}u) {
+${lines.map((l) => '    ' + l).join('\n')}
+  }
+${stores.map((l) => '  ' + l).join('\n')}
+}`;
+}
+
+export interface MatmulPlan {
+  variant: MatmulVariant;
+  regblock?: RegblockConfig;
+  tiled?: TiledConfig;
+}
+
+export function pickVariant(dev: GpuDevice, d: MatmulDims): MatmulPlan {
+  const forced = process.env.DNER_MATMUL as MatmulVariant | undefined;
+  const rep = dev.backend.report;
+  const variant: MatmulVariant = forced ?? (rep.isSoftware ? 'regblock' : 'tiled');
+  if (variant === 'regblock') {
+    const S = dev.backend.hasSubgroups && rep.subgroupSize ? rep.subgroupSize : 0;
+    if (S) return { variant, regblock: { S, TM: 4 * S, TNV: 1, KS: 4 } };
+    if (!forced) return { variant: 'tiled', tiled: { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } };
+    throw new Error('matmul: the regblock variant needs the subgroups feature with a fixed subgroup size');
+  }
+  if (variant === 'tiled') {
+    const big = (d.M * d.N * d.batch) / (128 * 128) >= 264; // enough 128x128 tiles to fill a large GPU twice
+    return { variant, tiled: big ? { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 } : { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } };
+  }
+  return { variant };
+}
+
+export function launchMatmul(dev: GpuDevice, a: Tensor, b: Tensor, bias: Tensor | null, out: Tensor, d: MatmulDims, plan = pickVariant(dev, d)): void {
+  const hasBias = bias !== null;
+  const flags = `${d.transA ? 'tA' : ''}${d.transB ? 'tB' : ''}:${hasBias ? 'bias' : ''}:${d.act}`;
+  let key: string, code: () => string, groups: [number, number, number];
+  if (plan.variant === 'regblock') {
+    const c = plan.regblock!;
+    const { tm, tn } = regblockTile(c);
+    key = `matmul:regblock:${c.S}:${c.TM}:${c.TNV}:${c.KS}:${regblockAligned(d, c.KS)}:${flags}`;
+    code = () => regblockSource(d, hasBias, c);
+    groups = [Math.ceil(d.N / tn), Math.ceil(d.M / tm), d.batch];
+  } else if (plan.variant === 'tiled') {
+    const c = plan.tiled!;
+    key = `matmul:tiled:${c.BM}:${c.BN}:${c.BK}:${c.TM}:${c.TN}:${flags}`;
+    code = () => tiledSource(d, hasBias, c);
+    groups = [Math.ceil(d.N / c.BN), Math.ceil(d.M / c.BM), d.batch];
+  } else {
+    key = `matmul:naive:${flags}`;
+    code = () => naiveSource(d, hasBias);
+    const [x, y] = grid1d(d.M * d.N);
+    if (y > 1) throw new Error(`naive matmul: ${d.M}x${d.N} outputs per batch is too many for one dispatch row`);
+    groups = [x, 1, d.batch];
+  }
+  const buffers = [a.buffer, b.buffer, ...(bias ? [bias.buffer] : []), out.buffer];
+  const uni = new UniformWriter().u32(d.M, d.N, d.K, d.aStride, d.bStride).build();
+  dev.backend.dispatch({ key, name: `matmul_${plan.variant}`, code }, buffers, uni, groups);
+}
+
+/** Plain reference, m-k-n loop order; accumulates in the output array's precision (f64 on the f64 cpu device). */
+export function cpuMatmul(a: TypedArray, b: TypedArray, bias: TypedArray | null, out: TypedArray, d: MatmulDims): void {
+  const { M, N, K } = d;
+  const row = new Float64Array(N);
+  for (let bt = 0; bt < d.batch; bt++) {
+    const ab = bt * d.aStride, bb = bt * d.bStride, cb = bt * M * N;
+    for (let m = 0; m < M; m++) {
+      row.fill(0);
+      for (let k = 0; k < K; k++) {
+        const av = a[ab + (d.transA ? k * M + m : m * K + k)];
+        if (d.transB) for (let n = 0; n < N; n++) row[n] += av * b[bb + n * K + k];
+        else { const o = bb + k * N; for (let n = 0; n < N; n++) row[n] += av * b[o + n]; }
+      }
+      for (let n = 0; n < N; n++) {
+        let r = row[n] + (bias ? bias[n] : 0);
+        if (d.act === 'relu') r = Math.max(r, 0);
+        else if (d.act === 'gelu') r = gelu(r);
+        out[cb + m * N + n] = r;
+      }
+    }
+  }
+}

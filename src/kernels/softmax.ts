@@ -1,0 +1,101 @@
+/**
+ * Softmax and log-softmax along one axis, forward and backward, one invocation per line of the
+ * (outer, len, inner) view (the fast layout on lavapipe; see docs/KERNELS.md).
+ *   forward:  x[outer, len, inner] -> y (same shape), max-subtracted
+ *   backward: softmax     dx = y * (g - sum(g * y))
+ *             log-softmax dx = g - exp(y) * sum(g)
+ */
+import type { TypedArray } from '../tensor/dtype.js';
+import type { GpuDevice } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+
+export interface AxisView { outer: number; len: number; inner: number }
+
+const HEADER = /* wgsl */ `
+struct Params { outer: u32, len: u32, inner: u32 }
+${FLAT_INDEX}`;
+
+function lineStart(): string {
+  return `let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i >= u.outer * u.inner) { return; }
+  let base = (i / u.inner) * u.len * u.inner + i % u.inner;
+  let st = u.inner;`;
+}
+
+export function launchSoftmax(dev: GpuDevice, x: Tensor, y: Tensor, v: AxisView, log: boolean): void {
+  const spec = {
+    key: `softmax:${log}`,
+    name: log ? 'log_softmax' : 'softmax',
+    code: () => `${HEADER}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${lineStart()}
+  var m = X[base];
+  for (var l = 1u; l < u.len; l++) { m = max(m, X[base + l * st]); }
+  var s = 0.0;
+  for (var l = 0u; l < u.len; l++) { s += exp(X[base + l * st] - m); }
+${log
+    ? '  let lse = m + log(s);\n  for (var l = 0u; l < u.len; l++) { Y[base + l * st] = X[base + l * st] - lse; }'
+    : '  let r = 1.0 / s;\n  for (var l = 0u; l < u.len; l++) { Y[base + l * st] = exp(X[base + l * st] - m) * r; }'}
+}`,
+  };
+  const uni = new UniformWriter().u32(v.outer, v.len, v.inner).build();
+  dev.backend.dispatch(spec, [x.buffer, y.buffer], uni, grid1d(v.outer * v.inner));
+}
+
+export function launchSoftmaxBackward(dev: GpuDevice, y: Tensor, g: Tensor, dx: Tensor, v: AxisView, log: boolean): void {
+  const spec = {
+    key: `softmax_bwd:${log}`,
+    name: log ? 'log_softmax_backward' : 'softmax_backward',
+    code: () => `${HEADER}
+@group(0) @binding(0) var<storage, read> Y: array<f32>;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(3) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${lineStart()}
+  var s = 0.0;
+${log
+    ? `  for (var l = 0u; l < u.len; l++) { s += G[base + l * st]; }
+  for (var l = 0u; l < u.len; l++) { let k = base + l * st; DX[k] = G[k] - exp(Y[k]) * s; }`
+    : `  for (var l = 0u; l < u.len; l++) { let k = base + l * st; s += G[k] * Y[k]; }
+  for (var l = 0u; l < u.len; l++) { let k = base + l * st; DX[k] = Y[k] * (G[k] - s); }`}
+}`,
+  };
+  const uni = new UniformWriter().u32(v.outer, v.len, v.inner).build();
+  dev.backend.dispatch(spec, [y.buffer, g.buffer, dx.buffer], uni, grid1d(v.outer * v.inner));
+}
+
+function forLines(v: AxisView, f: (base: number, st: number) => void): void {
+  for (let o = 0; o < v.outer; o++) for (let inn = 0; inn < v.inner; inn++) f(o * v.len * v.inner + inn, v.inner);
+}
+
+export function cpuSoftmax(x: TypedArray, y: TypedArray, v: AxisView, log: boolean): void {
+  forLines(v, (base, st) => {
+    let m = -Infinity;
+    for (let l = 0; l < v.len; l++) m = Math.max(m, x[base + l * st]);
+    let s = 0;
+    for (let l = 0; l < v.len; l++) s += Math.exp(x[base + l * st] - m);
+    const lse = m + Math.log(s);
+    for (let l = 0; l < v.len; l++) {
+      const k = base + l * st;
+      y[k] = log ? x[k] - lse : Math.exp(x[k] - lse);
+    }
+  });
+}
+
+export function cpuSoftmaxBackward(y: TypedArray, g: TypedArray, dx: TypedArray, v: AxisView, log: boolean): void {
+  forLines(v, (base, st) => {
+    let s = 0;
+    for (let l = 0; l < v.len; l++) { const k = base + l * st; s += log ? g[k] : g[k] * y[k]; }
+    for (let l = 0; l < v.len; l++) {
+      const k = base + l * st;
+      dx[k] = log ? g[k] - Math.exp(y[k]) * s : y[k] * (g[k] - s);
+    }
+  });
+}

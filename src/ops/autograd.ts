@@ -1,0 +1,84 @@
+/** Reverse-mode differentiation over the tape: topological order, rules from GRAD_RULES, accumulation. */
+import { keep, tidy } from '../tensor/scope.js';
+import { fmtShape, shapeEq } from '../tensor/shape.js';
+import { noGrad, type Tensor } from '../tensor/tensor.js';
+import { onesLike } from './creation.js';
+import { add } from './elementwise.js';
+import { GRAD_RULES } from './grad-rules.js';
+
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: graphs of long sequence models are deeper than the JS stack.
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const next = inputs[i];
+      if (next.requiresGrad && !seen.has(next)) { seen.add(next); stack.push([next, 0]); }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order.reverse();
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run again through it. */
+  retainGraph?: boolean;
+}
+
+/**
+ * Accumulates d(root)/d(leaf) into `.grad` of every leaf that requires grad. The root must be a scalar
+ * unless an upstream gradient of its shape is given. Leaf gradients belong to their leaf (no tidy scope
+ * disposes them); intermediate gradients are disposed as soon as they are consumed.
+ */
+export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): void {
+  if (root.isDisposed) throw new Error(`backward(): ${root.describe()} was disposed`);
+  if (!root.requiresGrad) throw new Error(`backward(): ${root.describe()} does not require grad (no input of it had requiresGrad set)`);
+  if (!gradient && root.size !== 1) {
+    throw new Error(`backward() of a non-scalar ${root.describe()} needs an explicit gradient of shape ${fmtShape(root.shape)}`);
+  }
+  if (gradient && !shapeEq(gradient.shape, root.shape)) {
+    throw new Error(`backward(): gradient shape ${fmtShape(gradient.shape)} does not match ${fmtShape(root.shape)}`);
+  }
+  const order = topoOrder(root);
+  noGrad(() => {
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(root, gradient ?? onesLike(root));
+    for (const t of order) {
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (!t.node) {
+        if (t.grad) {
+          const sumG = add(t.grad, g);
+          t.grad.dispose();
+          t.grad = keep(sumG);
+        } else {
+          t.grad = keep(g === gradient ? g.detach() : g);
+        }
+        continue;
+      }
+      const rule = GRAD_RULES[t.node.op];
+      if (!rule) throw new Error(`backward(): no gradient rule for op '${t.node.op}'`);
+      const node = t.node;
+      // Temporaries a rule makes (masks, casts) die with its scope; only the gradients survive.
+      const inGrads = tidy(() => rule(g, node, t));
+      t.node.inputs.forEach((input, i) => {
+        const gi = inGrads[i];
+        if (!gi || !input.requiresGrad) return;
+        const prev = grads.get(input);
+        if (prev) { grads.set(input, add(prev, gi)); prev.dispose(); if (gi !== g) gi.dispose(); }
+        else grads.set(input, gi === g ? g.detach() : gi);
+      });
+      if (g !== gradient) g.dispose();
+    }
+    if (!opts.retainGraph) for (const t of order) if (t.node) t.node = null;
+  });
+}

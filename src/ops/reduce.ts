@@ -1,0 +1,78 @@
+/** Differentiable reductions: sum, mean, max, min over one axis, several, or all; argmax (no gradient). */
+import { chunksOf, cpuReduce, launchReduce, type ReduceOp, type ReduceView } from '../kernels/reduce.js';
+import { normAxis, splitAtAxis } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkTensor, empty, record } from './core.js';
+import { reshape } from './shape-ops.js';
+
+export type Axes = number | readonly number[] | undefined;
+
+/** Long axes with few lines are split into chunks reduced in a second pass, to use more lanes. */
+const CHUNK = 1024;
+
+function reduceAxis(op: ReduceOp, x: Tensor, axis: number, scale: number): Tensor {
+  const { outer, len, inner } = splitAtAxis(x.shape, axis);
+  const shape = [...x.shape];
+  shape[axis] = 1;
+  const dtype = op === 'argmax' ? 'i32' : x.dtype;
+  const run = (src: Tensor, v: ReduceView, outShape: number[]): Tensor => {
+    const out = empty(src.device, dtype, outShape);
+    if (src.device.kind === 'cpu') cpuReduce(op, src.array, out.array, v);
+    else launchReduce(src.device, op, src, out, v);
+    return out;
+  };
+  if (len === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce an empty axis of ${x.describe()}`);
+  if (op !== 'argmax' && x.device.kind === 'webgpu' && outer * inner < 256 && len > 4 * CHUNK) {
+    const v1 = { outer, len, inner, chunk: CHUNK, scale: 1 };
+    const partial = run(x, v1, [outer, chunksOf(v1), inner]);
+    const chunks = chunksOf(v1);
+    const out = run(partial, { outer, len: chunks, inner, chunk: chunks, scale }, shape);
+    partial.dispose();
+    return out;
+  }
+  return run(x, { outer, len, inner, chunk: Math.max(1, len), scale }, shape);
+}
+
+function normAxes(x: Tensor, axes: Axes, op: string): number[] {
+  if (axes === undefined) return x.shape.map((_, i) => i);
+  const list = typeof axes === 'number' ? [axes] : [...axes];
+  const n = list.map((a) => normAxis(a, x.rank, op));
+  if (new Set(n).size !== n.length) throw new Error(`${op}: repeated axis in [${list.join(', ')}]`);
+  return n.sort((a, b) => b - a);
+}
+
+function reduce(op: 'sum' | 'max' | 'min', x: Tensor, axes: Axes, keepdim: boolean, mean: boolean): Tensor {
+  checkTensor(op, x);
+  const ax = normAxes(x, axes, mean ? 'mean' : op);
+  const count = ax.reduce((n, a) => n * x.shape[a], 1);
+  let cur = x;
+  ax.forEach((a, i) => {
+    const next = reduceAxis(op, cur, a, mean && i === ax.length - 1 ? 1 / count : 1);
+    if (cur !== x) cur.dispose();
+    cur = next;
+  });
+  if (ax.length === 0) {
+    cur = reshape(x, x.shape); // a fresh handle, so callers may dispose it independently
+  }
+  const keptShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const outShape = keepdim ? keptShape : x.shape.filter((_, i) => !ax.includes(i));
+  const out = ax.length ? cur.viewAs(outShape) : cur;
+  if (ax.length) cur.dispose();
+  const name = mean ? 'mean' : op;
+  return record(out, name, [x], op === 'sum' ? [] : [out], { keptShape, count });
+}
+
+export const sum = (x: Tensor, axes?: Axes, keepdim = false) => reduce('sum', x, axes, keepdim, false);
+export const mean = (x: Tensor, axes?: Axes, keepdim = false) => reduce('sum', x, axes, keepdim, true);
+export const max = (x: Tensor, axes?: Axes, keepdim = false) => reduce('max', x, axes, keepdim, false);
+export const min = (x: Tensor, axes?: Axes, keepdim = false) => reduce('min', x, axes, keepdim, false);
+
+/** Index of the first maximum along `axis` (i32). */
+export function argmax(x: Tensor, axis = -1, keepdim = false): Tensor {
+  checkTensor('argmax', x);
+  const a = normAxis(axis, x.rank, 'argmax');
+  const r = reduceAxis('argmax', x, a, 1);
+  const out = r.viewAs(keepdim ? r.shape : x.shape.filter((_, i) => i !== a));
+  r.dispose();
+  return out;
+}

@@ -1,0 +1,69 @@
+/**
+ * The two devices. `cpu` is the plain-TypeScript reference (and the only one with f64);
+ * `webgpu` runs WGSL kernels through Dawn. Selection: an explicit argument, else `setDefaultDevice`,
+ * else the DNER_DEVICE environment variable, else webgpu.
+ */
+import { WebGPUBackend } from './webgpu/backend.js';
+
+export type DeviceKind = 'cpu' | 'webgpu';
+
+export interface CpuDevice {
+  readonly kind: 'cpu';
+  readonly name: 'cpu';
+}
+export interface GpuDevice {
+  readonly kind: 'webgpu';
+  readonly name: 'webgpu';
+  readonly backend: WebGPUBackend;
+}
+export type Device = CpuDevice | GpuDevice;
+
+export const cpu: CpuDevice = Object.freeze({ kind: 'cpu', name: 'cpu' });
+let gpuDevice: GpuDevice | null = null;
+let gpuInit: Promise<GpuDevice> | null = null;
+let defaultKind: DeviceKind | null = null;
+
+function envKind(): DeviceKind {
+  const v = (process.env.DNER_DEVICE ?? 'webgpu').toLowerCase();
+  if (v !== 'cpu' && v !== 'webgpu') throw new Error(`DNER_DEVICE must be 'cpu' or 'webgpu', got '${v}'`);
+  return v;
+}
+
+/** Initialises (once) and returns the WebGPU device. */
+export function initWebGPU(): Promise<GpuDevice> {
+  gpuInit ??= WebGPUBackend.create().then((backend) => {
+    gpuDevice = Object.freeze({ kind: 'webgpu' as const, name: 'webgpu' as const, backend });
+    // Destroying the device lets the process end; Dawn otherwise keeps it alive.
+    process.once('beforeExit', () => { backend.destroy(); gpuDevice = null; gpuInit = null; });
+    return gpuDevice;
+  });
+  return gpuInit;
+}
+
+/** Resolves a device name (or the default) to a ready device. */
+export async function getDevice(kind?: DeviceKind | Device): Promise<Device> {
+  if (kind && typeof kind === 'object') return kind;
+  const k = kind ?? defaultKind ?? envKind();
+  return k === 'cpu' ? cpu : initWebGPU();
+}
+
+export async function setDefaultDevice(kind: DeviceKind): Promise<Device> {
+  defaultKind = kind;
+  return getDevice(kind);
+}
+
+/** The default device, synchronously: webgpu must have been initialised with `getDevice`/`initWebGPU`. */
+export function defaultDevice(): Device {
+  const k = defaultKind ?? envKind();
+  if (k === 'cpu') return cpu;
+  if (!gpuDevice) throw new Error("The webgpu device is not initialised yet: `await getDevice('webgpu')` first (or use DNER_DEVICE=cpu).");
+  return gpuDevice;
+}
+
+export function resolveDevice(d: Device | DeviceKind | undefined): Device {
+  if (d === undefined) return defaultDevice();
+  if (typeof d === 'object') return d;
+  if (d === 'cpu') return cpu;
+  if (!gpuDevice) throw new Error("The webgpu device is not initialised yet: `await getDevice('webgpu')` first.");
+  return gpuDevice;
+}

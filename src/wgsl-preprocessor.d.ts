@@ -1,0 +1,1 @@
+declare module 'wgsl-preprocessor' { export function wgsl(strings: TemplateStringsArray, ...values: unknown[]): string; }
