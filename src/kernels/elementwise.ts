@@ -65,7 +65,8 @@ fn pow_f32(a: f32, b: f32) -> f32 {
   if (b == 1.0) { return a; }
   if (b == 2.0) { return a * a; }
   if (a >= 0.0) { return pow(a, b); }
-  if (fract(b) != 0.0) { return bitcast<f32>(0x7fc00000u); }
+  var nanBits = 0x7fc00000u; // a var, so it is not a (forbidden) NaN constant expression
+  if (fract(b) != 0.0) { return bitcast<f32>(nanBits); }
   let m = pow(-a, b);
   return select(m, -m, fract(b * 0.5) != 0.0);
 }`;

@@ -49,17 +49,13 @@ ${ENTRY}
 }
 
 export function launchLayerNormBackward(dev: GpuDevice, x: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, dx: Tensor, dgamma: Tensor, dbeta: Tensor, rows: number, d: number): void {
-  const binds = `
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read> GAMMA: array<f32>;
-@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
-@group(0) @binding(3) var<storage, read> RSTD: array<f32>;
-@group(0) @binding(4) var<storage, read> G: array<f32>;`;
+  const bind = (names: [string, string][]) =>
+    names.map(([n, access], i) => `@group(0) @binding(${i}) var<storage, ${access}> ${n}: array<f32>;`).join('\n');
   const rowsSpec = {
     key: 'layernorm_bwd_dx',
     name: 'layernorm_backward_dx',
-    code: () => `${HEADER}${binds}
-@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
+    code: () => `${HEADER}
+${bind([['X', 'read'], ['GAMMA', 'read'], ['MEAN', 'read'], ['RSTD', 'read'], ['G', 'read'], ['DX', 'read_write']])}
 @group(0) @binding(6) var<uniform> u: Params;
 ${ENTRY}
   if (i >= u.rows) { return; }
@@ -80,10 +76,9 @@ ${ENTRY}
   const colsSpec = {
     key: 'layernorm_bwd_dparams',
     name: 'layernorm_backward_dgamma_dbeta',
-    code: () => `${HEADER}${binds}
-@group(0) @binding(5) var<storage, read_write> DGAMMA: array<f32>;
-@group(0) @binding(6) var<storage, read_write> DBETA: array<f32>;
-@group(0) @binding(7) var<uniform> u: Params;
+    code: () => `${HEADER}
+${bind([['X', 'read'], ['MEAN', 'read'], ['RSTD', 'read'], ['G', 'read'], ['DGAMMA', 'read_write'], ['DBETA', 'read_write']])}
+@group(0) @binding(6) var<uniform> u: Params;
 ${ENTRY}
   if (i >= u.d) { return; }
   var sg = 0.0; var sb = 0.0;
@@ -97,9 +92,8 @@ ${ENTRY}
 }`,
   };
   const uni = new UniformWriter().u32(rows, d).f32(0).build();
-  const common = [x.buffer, gamma.buffer, mean.buffer, rstd.buffer, g.buffer];
-  dev.backend.dispatch(rowsSpec, [...common, dx.buffer], uni, grid1d(rows));
-  dev.backend.dispatch(colsSpec, [...common, dgamma.buffer, dbeta.buffer], uni, grid1d(d));
+  dev.backend.dispatch(rowsSpec, [x.buffer, gamma.buffer, mean.buffer, rstd.buffer, g.buffer, dx.buffer], uni, grid1d(rows));
+  dev.backend.dispatch(colsSpec, [x.buffer, mean.buffer, rstd.buffer, g.buffer, dgamma.buffer, dbeta.buffer], uni, grid1d(d));
 }
 
 export function cpuLayerNorm(x: TypedArray, gamma: TypedArray, beta: TypedArray, y: TypedArray, mean: TypedArray, rstd: TypedArray, rows: number, d: number, eps: number): void {

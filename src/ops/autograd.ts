@@ -79,6 +79,15 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       });
       if (g !== gradient) g.dispose();
     }
-    if (!opts.retainGraph) for (const t of order) if (t.node) t.node = null;
+    if (!opts.retainGraph) {
+      const held = new Set<Tensor>();
+      for (const t of order) {
+        if (!t.node) continue;
+        for (const dep of t.node.saved) if (dep.heldForGraph) held.add(dep);
+        if (t.heldForGraph) held.add(t);
+        t.node = null;
+      }
+      for (const t of held) t.dispose();
+    }
   });
 }

@@ -5,6 +5,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { checkTensor, empty, record, requireFloat, sameDevice, sameDType } from './core.js';
 import { full } from './creation.js';
 
+export type { BinaryOp as BinaryOpName, UnaryOp as UnaryOpName };
+
 /** Ops whose backward reads their own output rather than the input. */
 const SAVES_OUTPUT = new Set<UnaryOp>(['exp', 'sqrt', 'rsqrt', 'reciprocal', 'tanh', 'sigmoid']);
 

@@ -50,11 +50,16 @@ export function tidy<T>(fn: () => T): T {
   const survivors = new Set<Tensor>();
   collect(result, survivors, tensorCheck);
   // The autograd graph behind a returned tensor must outlive the scope too.
+  // They are flagged so that backward() (which frees the graph) can dispose them afterwards.
   const todo = [...survivors];
   while (todo.length) {
     const t = todo.pop()!;
     for (const dep of t.graphDependencies()) {
-      if (!survivors.has(dep)) { survivors.add(dep); todo.push(dep); }
+      if (!survivors.has(dep)) {
+        survivors.add(dep);
+        todo.push(dep);
+        if (scope.has(dep)) dep.heldForGraph = true;
+      }
     }
   }
   const parent = stack[stack.length - 1];

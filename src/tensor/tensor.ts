@@ -20,6 +20,12 @@ export interface GradNode {
 
 let nextId = 1;
 let gradEnabled = true;
+let liveTensors = 0;
+
+/** Tensors created and not yet disposed, on every device (a leak shows up here first). */
+export function liveTensorCount(): number {
+  return liveTensors;
+}
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -40,6 +46,8 @@ export class Tensor {
   requiresGrad = false;
   grad: Tensor | null = null;
   node: GradNode | null = null;
+  /** Kept past its tidy scope only because an autograd graph needs it; freed with that graph. */
+  heldForGraph = false;
   private _storage: Storage | null;
 
   constructor(storage: Storage, shape: Shape, name?: string) {
@@ -50,13 +58,14 @@ export class Tensor {
     }
     this._storage = storage;
     this.name = name;
+    liveTensors++;
     trackTensor(this);
   }
 
   /** Uninitialised tensor (contents are whatever the pooled buffer held). */
-  static empty(device: Device, dtype: DType, shape: Shape): Tensor {
+  static empty(device: Device, dtype: DType, shape: Shape, forUpload = false): Tensor {
     checkShape(shape);
-    return new Tensor(new Storage(device, dtype, sizeOf(shape)), shape);
+    return new Tensor(new Storage(device, dtype, sizeOf(shape), forUpload), shape);
   }
 
   static fromArray(device: Device, dtype: DType, shape: Shape, values: ArrayLike<number>): Tensor {
@@ -65,7 +74,7 @@ export class Tensor {
     if (values.length !== n) {
       throw new Error(`${values.length} values do not fill shape ${fmtShape(shape)} (${n} elements)`);
     }
-    const t = Tensor.empty(device, dtype, shape);
+    const t = Tensor.empty(device, dtype, shape, true);
     const typed = arrayDType(values) === dtype ? (values as TypedArray) : allocArray(dtype, n);
     if (typed !== values) for (let i = 0; i < n; i++) typed[i] = (values as ArrayLike<number>)[i];
     if (device.kind === 'cpu') t.storage.array!.set(typed);
@@ -161,6 +170,7 @@ export class Tensor {
 
   dispose(): void {
     if (!this._storage) return;
+    liveTensors--;
     this._storage.release();
     this._storage = null;
     this.node = null;

@@ -94,6 +94,8 @@ export class WebGPUBackend {
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.errors.push(e.message);
+      // A failed compile leaves an invalid pipeline in the cache; rebuild everything on next use.
+      this.pipelines.clear();
     });
     device.lost.then((info) => {
       if (info.reason !== 'destroyed') {

@@ -1,7 +1,10 @@
 /**
- * Size-bucketed free lists of GPU buffers. A released buffer waits in `pending` until the batch of
- * dispatches that may still use it has been submitted: only then can a reuse (a queue.writeBuffer, which
- * runs on the queue timeline ahead of unsubmitted work) no longer clobber data an earlier op reads.
+ * Size-bucketed free lists of GPU buffers, in two tiers:
+ *  - `free`: released before the last submit. Safe for anything, including queue.writeBuffer uploads,
+ *    which run on the queue timeline ahead of work still unsubmitted and could clobber data it reads.
+ *  - `recent`: released since the last submit. Safe only as the output of a later kernel in the same
+ *    batch: WebGPU orders dispatches (Dawn inserts the barriers), so a write cannot overtake an earlier read.
+ * A submit moves `recent` into `free`.
  */
 export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */;
 
@@ -16,22 +19,37 @@ export function bucketSize(bytes: number): number {
 export interface PoolCounters {
   liveBytes: number;
   pooledBytes: number;
-  pendingBytes: number;
+  /** Pooled bytes released since the last submit (part of pooledBytes). */
+  recentBytes: number;
   buffersCreated: number;
 }
 
+type Lists = Map<number, GPUBuffer[]>;
+
+function take(lists: Lists, size: number): GPUBuffer | undefined {
+  return lists.get(size)?.pop();
+}
+function put(lists: Lists, buf: GPUBuffer): void {
+  let list = lists.get(buf.size);
+  if (!list) lists.set(buf.size, (list = []));
+  list.push(buf);
+}
+
 export class BufferPool {
-  private free = new Map<number, GPUBuffer[]>();
-  private pending: GPUBuffer[] = [];
-  readonly counters: PoolCounters = { liveBytes: 0, pooledBytes: 0, pendingBytes: 0, buffersCreated: 0 };
+  private free: Lists = new Map();
+  private recent: Lists = new Map();
+  readonly counters: PoolCounters = { liveBytes: 0, pooledBytes: 0, recentBytes: 0, buffersCreated: 0 };
 
   constructor(private device: GPUDevice, private maxPooledBytes: number) {}
 
-  acquire(bytes: number, label: string): GPUBuffer {
+  /** `forUpload`: the buffer will be written with queue.writeBuffer, so it must not be in the pending batch. */
+  acquire(bytes: number, forUpload: boolean, label: string): GPUBuffer {
     const size = bucketSize(bytes);
-    const list = this.free.get(size);
-    let buf = list?.pop();
+    let buf = forUpload ? undefined : take(this.recent, size);
     if (buf) {
+      this.counters.recentBytes -= size;
+      this.counters.pooledBytes -= size;
+    } else if ((buf = take(this.free, size))) {
       this.counters.pooledBytes -= size;
     } else {
       buf = this.device.createBuffer({ size, usage: TENSOR_USAGE, label });
@@ -43,30 +61,29 @@ export class BufferPool {
 
   release(buf: GPUBuffer): void {
     this.counters.liveBytes -= buf.size;
-    this.counters.pendingBytes += buf.size;
-    this.pending.push(buf);
+    if (this.counters.pooledBytes + buf.size > this.maxPooledBytes) {
+      buf.destroy(); // destroy() waits for pending GPU use, so this is safe mid-batch
+      return;
+    }
+    this.counters.pooledBytes += buf.size;
+    this.counters.recentBytes += buf.size;
+    put(this.recent, buf);
   }
 
-  /** Called right after a submit: everything released before it may now be reused. */
+  /** Called right after a submit: everything released before it may now be reused for uploads too. */
   afterSubmit(): void {
-    for (const buf of this.pending) {
-      this.counters.pendingBytes -= buf.size;
-      if (this.counters.pooledBytes + buf.size > this.maxPooledBytes) {
-        buf.destroy();
-        continue;
-      }
-      let list = this.free.get(buf.size);
-      if (!list) this.free.set(buf.size, (list = []));
-      list.push(buf);
-      this.counters.pooledBytes += buf.size;
-    }
-    this.pending = [];
+    for (const list of this.recent.values()) for (const buf of list) put(this.free, buf);
+    this.recent.clear();
+    this.counters.recentBytes = 0;
   }
 
   /** Destroys every pooled buffer (live ones are untouched). */
   emptyCache(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
-    this.free.clear();
+    for (const lists of [this.free, this.recent]) {
+      for (const list of lists.values()) for (const b of list) b.destroy();
+      lists.clear();
+    }
     this.counters.pooledBytes = 0;
+    this.counters.recentBytes = 0;
   }
 }

@@ -1,0 +1,22 @@
+/** One snapshot of the engine's memory and dispatch counters (flat across training steps = no leak). */
+import type { Device } from './device.js';
+import { liveTensorCount } from './tensor.js';
+
+export interface MemoryStats {
+  liveTensors: number;
+  liveBytes: number;
+  pooledBytes: number;
+  recentBytes: number;
+  buffersCreated: number;
+  dispatches: number;
+  submits: number;
+  pipelinesCompiled: number;
+  readbacks: number;
+}
+
+export function memoryStats(device: Device): MemoryStats {
+  const base = { liveTensors: liveTensorCount(), liveBytes: 0, pooledBytes: 0, recentBytes: 0, buffersCreated: 0, dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0 };
+  if (device.kind === 'cpu') return base;
+  const b = device.backend;
+  return { ...base, ...b.pool.counters, ...b.counters };
+}

@@ -1,0 +1,64 @@
+import * as fc from 'fast-check';
+import { suite } from 'uvu';
+import { BINARY, UNARY } from '../../src/kernels/elementwise.js';
+import * as T from '../../src/index.js';
+import { assertProperty, checkAgainstReference, shapeArb } from '../helpers.js';
+
+const s = suite('elementwise kernels');
+
+/** Inputs inside each op's domain, away from kinks where f32 and f64 legitimately disagree. */
+const DOMAIN: Record<string, [number, number]> = {
+  log: [0.1, 4], sqrt: [0.01, 4], rsqrt: [0.1, 4], reciprocal: [0.5, 3], powScalar: [0.1, 3],
+};
+
+for (const op of Object.keys(UNARY)) {
+  if (op === 'step') continue; // a kink at 0 only; covered through relu's gradient
+  s(`unary ${op}: every device matches the f64 reference on random shapes`, async () => {
+    const [lo, hi] = DOMAIN[op] ?? [-3, 3];
+    await assertProperty([shapeArb(0, 4, 11), fc.integer({ min: 1, max: 1e6 })], async (shape, seed) => {
+      await checkAgainstReference(op, [{ shape, lo, hi }],
+        (x) => T.unary(op as T.UnaryOpName, x, op === 'clamp' ? -0.5 : op === 'affine' ? 1.5 : 2.5, op === 'clamp' ? 0.7 : -0.25),
+        { rtol: 2e-5, atol: 2e-6 }, seed);
+    }, 6);
+  });
+}
+
+/** Pairs of shapes that broadcast: b is a with some axes set to 1 and some leading axes dropped. */
+const broadcastPair = shapeArb(1, 4, 7).chain((a) => fc.tuple(
+  fc.constant(a),
+  fc.array(fc.boolean(), { minLength: a.length, maxLength: a.length }),
+  fc.integer({ min: 0, max: a.length - 1 }),
+  fc.boolean(),
+).map(([a, ones, drop, swap]) => {
+  const b = a.map((d, i) => (ones[i] ? 1 : d)).slice(drop);
+  return swap ? [b, a] : [a, b];
+}));
+
+for (const op of Object.keys(BINARY)) {
+  s(`binary ${op} with broadcasting on every device`, async () => {
+    await assertProperty([broadcastPair, fc.integer({ min: 1, max: 1e6 })], async ([a, b], seed) => {
+      const pos = op === 'pow';
+      await checkAgainstReference(op, [{ shape: a, lo: pos ? 0.2 : -3, hi: 3 }, { shape: b, lo: op === 'div' ? 0.5 : -3, hi: 3 }],
+        (x, y) => T.binary(op as T.BinaryOpName, x, y), { rtol: 2e-5, atol: 2e-6 }, seed);
+    }, 6);
+  });
+}
+
+s('integer arithmetic and comparisons keep exact i32 semantics', async () => {
+  await checkAgainstReference('i32', [{ shape: [5, 7], dtype: 'i32', lo: -50, hi: 50 }, { shape: [7], dtype: 'i32', lo: 1, hi: 9 }],
+    (a, b) => [T.add(a, b), T.sub(a, b), T.mul(a, b), T.div(a, b), T.maximum(a, b), T.lt(a, b), T.affine(a, 3, -2)], { rtol: 0, atol: 0 });
+});
+
+s('where broadcasts condition and both branches', async () => {
+  await assertProperty([broadcastPair, fc.integer({ min: 1, max: 1e6 })], async ([a, b], seed) => {
+    await checkAgainstReference('where', [{ shape: b, lo: -1, hi: 1 }, { shape: a }, { shape: b }],
+      (c, x, y) => T.where(T.gt(c, 0), x, y), { rtol: 1e-7, atol: 0 }, seed);
+  }, 8);
+});
+
+s('negative bases with integral exponents follow torch.pow', async () => {
+  await checkAgainstReference('pow', [{ shape: [6], values: [-2, -1.5, -3, 0, 2, -0.5] }, { shape: [6], values: [2, 3, 3, 2, -1, 4] }],
+    (x, y) => T.pow(x, y), { rtol: 1e-6, atol: 1e-6 });
+});
+
+s.run();

@@ -1,0 +1,84 @@
+import * as fc from 'fast-check';
+import { suite } from 'uvu';
+import { launchMatmul, type MatmulDims, type MatmulPlan } from '../../src/kernels/matmul.js';
+import * as T from '../../src/index.js';
+import { assertClose, assertProperty, checkAgainstReference, randomValues, webgpu } from '../helpers.js';
+
+const s = suite('matmul');
+
+const dims = fc.record({
+  batch: fc.integer({ min: 1, max: 3 }),
+  M: fc.integer({ min: 1, max: 70 }),
+  N: fc.integer({ min: 1, max: 70 }),
+  K: fc.integer({ min: 1, max: 70 }),
+  transA: fc.boolean(),
+  transB: fc.boolean(),
+  broadcast: fc.constantFrom('none', 'a', 'b'),
+  bias: fc.boolean(),
+  act: fc.constantFrom('none', 'relu', 'gelu'),
+  aligned: fc.boolean(),
+}).map((d) => (d.aligned ? { ...d, M: 4 * Math.ceil(d.M / 4), N: 4 * Math.ceil(d.N / 4), K: 8 * Math.ceil(d.K / 8) } : d));
+
+type Case = fc.Arbitrary<typeof dims extends fc.Arbitrary<infer X> ? X : never>;
+
+s('the default variant on every device matches the f64 reference (batches, transposes, bias, activations)', async () => {
+  await assertProperty([dims as Case, fc.integer({ min: 1, max: 1e6 })], async (d, seed) => {
+    const aShape = d.transA ? [d.K, d.M] : [d.M, d.K];
+    const bShape = d.transB ? [d.N, d.K] : [d.K, d.N];
+    const inputs = [
+      { shape: d.broadcast === 'a' ? aShape : [d.batch, ...aShape] },
+      { shape: d.broadcast === 'b' ? bShape : [d.batch, ...bShape] },
+      { shape: [d.N] },
+    ];
+    await checkAgainstReference('matmul', inputs, (a, b, bias) =>
+      T.matmul(a, b, { transA: d.transA, transB: d.transB, bias: d.bias ? bias : null, act: d.act as 'none' }),
+    { rtol: 1e-4, atol: 1e-4 }, seed);
+  }, 12);
+});
+
+/** Every WGSL variant (and regblock tile configurations) against the cpu reference, including odd sizes. */
+const plans: [string, MatmulPlan][] = [
+  ['naive', { variant: 'naive' }],
+  ['tiled 64x64', { variant: 'tiled', tiled: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } }],
+  ['tiled 128x128', { variant: 'tiled', tiled: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 } }],
+  ['regblock 32x1x4', { variant: 'regblock', regblock: { S: 8, TM: 32, TNV: 1, KS: 4 } }],
+  ['regblock 16x2x8', { variant: 'regblock', regblock: { S: 8, TM: 16, TNV: 2, KS: 8 } }],
+];
+
+for (const [name, plan] of plans) {
+  s(`webgpu variant ${name} matches the cpu reference on random shapes`, async () => {
+    if (!webgpu) return;
+    const dev = webgpu;
+    if (plan.variant === 'regblock' && dev.backend.report.subgroupSize !== 8) return; // compiled for S = 8
+    await assertProperty([dims as Case, fc.integer({ min: 1, max: 1e6 })], async (c, seed) => {
+      const aStride = c.broadcast === 'a' ? 0 : c.M * c.K, bStride = c.broadcast === 'b' ? 0 : c.K * c.N;
+      const d: MatmulDims = { batch: c.batch, M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, aStride, bStride, act: c.act as 'none' };
+      const av = randomValues(aStride ? c.batch * aStride : c.M * c.K, seed);
+      const bv = randomValues(bStride ? c.batch * bStride : c.K * c.N, seed + 1);
+      const biasV = randomValues(c.N, seed + 2);
+      const mk = (v: Float64Array, device: T.Device) => T.tensor(v, { dtype: 'f32', device });
+      const out = T.Tensor.empty(dev, 'f32', [c.batch, c.M, c.N]);
+      launchMatmul(dev, mk(av, dev), mk(bv, dev), c.bias ? mk(biasV, dev) : null, out, d, plan);
+      const ref = new Float64Array(c.batch * c.M * c.N);
+      const { cpuMatmul } = await import('../../src/kernels/matmul.js');
+      cpuMatmul(av, bv, c.bias ? biasV : null, ref, d);
+      assertClose(await out.data(), ref, { rtol: 1e-4, atol: 1e-4 }, `${name} ${JSON.stringify(c)}`);
+    }, 5);
+  });
+}
+
+s('linear uses the Hugging Face [out, in] weight layout', async () => {
+  await checkAgainstReference('linear', [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }], (x, w, b) => [
+    T.linear(x, w, b),
+    T.add(T.matmul(x, T.transpose(w)), b),
+  ]);
+});
+
+s('shape errors name both operands', async () => {
+  const a = T.zeros([2, 3], { device: 'cpu' }), b = T.zeros([4, 5], { device: 'cpu' });
+  let msg = '';
+  try { T.matmul(a, b); } catch (e) { msg = (e as Error).message; }
+  if (!/inner dimensions differ: \[2, 3\] @ \[4, 5\]/.test(msg)) throw new Error(msg);
+});
+
+s.run();

@@ -1,0 +1,86 @@
+import * as fc from 'fast-check';
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import { assertProperty, checkAgainstReference, DEVICES, randomValues, shapeArb } from '../helpers.js';
+
+const s = suite('reductions, softmax, layernorm');
+
+const shapeAndAxis = shapeArb(1, 4, 9).chain((shape) => fc.tuple(fc.constant(shape), fc.integer({ min: -shape.length, max: shape.length - 1 })));
+
+for (const op of ['sum', 'mean', 'max', 'min'] as const) {
+  s(`${op} over one axis, several axes and all, on every device`, async () => {
+    await assertProperty([shapeAndAxis, fc.boolean(), fc.integer({ min: 1, max: 1e6 })], async ([shape, axis], keep, seed) => {
+      await checkAgainstReference(op, [{ shape }], (x) => [
+        T[op](x, axis, keep),
+        T[op](x),
+        T[op](x, shape.length > 1 ? [0, shape.length - 1] : [0], keep),
+      ], { rtol: 2e-5, atol: 2e-5 }, seed);
+    }, 10);
+  });
+}
+
+s('long axes take the two-pass chunked path and still agree', async () => {
+  await checkAgainstReference('sum', [{ shape: [2, 9001] }, { shape: [20000] }], (a, b) => [
+    T.sum(a, 1), T.mean(a, -1), T.max(a, 1), T.min(b), T.sum(b),
+  ], { rtol: 1e-4, atol: 2e-3 });
+});
+
+s('argmax returns the first maximal index', async () => {
+  await assertProperty([shapeAndAxis, fc.integer({ min: 1, max: 1e6 })], async ([shape, axis], seed) => {
+    await checkAgainstReference('argmax', [{ shape }], (x) => T.cast(T.argmax(x, axis), 'f32'), { rtol: 0, atol: 0 }, seed);
+  }, 10);
+  for (const dev of DEVICES) {
+    const x = T.tensor([[1, 3, 3, 0], [5, 5, 5, 5]], { device: dev });
+    const got = Array.from(await T.argmax(x, 1).data());
+    if (got.join() !== '1,0') throw new Error(`ties on ${dev.name}: ${got}`);
+  }
+});
+
+for (const log of [false, true]) {
+  const name = log ? 'logSoftmax' : 'softmax';
+  s(`${name} forward and backward along any axis`, async () => {
+    await assertProperty([shapeAndAxis, fc.integer({ min: 1, max: 1e6 })], async ([shape, axis], seed) => {
+      await checkAgainstReference(name, [{ shape, lo: -8, hi: 8 }, { shape }], (x, g) => {
+        const y = log ? T.logSoftmax(x, axis) : T.softmax(x, axis);
+        const v = (() => { const a = axis < 0 ? axis + shape.length : axis; return { outer: shape.slice(0, a).reduce((p, q) => p * q, 1), len: shape[a], inner: shape.slice(a + 1).reduce((p, q) => p * q, 1) }; })();
+        return [y, T.softmaxBackward(y, g, v, log)];
+      }, { rtol: 1e-4, atol: 1e-5 }, seed);
+    }, 10);
+  });
+}
+
+s('softmax survives huge logits (max-subtracted)', async () => {
+  for (const dev of DEVICES) {
+    const y = await T.softmax(T.tensor([[1000, 1000, -1000], [-5e4, 0, 5e4]], { device: dev })).data();
+    const want = [0.5, 0.5, 0, 0, 0, 1];
+    want.forEach((w, i) => { if (Math.abs(y[i] - w) > 1e-6) throw new Error(`${dev.name}: ${Array.from(y)}`); });
+  }
+});
+
+s('layerNorm forward (y, mean, rstd) and backward (dx, dgamma, dbeta)', async () => {
+  await assertProperty([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 1e6 })], async (rows, d, seed) => {
+    await checkAgainstReference('layerNorm', [{ shape: [rows, d], lo: -3, hi: 5 }, { shape: [d] }, { shape: [d] }, { shape: [rows, d] }], (x, gamma, beta, g) => {
+      const y = T.layerNorm(x, gamma, beta, 1e-5);
+      const mean = T.mean(x, -1);
+      const meanT = mean;
+      const rstd = T.rsqrt(T.affine(T.mean(T.square(T.sub(x, T.unsqueeze(meanT, -1))), -1), 1, 1e-5));
+      return [y, ...T.layerNormBackward(x, gamma, meanT, rstd, g, rows, d)];
+    }, { rtol: 2e-4, atol: 2e-4 }, seed);
+  }, 10);
+});
+
+s('layerNorm matches its definition', async () => {
+  const v = randomValues(24, 3);
+  for (const dev of DEVICES) {
+    const x = T.tensor(v, { shape: [4, 6], dtype: 'f32', device: dev });
+    const gamma = T.ones([6], { device: dev }), beta = T.zeros([6], { device: dev });
+    const y = await T.layerNorm(x, gamma, beta, 0).data();
+    for (let r = 0; r < 4; r++) {
+      const row = Array.from(y.slice(r * 6, r * 6 + 6));
+      const m = row.reduce((a, b) => a + b) / 6, var_ = row.reduce((a, b) => a + (b - m) ** 2, 0) / 6;
+      if (Math.abs(m) > 1e-5 || Math.abs(var_ - 1) > 1e-4) throw new Error(`${dev.name}: row ${r} mean ${m} var ${var_}`);
+    }
+  }
+});
+
+s.run();

@@ -1,0 +1,62 @@
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import { DEVICES } from '../helpers.js';
+
+const s = suite('memory stays flat in a training loop');
+
+/**
+ * A two-layer MLP fit to a fixed regression target with the fused AdamW update, 200 steps, every
+ * step inside tidy. After a warm-up the counters must not move: no tensor, byte or buffer leaks.
+ */
+async function fit(dev: T.Device, steps: number) {
+  T.manualSeed(3);
+  const opts = { device: dev, requiresGrad: true };
+  const params = [
+    T.keep(T.randn([16, 8], { ...opts, std: 0.3 })), T.keep(T.zeros([16], opts)),
+    T.keep(T.randn([1, 16], { ...opts, std: 0.3 })), T.keep(T.zeros([1], opts)),
+  ];
+  const moments = params.map((p) => [T.keep(T.zerosLike(p)), T.keep(T.zerosLike(p))]);
+  const x = T.keep(T.randn([32, 8], { device: dev }));
+  const y = T.keep(T.tidy(() => T.sin(T.sum(x, -1, true))));
+  const snapshots: T.MemoryStats[] = [];
+  const losses: number[] = [];
+  for (let step = 1; step <= steps; step++) {
+    const loss = T.tidy(() => {
+      const h = T.linear(x, params[0], params[1], 'gelu');
+      const pred = T.linear(h, params[2], params[3]);
+      const l = T.mean(T.square(T.sub(pred, y)));
+      l.backward();
+      params.forEach((p, i) => {
+        T.adamwUpdate(p, p.grad!, moments[i][0], moments[i][1], {
+          lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, bc1: 1 - 0.9 ** step, bc2: 1 - 0.999 ** step, gradScale: 1, decayAfter: false,
+        });
+        p.grad!.dispose();
+        p.grad = null;
+      });
+      return T.noGrad(() => T.clone(l));
+    });
+    if (step % 20 === 0) losses.push(await loss.item());
+    loss.dispose();
+    if (step === 20 || step === steps) snapshots.push(T.memoryStats(dev));
+  }
+  [...params, ...moments.flat(), x, y].forEach((t) => t.dispose());
+  return { snapshots, losses };
+}
+
+for (const dev of DEVICES) {
+  s(`200 steps on ${dev.name}: live tensors, bytes, pooled buffers and pipelines stay flat`, async () => {
+    // Poisoning forces upload-safe buffers everywhere; measure the pool as it runs in real use.
+    T.allocationPolicy.poison = false;
+    const { snapshots: [early, late], losses } = await fit(dev, 200).finally(() => { T.allocationPolicy.poison = true; });
+    for (const k of ['liveTensors', 'liveBytes', 'pooledBytes', 'buffersCreated', 'pipelinesCompiled'] as const) {
+      if (early[k] !== late[k]) throw new Error(`${k} grew from ${early[k]} (step 20) to ${late[k]} (step 200)`);
+    }
+    if (!(losses[losses.length - 1] < 0.5 * losses[0])) throw new Error(`the MLP did not learn: losses ${losses.map((l) => l.toFixed(4))}`);
+    const submits = late.submits - early.submits, dispatches = late.dispatches - early.dispatches;
+    if (dev.kind === 'webgpu' && submits > dispatches / 10) {
+      throw new Error(`${submits} submits for ${dispatches} dispatches: dispatches are not batched`);
+    }
+  });
+}
+
+s.run();
