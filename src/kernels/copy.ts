@@ -16,10 +16,49 @@ export interface StridedCopy {
   dstOffset: number;
 }
 
+function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== acc) return false;
+    acc *= shape[d];
+  }
+  return true;
+}
+
+/**
+ * A copy of one contiguous block runs as vec4 moves when both ends are vec4-aligned and the block
+ * either has a multiple of 4 elements or ends at the end of dst (then the last vec4 only spills into
+ * the buffer's padding).
+ */
+function launchBlockCopy(dev: GpuDevice, src: Tensor, dst: Tensor, srcOffset: number, dstOffset: number, n: number): boolean {
+  const fits = srcOffset % 4 === 0 && dstOffset % 4 === 0 && (n % 4 === 0 || (dstOffset + n === dst.size && srcOffset + n <= src.size));
+  if (!fits) return false;
+  const T = wgslType(src.dtype);
+  const n4 = Math.ceil(n / 4);
+  const spec = {
+    key: `copy4:${T}`,
+    name: 'block_copy',
+    code: () => `struct Params { n: u32, srcOff: u32, dstOff: u32 }
+${FLAT_INDEX}
+@group(0) @binding(0) var<storage, read> S: array<vec4<${T}>>;
+@group(0) @binding(1) var<storage, read_write> D: array<vec4<${T}>>;
+@group(0) @binding(2) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i < u.n) { D[u.dstOff + i] = S[u.srcOff + i]; }
+}`,
+  };
+  const uni = new UniformWriter().u32(n4, srcOffset / 4, dstOffset / 4).build();
+  dev.backend.dispatch(spec, [src.buffer, dst.buffer], uni, grid1d(n4));
+  return true;
+}
+
 export function launchStridedCopy(dev: GpuDevice, src: Tensor, dst: Tensor, c: StridedCopy): void {
   const T = wgslType(src.dtype);
   const n = c.shape.reduce((x, y) => x * y, 1);
   if (n === 0) return;
+  if (isContiguous(c.shape, c.srcStrides) && isContiguous(c.shape, c.dstStrides) && launchBlockCopy(dev, src, dst, c.srcOffset, c.dstOffset, n)) return;
   const spec = {
     key: `copy:${T}`,
     name: 'strided_copy',
@@ -67,22 +106,23 @@ export function cpuStridedCopy(src: TypedArray, dst: TypedArray, c: StridedCopy)
 export function launchFill(dev: GpuDevice, out: Tensor, value: number): void {
   const T = wgslType(out.dtype);
   if (out.size === 0) return;
+  const n4 = Math.ceil(out.size / 4); // the last vec4 may spill into the buffer's padding
   const spec = {
-    key: `fill:${T}`,
+    key: 'fill',
     name: 'fill',
     code: () => `struct Params { n: u32, bits: u32 }
 ${FLAT_INDEX}
-@group(0) @binding(0) var<storage, read_write> O: array<u32>;
+@group(0) @binding(0) var<storage, read_write> O: array<vec4<u32>>;
 @group(0) @binding(1) var<uniform> u: Params;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flatIndex(wid, nwg, lid, ${WG}u);
-  if (i < u.n) { O[i] = u.bits; }
+  if (i < u.n) { O[i] = vec4<u32>(u.bits); }
 }`,
   };
-  const w = new UniformWriter().u32(out.size);
+  const w = new UniformWriter().u32(n4);
   if (T === 'f32') w.f32(value); else w.i32(value);
-  dev.backend.dispatch(spec, [out.buffer], w.build(), grid1d(out.size));
+  dev.backend.dispatch(spec, [out.buffer], w.build(), grid1d(n4));
 }
 
 /** f32 -> i32 truncates toward zero (like torch's .int()); i32 -> f32 is exact below 2^24. */

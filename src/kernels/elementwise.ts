@@ -115,20 +115,24 @@ function uniforms(n: number, shape: readonly number[], strides: number[][], p0 =
 export function launchUnary(dev: GpuDevice, op: UnaryOp, x: Tensor, out: Tensor, p0 = 0, p1 = 0): void {
   const T = wgslType(x.dtype);
   const def = UNARY[op];
+  const n4 = Math.ceil(x.size / 4);
   const spec = {
     key: `unary:${op}:${T}`,
     name: `unary_${op}`,
     code: () => `alias T = ${T};
-${kernelHeader(['var<storage, read> X: array<T>', 'var<storage, read_write> O: array<T>'], true, 1)}
+${kernelHeader(['var<storage, read> X: array<vec4<T>>', 'var<storage, read_write> O: array<vec4<T>>'], true, 1)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.n) { return; }
-  let x = X[i];
-  O[i] = ${def.wgsl};
+  let xv = X[i];
+  var o: vec4<T>;
+  for (var c = 0u; c < 4u; c++) { let x = xv[c]; o[c] = ${def.wgsl}; }
+  O[i] = o;
 }`,
   };
-  dev.backend.dispatch(spec, [x.buffer, out.buffer], uniforms(x.size, [x.size], [], p0, p1), grid1d(x.size));
+  // vec4 lanes: the tail vec4 reads and writes the buffer's padding (every buffer is a multiple of 16 bytes).
+  dev.backend.dispatch(spec, [x.buffer, out.buffer], uniforms(n4, [n4], [], p0, p1), grid1d(n4));
 }
 
 export function cpuUnary(op: UnaryOp, x: TypedArray, out: TypedArray, p0 = 0, p1 = 0): void {
@@ -145,20 +149,30 @@ export function launchBinary(dev: GpuDevice, op: BinaryOp, a: Tensor, b: Tensor,
   const OT = wgslType(out.dtype);
   const def = BINARY[op];
   const expr = def.compare ? `select(0.0, 1.0, ${def.wgsl})` : def.wgsl;
+  // Same-shape operands run four elements per invocation on vec4 views (see launchUnary).
+  const V = bc.contiguous;
+  const n = V ? Math.ceil(out.size / 4) : out.size;
   const spec = {
-    key: `binary:${op}:${T}:${bc.contiguous}`,
+    key: `binary:${op}:${T}:${V}`,
     name: `binary_${op}`,
     code: () => `alias T = ${T};
-${kernelHeader(['var<storage, read> A: array<T>', 'var<storage, read> B: array<T>', `var<storage, read_write> O: array<${OT}>`], bc.contiguous, 2)}
+${kernelHeader(V
+    ? ['var<storage, read> A: array<vec4<T>>', 'var<storage, read> B: array<vec4<T>>', `var<storage, read_write> O: array<vec4<${OT}>>`]
+    : ['var<storage, read> A: array<T>', 'var<storage, read> B: array<T>', `var<storage, read_write> O: array<${OT}>`], V, 2)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.n) { return; }
-${bc.contiguous ? '  let a = A[i]; let b = B[i];' : '  let o = offsets(i); let a = A[o[0]]; let b = B[o[1]];'}
-  O[i] = ${expr};
+${V
+    ? `  let av = A[i]; let bv = B[i];
+  var o: vec4<${OT}>;
+  for (var c = 0u; c < 4u; c++) { let a = av[c]; let b = bv[c]; o[c] = ${expr}; }
+  O[i] = o;`
+    : `  let o = offsets(i); let a = A[o[0]]; let b = B[o[1]];
+  O[i] = ${expr};`}
 }`,
   };
-  dev.backend.dispatch(spec, [a.buffer, b.buffer, out.buffer], uniforms(out.size, bc.shape, bc.strides), grid1d(out.size));
+  dev.backend.dispatch(spec, [a.buffer, b.buffer, out.buffer], uniforms(n, bc.shape, bc.strides), grid1d(n));
 }
 
 export function cpuBinary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, bc: Broadcast): void {

@@ -19,27 +19,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = flatIndex(wid, nwg, lid, ${WG}u);`;
 
 export function launchLayerNorm(dev: GpuDevice, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, mean: Tensor, rstd: Tensor, rows: number, d: number, eps: number): void {
+  // Rows of a multiple of 4 are read as vec4 (lavapipe pays per load, not per byte).
+  const V = d % 4 === 0;
+  const A = V ? 'vec4<f32>' : 'f32';
+  const hsum = V ? (e: string) => `dot(${e}, vec4<f32>(1.0))` : (e: string) => e;
   const spec = {
-    key: 'layernorm',
+    key: `layernorm:${V}`,
     name: 'layernorm',
     code: () => `${HEADER}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(0) var<storage, read> X: array<${A}>;
+@group(0) @binding(1) var<storage, read> G: array<${A}>;
+@group(0) @binding(2) var<storage, read> B: array<${A}>;
+@group(0) @binding(3) var<storage, read_write> Y: array<${A}>;
 @group(0) @binding(4) var<storage, read_write> MEAN: array<f32>;
 @group(0) @binding(5) var<storage, read_write> RSTD: array<f32>;
 @group(0) @binding(6) var<uniform> u: Params;
 ${ENTRY}
   if (i >= u.rows) { return; }
-  let base = i * u.d;
-  var s = 0.0;
-  for (var j = 0u; j < u.d; j++) { s += X[base + j]; }
-  let m = s / f32(u.d);
-  var v = 0.0;
-  for (var j = 0u; j < u.d; j++) { let c = X[base + j] - m; v += c * c; }
-  let r = inverseSqrt(v / f32(u.d) + u.eps);
-  for (var j = 0u; j < u.d; j++) { Y[base + j] = (X[base + j] - m) * r * G[j] + B[j]; }
+  let n = u.d / ${V ? 4 : 1}u;
+  let base = i * n;
+  var s = ${A}(0.0);
+  for (var j = 0u; j < n; j++) { s += X[base + j]; }
+  let m = ${hsum('s')} / f32(u.d);
+  var v = ${A}(0.0);
+  for (var j = 0u; j < n; j++) { let c = X[base + j] - m; v += c * c; }
+  let r = inverseSqrt(${hsum('v')} / f32(u.d) + u.eps);
+  for (var j = 0u; j < n; j++) { Y[base + j] = (X[base + j] - m) * r * G[j] + B[j]; }
   MEAN[i] = m;
   RSTD[i] = r;
 }`,

@@ -23,11 +23,36 @@ function lineStart(): string {
   let st = u.inner;`;
 }
 
+/** Rows that are contiguous (inner = 1) with a length divisible by 4 are read as vec4: lavapipe pays per load. */
+function useVec4(v: AxisView): boolean {
+  return v.inner === 1 && v.len % 4 === 0;
+}
+
 export function launchSoftmax(dev: GpuDevice, x: Tensor, y: Tensor, v: AxisView, log: boolean): void {
+  const V = useVec4(v);
   const spec = {
-    key: `softmax:${log}`,
+    key: `softmax:${log}:${V}`,
     name: log ? 'log_softmax' : 'softmax',
-    code: () => `${HEADER}
+    code: () => V ? `${HEADER}
+@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  if (i >= u.outer) { return; }
+  let n4 = u.len / 4u;
+  let base = i * n4;
+  var m4 = X[base];
+  for (var l = 1u; l < n4; l++) { m4 = max(m4, X[base + l]); }
+  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
+  var s4 = vec4<f32>(0.0);
+  for (var l = 0u; l < n4; l++) { s4 += exp(X[base + l] - m); }
+  let s = s4.x + s4.y + s4.z + s4.w;
+${log
+    ? '  let lse = m + log(s);\n  for (var l = 0u; l < n4; l++) { Y[base + l] = X[base + l] - lse; }'
+    : '  let r = 1.0 / s;\n  for (var l = 0u; l < n4; l++) { Y[base + l] = exp(X[base + l] - m) * r; }'}
+}` : `${HEADER}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(2) var<uniform> u: Params;
