@@ -30,15 +30,18 @@ function plans(dev: T.GpuDevice): [string, MatmulPlan][] {
 export async function run(ctx: SuiteContext): Promise<void> {
   const dev = (await T.getDevice('webgpu')) as T.GpuDevice;
   const be = dev.backend;
-  for (const [name, M, K, N] of SHAPES) {
+  const soft = be.report.isSoftware;
+  // Work per timed call: enough that one synchronisation does not dominate on this kind of adapter.
+  const flopsPerCall = soft ? 3e8 : 4e11;
+  const shapes = soft ? SHAPES : [...SHAPES, ['4096^3', 4096, 4096, 4096] as [string, number, number, number]];
+  for (const [name, M, K, N] of shapes) {
     const flops = 2 * M * N * K;
     const a = T.randn([M, K], { device: dev }), b = T.randn([K, N], { device: dev });
     const c = T.Tensor.empty(dev, 'f32', [M, N]);
     const d: MatmulDims = { batch: 1, M, N, K, transA: false, transB: false, aStride: M * K, bStride: K * N, act: 'none' };
     for (const [variant, plan] of plans(dev)) {
-      if (variant === 'naive' && ctx.quick && flops > 1e9) continue;
-      // Enough dispatches per timed call that one synchronisation does not dominate.
-      const reps = Math.max(1, Math.ceil(3e8 / flops));
+      if (variant === 'naive' && ((ctx.quick && flops > 1e9) || flops > 1e11)) continue;
+      const reps = Math.min(400, Math.max(1, Math.ceil(flopsPerCall / flops / (variant === 'naive' ? 20 : 1))));
       const secs = await timeIt(async () => {
         for (let r = 0; r < reps; r++) launchMatmul(dev, a, b, null, c, d, plan);
         await be.sync();
@@ -48,7 +51,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const picked = T.matmul(a, b); // the op-level default, for the record
     await picked.data();
     picked.dispose();
-    if (!ctx.quick || flops < 1e9) {
+    if (flops < 3e9 && (!ctx.quick || flops < 1e9)) {
       const ac = T.randn([M, K], { device: 'cpu' }), bc = T.randn([K, N], { device: 'cpu' });
       const secs = await timeIt(() => T.matmul(ac, bc).dispose(), { quick: true, minIterations: 1 });
       ctx.record({ name, variant: 'cpu reference (plain TS)', device: 'cpu', value: flops / secs / 1e9, unit: 'GFLOP/s' });
@@ -92,7 +95,7 @@ async function tfjsPeers(ctx: SuiteContext): Promise<void> {
     for (const [name, M, K, N] of SHAPES) {
       const flops = 2 * M * N * K;
       const a = tf.randomNormal([M, K]), b = tf.randomNormal([K, N]);
-      const reps = Math.max(1, Math.ceil(1e8 / flops));
+      const reps = Math.max(1, Math.ceil((peer === 'tfjs-wasm' || (await T.getDevice('webgpu') as T.GpuDevice).backend.report.isSoftware ? 1e8 : 4e10) / flops));
       const secs = await timeIt(async () => {
         let c: ReturnType<typeof tf.matMul> | null = null;
         for (let r = 0; r < reps; r++) { c?.dispose(); c = tf.matMul(a, b); }
