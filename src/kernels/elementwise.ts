@@ -10,7 +10,7 @@ import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { DIM_AT, FLAT_INDEX, grid1d, MAX_RANK, stridedOffset, UniformWriter, WG, wgslType } from './common.js';
-import { erf, gelu, geluGrad, sigmoid, WGSL_MATH } from './math.js';
+import { erf, gelu, geluGrad, roundHalfEven, sigmoid, WGSL_MATH } from './math.js';
 
 interface UnaryDef { wgsl: string; cpu: (x: number, p0: number, p1: number) => number; ints?: boolean }
 
@@ -19,6 +19,7 @@ export const UNARY: Record<string, UnaryDef> = {
   neg: { wgsl: '-x', cpu: (x) => -x, ints: true },
   abs: { wgsl: 'abs(x)', cpu: Math.abs, ints: true },
   affine: { wgsl: 'x * T(u.p0) + T(u.p1)', cpu: (x, a, b) => x * a + b, ints: true },
+  divScalar: { wgsl: 'x / u.p0', cpu: (x, a) => x / a }, // a true division: x * (1/a) can be off by an ulp
   exp: { wgsl: 'exp(x)', cpu: Math.exp },
   log: { wgsl: 'log(x)', cpu: Math.log },
   sqrt: { wgsl: 'sqrt(x)', cpu: Math.sqrt },
@@ -31,6 +32,7 @@ export const UNARY: Record<string, UnaryDef> = {
   sigmoid: { wgsl: 'sigmoid_f32(x)', cpu: sigmoid },
   relu: { wgsl: 'max(x, 0.0)', cpu: (x) => Math.max(x, 0) },
   step: { wgsl: 'select(0.0, 1.0, x > 0.0)', cpu: (x) => (x > 0 ? 1 : 0) },
+  round: { wgsl: 'round(x)', cpu: roundHalfEven }, // half to even, like torch.round
   gelu: { wgsl: 'gelu_f32(x)', cpu: gelu },
   geluGrad: { wgsl: 'gelu_grad_f32(x)', cpu: geluGrad },
   erf: { wgsl: 'erf_f32(x)', cpu: erf },

@@ -35,6 +35,8 @@ export const relu = (x: Tensor) => unary('relu', x);
 /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as in BERT. */
 export const gelu = (x: Tensor) => unary('gelu', x);
 export const erf = (x: Tensor) => unary('erf', x);
+/** Rounds halfway cases to even (torch.round); its gradient is zero. */
+export const round = (x: Tensor) => unary('round', x);
 export const clamp = (x: Tensor, min = -Infinity, max = Infinity) => {
   if (min > max) throw new Error(`clamp: min ${min} is above max ${max}`);
   return unary('clamp', x, Math.max(min, -3.4e38), Math.min(max, 3.4e38));
@@ -70,7 +72,7 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
     if (op === 'add') return affine(a, 1, b);
     if (op === 'sub') return affine(a, 1, -b);
     if (op === 'mul') return affine(a, b, 0);
-    if (op === 'div' && a.dtype !== 'i32') return affine(a, 1 / b, 0);
+    if (op === 'div' && a.dtype !== 'i32') return unary('divScalar', a, b);
   }
   if (typeof a === 'number' && b instanceof Tensor) {
     checkTensor(op, b);

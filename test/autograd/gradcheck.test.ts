@@ -20,7 +20,7 @@ const unaryCases: [string, (x: T.Tensor) => T.Tensor, number, number][] = [
   ['square', T.square, -2, 2], ['sin', T.sin, -3, 3], ['cos', T.cos, -3, 3], ['tanh', T.tanh, -2, 2],
   ['sigmoid', T.sigmoid, -4, 4], ['relu', T.relu, 0.1, 2], ['gelu', T.gelu, -3, 3], ['erf', T.erf, -2, 2],
   ['clamp', (x) => T.clamp(x, -0.5, 0.5), -0.45, 0.45], ['affine', (x) => T.affine(x, -1.5, 0.3), -2, 2],
-  ['powScalar', (x) => T.pow(x, 2.5), 0.2, 2],
+  ['powScalar', (x) => T.pow(x, 2.5), 0.2, 2], ['divScalar', (x) => T.div(x, 1.7), -2, 2],
 ];
 
 const CASES: Case[] = [

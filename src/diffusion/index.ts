@@ -1,0 +1,4 @@
+export * from './schedule.js';
+export * from './spans.js';
+export * from './ddim.js';
+export * from './embedding.js';
