@@ -28,6 +28,15 @@ function plans(dev: T.GpuDevice): [string, MatmulPlan][] {
 }
 
 export async function run(ctx: SuiteContext): Promise<void> {
+  const best = new Map<string, number>();
+  const record = ctx.record;
+  ctx = { ...ctx, record: (r) => {
+    record(r);
+    if (r.device === 'webgpu' && !r.variant.startsWith('tfjs')) best.set(r.name, Math.max(best.get(r.name) ?? 0, r.value));
+    if (r.variant === 'tfjs-webgpu' && best.has(r.name)) {
+      record({ name: r.name, variant: 'best engine kernel / tfjs-webgpu', device: 'webgpu', value: best.get(r.name)! / r.value, unit: 'x' });
+    }
+  } };
   const dev = (await T.getDevice('webgpu')) as T.GpuDevice;
   const be = dev.backend;
   const soft = be.report.isSoftware;

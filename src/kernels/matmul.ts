@@ -236,18 +236,24 @@ fn ldB(k: u32, n: u32) -> f32 {
 ${WGSL_MATH}${PARAMS}
 ${vecBindings}
 ${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;' : ''}
-@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<f32>;
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<${aligned ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(${bias ? 4 : 3}) var<uniform> u: Params;
 var<private> aBase: u32;
 var<private> bBase: u32;
 var<private> cBase: u32;
 ${guarded}
 ${epilogue(bias, d.act)}
-fn store(m: u32, n: u32, v: vec4<f32>) {
+${aligned
+    // N % 4 == 0: a lane's four columns are all inside or all outside, and one vec4 store writes them.
+    ? `fn store(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= u.M || n >= u.N) { return; }
+  C[(cBase + m * u.N + n) / 4u] = vec4<f32>(epi(v.x, n), epi(v.y, n + 1u), epi(v.z, n + 2u), epi(v.w, n + 3u));
+}`
+    : `fn store(m: u32, n: u32, v: vec4<f32>) {
   if (m >= u.M) { return; }
   let o = cBase + m * u.N + n;
   for (var e = 0u; e < 4u; e++) { if (n + e < u.N) { C[o + e] = epi(v[e], n + e); } }
-}
+}`}
 @compute @workgroup_size(${S})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   aBase = wid.z * u.aStride;
