@@ -10,6 +10,8 @@ import type { GradNode, Tensor } from '../tensor/tensor.js';
 import { zeros } from './creation.js';
 import { add, affine, cos, div, eq, ge, gt, le, log, lt, mul, neg, pow, sin, square, sub, unary, where } from './elementwise.js';
 import { indexAdd, indexSelect, layerNormBackward, matmul, softmaxBackward } from './nn.js';
+import { attentionBackward } from './attention.js';
+import type { AttentionDims } from '../kernels/attention.js';
 import { sum } from './reduce.js';
 import { cast, expand, permute, reshape, slice, sliceBackward } from './shape-ops.js';
 
@@ -142,4 +144,9 @@ export const GRAD_RULES: Record<string, Rule> = {
     return [indexAdd(zeros(x.shape, { dtype: x.dtype, device: x.device }), n.attrs.axis as number, n.saved[0], g)];
   },
   indexAdd: (g, n) => [g, indexSelect(g, n.attrs.axis as number, n.saved[0])],
+  attention: (g, n) => {
+    const [q, k, v] = n.inputs;
+    const [out, lse, mask] = n.saved;
+    return attentionBackward(q, k, v, mask ?? null, out, lse, g, n.attrs.dims as AttentionDims);
+  },
 };

@@ -134,6 +134,20 @@ export class Tensor {
     return new Tensor(this.storage, shape);
   }
 
+  /**
+   * Overwrites the values in place (loading weights, resetting optimiser state). On webgpu the pending
+   * batch is submitted first, so work recorded earlier still reads the old values.
+   */
+  copyFrom(values: ArrayLike<number>): this {
+    if (values.length !== this.size) throw new Error(`copyFrom: ${values.length} values for ${this.describe()}`);
+    const st = this.storage;
+    const typed = arrayDType(values) === st.dtype ? (values as TypedArray) : allocArray(st.dtype, this.size);
+    if (typed !== values) for (let i = 0; i < this.size; i++) typed[i] = values[i];
+    if (st.device.kind === 'cpu') st.array!.set(typed);
+    else if (this.size > 0) { st.device.backend.flush(); st.device.backend.upload(st.buffer!, typed); }
+    return this;
+  }
+
   graphDependencies(): Tensor[] {
     return this.node ? [...this.node.inputs, ...this.node.saved] : [];
   }

@@ -1,0 +1,267 @@
+/**
+ * Fused multi-head attention, forward and backward, never materialising the (B, heads, Lq, Lk) scores.
+ *   q (B, Lq, E), k and v (B, Lk, E) with E = heads * dh (head h is columns h*dh .. h*dh + dh - 1),
+ *   keyMask (B, Lk): 1 keeps a key, 0 hides it (padding)
+ *   forward:  o (B, Lq, E) = softmax(q kᵀ · scale + mask) ⊙ dropout · v, per head; lse (B, heads, Lq)
+ *   backward: D_i = dO_i · O_i;  P_ij = exp(s_ij − lse_i);  dP_ij = Z_ij (dO_i · v_j);  dS = P (dP − D)
+ *             dq_i = scale Σ_j dS_ij k_j;  dk_j = scale Σ_i dS_ij q_i;  dv_j = Σ_i Z_ij P_ij dO_i
+ * One invocation owns a query row (forward with an online softmax, and dq) or a key row (dk, dv), with
+ * the head's vectors in vec4 registers. The dropout mask Z (0 or 1/(1−p)) is a hash of
+ * (seed, b, h, i, j), recomputed in the backward pass and by the CPU reference, so nothing is stored.
+ * A query whose keys are all hidden gets o = 0 (torch would give NaN).
+ */
+import type { TypedArray } from '../tensor/dtype.js';
+import type { GpuDevice } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+
+export interface AttentionDims {
+  B: number; heads: number; Lq: number; Lk: number; dh: number;
+  scale: number;
+  /** Attention-probability dropout; 0 disables it. */
+  dropout: number;
+  seed: number;
+}
+
+const NEG = -3.0e38;
+
+/** lowbias32 (Wellons): a good 32-bit integer mixer, the same in WGSL and JS. */
+const WGSL_HASH = /* wgsl */ `
+fn mix32(x: u32) -> u32 {
+  var h = x;
+  h ^= h >> 16u; h *= 0x7feb352du; h ^= h >> 15u; h *= 0x846ca68bu; h ^= h >> 16u;
+  return h;
+}`;
+
+export function mix32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16; h = Math.imul(h, 0x7feb352d) >>> 0; h ^= h >>> 15; h = Math.imul(h, 0x846ca68b) >>> 0; h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Dropout keep threshold: keep when hash >= threshold (probability 1 − p). */
+function threshold(p: number): number {
+  return Math.min(4294967295, Math.floor(p * 4294967296));
+}
+
+/** Z_ij: 0 or 1/(1−p), from the hash of (seed, b, h, i, j). */
+export function dropoutFactor(d: AttentionDims, b: number, h: number, i: number, j: number): number {
+  if (d.dropout <= 0) return 1;
+  const idx = ((((b * d.heads + h) * d.Lq + i) >>> 0) * d.Lk + j) >>> 0;
+  return mix32((d.seed ^ mix32(idx)) >>> 0) >= threshold(d.dropout) ? 1 / (1 - d.dropout) : 0;
+}
+
+const HEADER = /* wgsl */ `${WGSL_HASH}
+struct Params { B: u32, H: u32, Lq: u32, Lk: u32, E: u32, scale: f32, dropP: f32, seed: u32, thresh: u32, hasMask: u32 }
+${FLAT_INDEX}
+fn zfac(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  if (u.dropP <= 0.0) { return 1.0; }
+  let idx = ((b * u.H + h) * u.Lq + i) * u.Lk + j;
+  return select(0.0, 1.0 / (1.0 - u.dropP), mix32(u.seed ^ mix32(idx)) >= u.thresh);
+}
+fn keyOn(b: u32, j: u32) -> bool { return u.hasMask == 0u || MASK[b * u.Lk + j] != 0.0; }`;
+
+function uniforms(d: AttentionDims, hasMask: boolean): ArrayBuffer {
+  return new UniformWriter().u32(d.B, d.heads, d.Lq, d.Lk, d.heads * d.dh).f32(d.scale, d.dropout)
+    .u32(d.seed >>> 0, threshold(d.dropout), hasMask ? 1 : 0).build();
+}
+
+/** WGSL lines loading one head row of a (B, L, E) vec4 tensor into registers `${name}0..`. */
+function loadRow(name: string, buf: string, base: string, D4: number): string {
+  return Array.from({ length: D4 }, (_, t) => `let ${name}${t} = ${buf}[${base} + ${t}u];`).join(' ');
+}
+function dotRows(a: string, b: string, D4: number): string {
+  return Array.from({ length: D4 }, (_, t) => `dot(${a}${t}, ${b}${t})`).join(' + ');
+}
+
+export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims): void {
+  const D4 = d.dh / 4;
+  const spec = {
+    key: `attention_fwd:${d.dh}`,
+    name: 'attention_forward',
+    code: () => `${HEADER}
+@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> MASK: array<f32>;
+@group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let idx = flatIndex(wid, nwg, lid, ${WG}u);
+  if (idx >= u.B * u.H * u.Lq) { return; }
+  let i = idx % u.Lq; let h = (idx / u.Lq) % u.H; let b = idx / (u.Lq * u.H);
+  let E4 = u.E / 4u;
+  let qBase = (b * u.Lq + i) * E4 + h * ${D4}u;
+  ${loadRow('q', 'Q', 'qBase', D4)}
+  var m = ${NEG};
+  var l = 0.0;
+  ${Array.from({ length: D4 }, (_, t) => `var acc${t} = vec4<f32>(0.0);`).join(' ')}
+  for (var j = 0u; j < u.Lk; j++) {
+    if (!keyOn(b, j)) { continue; }
+    let kBase = (b * u.Lk + j) * E4 + h * ${D4}u;
+    ${loadRow('k', 'K', 'kBase', D4)}
+    let s = (${dotRows('q', 'k', D4)}) * u.scale;
+    let mNew = max(m, s);
+    let corr = exp(m - mNew);
+    let p = exp(s - mNew);
+    l = l * corr + p;
+    let pz = p * zfac(b, h, i, j);
+    ${Array.from({ length: D4 }, (_, t) => `acc${t} = acc${t} * corr + pz * V[kBase + ${t}u];`).join('\n    ')}
+    m = mNew;
+  }
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  let oBase = qBase;
+  ${Array.from({ length: D4 }, (_, t) => `O[oBase + ${t}u] = acc${t} * inv;`).join(' ')}
+  LSE[idx] = select(${NEG}, m + log(l), l > 0.0);
+}`,
+  };
+  // Without a mask, MASK is bound to q (never read): WebGPU forbids binding the written LSE twice.
+  // Without a mask, MASK is bound to q and never read (binding the written LSE there is invalid).
+  dev.backend.dispatch(spec, [q.buffer, k.buffer, v.buffer, (mask ?? q).buffer, o.buffer, lse.buffer], uniforms(d, !!mask), grid1d(d.B * d.heads * d.Lq));
+}
+
+export function launchAttentionBackward(
+  dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, dO: Tensor,
+  dq: Tensor, dk: Tensor, dv: Tensor, delta: Tensor, d: AttentionDims,
+): void {
+  const D4 = d.dh / 4;
+  const inputs = `
+@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> MASK: array<f32>;
+@group(0) @binding(4) var<storage, read> LSE: array<f32>;
+@group(0) @binding(5) var<storage, read> DO: array<vec4<f32>>;`;
+  const queryRows = {
+    key: `attention_bwd_q:${d.dh}`,
+    name: 'attention_backward_dq',
+    code: () => `${HEADER}${inputs}
+@group(0) @binding(6) var<storage, read> O: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
+@group(0) @binding(9) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let idx = flatIndex(wid, nwg, lid, ${WG}u);
+  if (idx >= u.B * u.H * u.Lq) { return; }
+  let i = idx % u.Lq; let h = (idx / u.Lq) % u.H; let b = idx / (u.Lq * u.H);
+  let E4 = u.E / 4u;
+  let qBase = (b * u.Lq + i) * E4 + h * ${D4}u;
+  ${loadRow('q', 'Q', 'qBase', D4)}
+  ${loadRow('g', 'DO', 'qBase', D4)}
+  ${loadRow('o', 'O', 'qBase', D4)}
+  let D = ${dotRows('g', 'o', D4)};
+  let lse = LSE[idx];
+  ${Array.from({ length: D4 }, (_, t) => `var dq${t} = vec4<f32>(0.0);`).join(' ')}
+  for (var j = 0u; j < u.Lk; j++) {
+    if (!keyOn(b, j)) { continue; }
+    let kBase = (b * u.Lk + j) * E4 + h * ${D4}u;
+    ${loadRow('k', 'K', 'kBase', D4)}
+    ${loadRow('v', 'V', 'kBase', D4)}
+    let p = exp((${dotRows('q', 'k', D4)}) * u.scale - lse);
+    let ds = p * (zfac(b, h, i, j) * (${dotRows('g', 'v', D4)}) - D);
+    ${Array.from({ length: D4 }, (_, t) => `dq${t} += ds * k${t};`).join(' ')}
+  }
+  ${Array.from({ length: D4 }, (_, t) => `DQ[qBase + ${t}u] = dq${t} * u.scale;`).join(' ')}
+  DELTA[idx] = D;
+}`,
+  };
+  const keyRows = {
+    key: `attention_bwd_kv:${d.dh}`,
+    name: 'attention_backward_dkdv',
+    code: () => `${HEADER}${inputs}
+@group(0) @binding(6) var<storage, read> DELTA: array<f32>;
+@group(0) @binding(7) var<storage, read_write> DK: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> DV: array<vec4<f32>>;
+@group(0) @binding(9) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let idx = flatIndex(wid, nwg, lid, ${WG}u);
+  if (idx >= u.B * u.H * u.Lk) { return; }
+  let j = idx % u.Lk; let h = (idx / u.Lk) % u.H; let b = idx / (u.Lk * u.H);
+  let E4 = u.E / 4u;
+  let kBase = (b * u.Lk + j) * E4 + h * ${D4}u;
+  ${Array.from({ length: D4 }, (_, t) => `var dk${t} = vec4<f32>(0.0); var dv${t} = vec4<f32>(0.0);`).join(' ')}
+  if (keyOn(b, j)) {
+    ${loadRow('k', 'K', 'kBase', D4)}
+    ${loadRow('v', 'V', 'kBase', D4)}
+    for (var i = 0u; i < u.Lq; i++) {
+      let row = (b * u.H + h) * u.Lq + i;
+      let qBase = (b * u.Lq + i) * E4 + h * ${D4}u;
+      ${loadRow('q', 'Q', 'qBase', D4)}
+      ${loadRow('g', 'DO', 'qBase', D4)}
+      let p = exp((${dotRows('q', 'k', D4)}) * u.scale - LSE[row]);
+      let z = zfac(b, h, i, j);
+      let ds = p * (z * (${dotRows('g', 'v', D4)}) - DELTA[row]);
+      ${Array.from({ length: D4 }, (_, t) => `dv${t} += (p * z) * g${t}; dk${t} += ds * q${t};`).join('\n      ')}
+    }
+  }
+  ${Array.from({ length: D4 }, (_, t) => `DK[kBase + ${t}u] = dk${t} * u.scale; DV[kBase + ${t}u] = dv${t};`).join(' ')}
+}`,
+  };
+  const uni = uniforms(d, !!mask);
+  const m = (mask ?? q).buffer; // unused when there is no mask; any read-only buffer will do
+  dev.backend.dispatch(queryRows, [q.buffer, k.buffer, v.buffer, m, lse.buffer, dO.buffer, o.buffer, dq.buffer, delta.buffer], uni, grid1d(d.B * d.heads * d.Lq));
+  dev.backend.dispatch(keyRows, [q.buffer, k.buffer, v.buffer, m, lse.buffer, dO.buffer, delta.buffer, dk.buffer, dv.buffer], uni, grid1d(d.B * d.heads * d.Lk));
+}
+
+/** Plain reference of the fused forward (any precision). */
+export function cpuAttention(q: TypedArray, k: TypedArray, v: TypedArray, mask: TypedArray | null, o: TypedArray, lse: TypedArray, d: AttentionDims): void {
+  const E = d.heads * d.dh;
+  const s = new Float64Array(d.Lk);
+  for (let b = 0; b < d.B; b++) for (let h = 0; h < d.heads; h++) for (let i = 0; i < d.Lq; i++) {
+    const qb = (b * d.Lq + i) * E + h * d.dh;
+    let m = -Infinity;
+    for (let j = 0; j < d.Lk; j++) {
+      if (mask && mask[b * d.Lk + j] === 0) { s[j] = -Infinity; continue; }
+      const kb = (b * d.Lk + j) * E + h * d.dh;
+      let acc = 0;
+      for (let t = 0; t < d.dh; t++) acc += q[qb + t] * k[kb + t];
+      s[j] = acc * d.scale;
+      m = Math.max(m, s[j]);
+    }
+    let l = 0;
+    for (let j = 0; j < d.Lk; j++) if (s[j] !== -Infinity) l += Math.exp(s[j] - m);
+    const row = (b * d.heads + h) * d.Lq + i;
+    lse[row] = l > 0 ? m + Math.log(l) : NEG;
+    for (let t = 0; t < d.dh; t++) o[qb + t] = 0;
+    if (l === 0) continue;
+    for (let j = 0; j < d.Lk; j++) {
+      if (s[j] === -Infinity) continue;
+      const w = (Math.exp(s[j] - m) / l) * dropoutFactor(d, b, h, i, j);
+      const vb = (b * d.Lk + j) * E + h * d.dh;
+      for (let t = 0; t < d.dh; t++) o[qb + t] += w * v[vb + t];
+    }
+  }
+}
+
+/** Plain reference of the fused backward. */
+export function cpuAttentionBackward(
+  q: TypedArray, k: TypedArray, v: TypedArray, mask: TypedArray | null, o: TypedArray, lse: TypedArray, dO: TypedArray,
+  dq: TypedArray, dk: TypedArray, dv: TypedArray, d: AttentionDims,
+): void {
+  const E = d.heads * d.dh;
+  dq.fill(0); dk.fill(0); dv.fill(0);
+  for (let b = 0; b < d.B; b++) for (let h = 0; h < d.heads; h++) for (let i = 0; i < d.Lq; i++) {
+    const qb = (b * d.Lq + i) * E + h * d.dh;
+    const row = (b * d.heads + h) * d.Lq + i;
+    let D = 0;
+    for (let t = 0; t < d.dh; t++) D += dO[qb + t] * o[qb + t];
+    for (let j = 0; j < d.Lk; j++) {
+      if (mask && mask[b * d.Lk + j] === 0) continue;
+      const kb = (b * d.Lk + j) * E + h * d.dh;
+      let s = 0, gv = 0;
+      for (let t = 0; t < d.dh; t++) { s += q[qb + t] * k[kb + t]; gv += dO[qb + t] * v[kb + t]; }
+      const p = Math.exp(s * d.scale - lse[row]);
+      const z = dropoutFactor(d, b, h, i, j);
+      const ds = p * (z * gv - D);
+      for (let t = 0; t < d.dh; t++) {
+        dq[qb + t] += ds * k[kb + t] * d.scale;
+        dk[kb + t] += ds * q[qb + t] * d.scale;
+        dv[kb + t] += p * z * dO[qb + t];
+      }
+    }
+  }
+}
