@@ -4,7 +4,7 @@
  */
 import { keep } from '../tensor/scope.js';
 import { fmtShape, shapeEq } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -90,7 +90,7 @@ export abstract class Module {
     for (const [k, p] of own) {
       const v = state.get(k);
       if (!v) continue;
-      p.copyFrom('data' in v && !('dtype' in v) ? v.data : await (v as Tensor).data());
+      p.copyFrom(v instanceof Tensor ? await v.data() : v.data);
     }
   }
 

@@ -1,0 +1,72 @@
+/**
+ * Multi-head attention modules on the fused attention op.
+ * MultiHeadAttention follows torch.nn.MultiheadAttention's parameter names (in_proj_weight [3E, E],
+ * in_proj_bias [3E], out_proj.weight, out_proj.bias), which the official DiffusionNER decoder uses;
+ * inputs are batch-first (B, L, E).
+ */
+import * as T from '../ops/index.js';
+import { defaultRng, type RNG } from '../tensor/random.js';
+import { resolveDevice } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { type InitOptions, Linear } from './layers.js';
+import { Module } from './module.js';
+
+export interface AttentionCallOptions {
+  /** (B, Lk): 1 = attend, 0 = padding. */
+  keyPaddingMask?: Tensor | null;
+}
+
+/** Xavier-uniform, as torch initialises in_proj_weight. */
+function xavierUniform(shape: [number, number], o: InitOptions): Tensor {
+  const bound = Math.sqrt(6 / (shape[0] + shape[1]));
+  return T.rand(shape, { device: resolveDevice(o.device), rng: o.rng, low: -bound, high: bound });
+}
+
+export class MultiHeadAttention extends Module {
+  readonly inProjWeight: Tensor;
+  readonly inProjBias: Tensor;
+  readonly outProj: Linear;
+  private rng: RNG;
+
+  constructor(readonly embedDim: number, readonly heads: number, readonly dropout = 0, opts: InitOptions = {}) {
+    super();
+    if (embedDim % heads !== 0) throw new Error(`MultiHeadAttention: ${embedDim} is not divisible by ${heads} heads`);
+    this.rng = opts.rng ?? defaultRng();
+    // torch applies xavier_uniform_ to the packed [3E, E] weight (bound sqrt(6 / 4E)) and zeroes both biases.
+    this.inProjWeight = this.param('in_proj_weight', xavierUniform([3 * embedDim, embedDim], opts));
+    this.inProjBias = this.param('in_proj_bias', T.zeros([3 * embedDim], { device: resolveDevice(opts.device) }));
+    this.outProj = this.child('out_proj', new Linear(embedDim, embedDim, opts));
+    this.outProj.bias!.copyFrom(new Float32Array(embedDim));
+  }
+
+  /** Projection of x with rows [from, to) of the packed weight. */
+  private project(x: Tensor, from: number, to: number): Tensor {
+    const E = this.embedDim;
+    return T.linear(x, T.slice(this.inProjWeight, 0, from * E, to * E), T.slice(this.inProjBias, 0, from * E, to * E));
+  }
+
+  /** query (B, Lq, E), key and value (B, Lk, E) -> (B, Lq, E). */
+  forward(query: Tensor, key: Tensor, value: Tensor, o: AttentionCallOptions = {}): Tensor {
+    let q: Tensor, k: Tensor, v: Tensor;
+    if (query === key && key === value) {
+      const qkv = this.project(query, 0, 3);
+      [q, k, v] = [0, 1, 2].map((i) => T.slice(qkv, -1, i * this.embedDim, (i + 1) * this.embedDim));
+    } else if (query === key) {
+      const qk = this.project(query, 0, 2);
+      [q, k] = [0, 1].map((i) => T.slice(qk, -1, i * this.embedDim, (i + 1) * this.embedDim));
+      v = this.project(value, 2, 3);
+    } else {
+      q = this.project(query, 0, 1);
+      if (key === value) {
+        const kv = this.project(key, 1, 3);
+        [k, v] = [0, 1].map((i) => T.slice(kv, -1, i * this.embedDim, (i + 1) * this.embedDim));
+      } else {
+        k = this.project(key, 1, 2);
+        v = this.project(value, 2, 3);
+      }
+    }
+    const p = this.training ? this.dropout : 0;
+    const ctx = T.attention(q, k, v, { heads: this.heads, mask: o.keyPaddingMask ?? null, dropout: p, seed: p > 0 ? this.rng.nextU32() : 0 });
+    return this.outProj.forward(ctx);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * safetensors, the Hugging Face weight format: an 8-byte little-endian header length N, N bytes of JSON
+ * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {...}}, then the raw little-endian
+ * data. F32, F16 and BF16 read into f32 (F64 too; I32/I64 into i32). Every malformed input is rejected with
+ * one line naming the file and what is wrong, before anything large is allocated.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export interface RawTensor {
+  dtype: 'f32' | 'i32';
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+const ELEMENT_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+const MAX_HEADER = 100 * 1024 * 1024;
+
+function fail(file: string, msg: string): never {
+  throw new Error(`${file}: invalid safetensors: ${msg}`);
+}
+
+function f16ToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<string, RawTensor> {
+  if (bytes.length < 8) fail(file, `${bytes.length} bytes is shorter than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > MAX_HEADER || n > bytes.length - 8) fail(file, `header length ${n} at byte 0 exceeds the file (${bytes.length} bytes)`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    fail(file, `header (bytes 8..${8 + n}) is not UTF-8 JSON: ${(e as Error).message}`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) fail(file, 'header is not a JSON object');
+  const dataStart = 8 + n, dataLen = bytes.length - dataStart;
+  const out = new Map<string, RawTensor>();
+  const spans: [number, number, string][] = [];
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const where = `tensor '${name}'`;
+    if (typeof t !== 'object' || t === null) fail(file, `${where}: entry is not an object`);
+    if (typeof t.dtype !== 'string' || !(t.dtype in ELEMENT_BYTES)) fail(file, `${where}: unsupported dtype ${JSON.stringify(t.dtype)}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, `${where}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
+    const off = t.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
+      fail(file, `${where}: data_offsets ${JSON.stringify(off)} must be [begin, end] with 0 <= begin <= end`);
+    }
+    const count = (t.shape as number[]).reduce((a, b) => a * b, 1);
+    const eb = ELEMENT_BYTES[t.dtype];
+    if (off[1] - off[0] !== count * eb) fail(file, `${where}: ${off[1] - off[0]} bytes for ${t.dtype}[${t.shape}] (${count * eb} needed)`);
+    if (off[1] > dataLen) fail(file, `${where}: data_offsets end ${off[1]} is past the data (${dataLen} bytes)`);
+    spans.push([off[0], off[1], name]);
+    const raw = bytes.subarray(dataStart + off[0], dataStart + off[1]);
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    let data: Float32Array | Int32Array;
+    switch (t.dtype) {
+      case 'F32': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = dv.getFloat32(4 * i, true); break;
+      case 'F64': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = dv.getFloat64(8 * i, true); break;
+      case 'F16': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = f16ToF32(dv.getUint16(2 * i, true)); break;
+      case 'BF16': {
+        const bits = new Uint32Array(count);
+        for (let i = 0; i < count; i++) bits[i] = dv.getUint16(2 * i, true) << 16;
+        data = new Float32Array(bits.buffer);
+        break;
+      }
+      case 'I32': data = new Int32Array(count); for (let i = 0; i < count; i++) data[i] = dv.getInt32(4 * i, true); break;
+      default: {
+        data = new Int32Array(count);
+        for (let i = 0; i < count; i++) {
+          const v = dv.getBigInt64(8 * i, true);
+          if (v > 2147483647n || v < -2147483648n) fail(file, `${where}: I64 value ${v} does not fit in i32`);
+          data[i] = Number(v);
+        }
+      }
+    }
+    out.set(name, { dtype: data instanceof Int32Array ? 'i32' : 'f32', shape: t.shape as number[], data });
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][0] < spans[i - 1][1]) fail(file, `tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
+  }
+  return out;
+}
+
+export function readSafetensors(file: string): Map<string, RawTensor> {
+  return parseSafetensors(readFileSync(file), file);
+}
+
+/** Serialises f32 tensors (i32 as I32) in name order, 8-byte aligned header as the reference writer does. */
+export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata?: Record<string, string>): Uint8Array {
+  const names = [...tensors.keys()].sort();
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const n of names) {
+    const t = tensors.get(n)!;
+    const bytes = t.data.length * 4;
+    header[n] = { dtype: t.dtype === 'i32' ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const n of names) {
+    const d = tensors.get(n)!.data;
+    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
+    pos += d.byteLength;
+  }
+  return out;
+}
+
+export function writeSafetensors(file: string, tensors: Map<string, RawTensor>, metadata?: Record<string, string>): void {
+  writeFileSync(file, serializeSafetensors(tensors, metadata));
+}

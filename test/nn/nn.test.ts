@@ -1,0 +1,142 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import * as nn from '../../src/nn/index.js';
+import { assertClose, assertThrows, DEVICES, randomValues } from '../helpers.js';
+
+const s = suite('nn: modules, layers, attention vs torch, optimiser, safetensors');
+const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
+
+class Block extends nn.Module {
+  readonly dense: nn.Linear;
+  readonly LayerNorm: nn.LayerNorm;
+  constructor(dev: T.Device) {
+    super();
+    this.dense = this.child('dense', new nn.Linear(4, 3, { device: dev }));
+    this.LayerNorm = this.child('LayerNorm', new nn.LayerNorm(3, 1e-12, { device: dev }));
+  }
+}
+
+s('modules name parameters with dotted Hugging Face paths, count them, freeze and switch modes', () => {
+  const m = new Block(T.cpu);
+  const names = [...m.namedParameters()].map(([n]) => n);
+  if (names.join() !== 'dense.weight,dense.bias,LayerNorm.weight,LayerNorm.bias') throw new Error(names.join());
+  if (m.parameterCount() !== 4 * 3 + 3 + 3 + 3) throw new Error(`count ${m.parameterCount()}`);
+  m.dense.freeze();
+  if (m.parameterCount(true) !== 6) throw new Error('freeze');
+  m.eval();
+  if (m.training || m.dense.training) throw new Error('eval');
+  const groups = nn.decayGroups(m.namedParameters(), 0.01);
+  if (groups[0].params.length !== 1 || groups[1].params.length !== 3) throw new Error('decay groups: only dense.weight decays');
+});
+
+s('loadStateDict copies values and reports every missing, unexpected and mis-shaped entry at once', async () => {
+  for (const dev of DEVICES) {
+    const a = new Block(dev), b = new Block(dev);
+    await b.loadStateDict(a.stateDict());
+    assertClose(await b.dense.weight.data(), await a.dense.weight.data(), { atol: 0 });
+    const bad = new Map(a.stateDict());
+    bad.delete('dense.bias');
+    bad.set('extra.weight', T.zeros([1], { device: dev }));
+    bad.set('LayerNorm.weight', T.zeros([4], { device: dev }));
+    await assertThrows(() => b.loadStateDict(bad),
+      /loadStateDict: missing: dense\.bias; unexpected: extra\.weight; LayerNorm\.weight: shape \[4\] in the state dict, \[3\] in the model/);
+  }
+});
+
+s('Dropout: seeded, scaled by 1/(1−p), identity in eval mode', async () => {
+  const d = new nn.Dropout(0.2, new T.RNG(4));
+  const x = T.ones([10000], { device: 'cpu' });
+  const y = d.forward(x).array;
+  const kept = y.filter((v) => v !== 0);
+  if (Math.abs(kept.length / 10000 - 0.8) > 0.02 || kept.some((v) => Math.abs(v - 1.25) > 1e-6)) throw new Error('dropout statistics');
+  d.eval();
+  if (d.forward(x) !== x) throw new Error('eval dropout is not the identity');
+});
+
+s('MultiHeadAttention matches torch.nn.MultiheadAttention (outputs and all gradients, cross and self, with padding)', async () => {
+  const fx = nn.readSafetensors(join(fixtures, 'mha.safetensors'));
+  const get = (k: string) => fx.get(k) ?? (() => { throw new Error(`fixture has no ${k}`); })();
+  for (const dev of DEVICES) {
+    const mha = new nn.MultiHeadAttention(16, 4, 0, { device: dev });
+    await mha.loadStateDict(new Map([...mha.stateDict().keys()].map((k) => [k, get(`param.${k}`)])));
+    const t = (k: string, grad = false) => T.tensor(get(k).data, { shape: get(k).shape, device: dev, requiresGrad: grad });
+    for (const c of ['cross', 'self']) {
+      mha.zeroGrad();
+      let y: T.Tensor;
+      const inputs: Record<string, T.Tensor> = {};
+      if (c === 'cross') {
+        inputs.query = t('cross.input.query', true);
+        inputs.keyvalue = t('cross.input.keyvalue', true);
+        y = mha.forward(inputs.query, inputs.keyvalue, inputs.keyvalue, { keyPaddingMask: t('mask') });
+      } else {
+        inputs.x = t('self.input.x', true);
+        const qk = T.add(inputs.x, t('self.pos'));
+        y = mha.forward(qk, qk, inputs.x);
+      }
+      const tol = { rtol: 1e-4, atol: 2e-5 };
+      assertClose(await y.data(), get(`${c}.out`).data, tol, `${dev.name} ${c} output`);
+      T.sum(T.mul(y, t(`${c}.w`))).backward();
+      for (const [k, x] of Object.entries(inputs)) assertClose(await x.grad!.data(), get(`${c}.grad.${k}`).data, tol, `${dev.name} ${c} d${k}`);
+      for (const [k, p] of mha.namedParameters()) assertClose(await p.grad!.data(), get(`${c}.grad.${k}`).data, tol, `${dev.name} ${c} d${k}`);
+    }
+  }
+});
+
+s('AdamW updates like the textbook rule, respects groups and frozen parameters; clipping and schedules', async () => {
+  for (const dev of DEVICES) {
+    const p = T.tensor([1, -2, 3], { device: dev, requiresGrad: true });
+    const frozen = T.tensor([5], { device: dev });
+    const opt = new nn.AdamW([{ params: [p], weightDecay: 0.1 }, { params: [frozen] }], { lr: 0.1, correctBias: false, decayAfter: true, eps: 1e-6 });
+    p.grad = T.keep(T.tensor([0.5, 0.5, -1], { device: dev }));
+    const { norm, scale } = await nn.clipGradNorm([p], 1);
+    if (Math.abs(norm - Math.sqrt(1.5)) > 1e-6 || Math.abs(scale - 1 / (Math.sqrt(1.5) + 1e-6)) > 1e-6) throw new Error(`clip ${norm} ${scale}`);
+    opt.step(scale);
+    const want = [1, -2, 3].map((x, i) => {
+      const g = [0.5, 0.5, -1][i] * scale;
+      const m = 0.1 * g, v = 0.001 * g * g;
+      const y = x - (0.1 * m) / (Math.sqrt(v) + 1e-6);
+      return y - 0.1 * 0.1 * y;
+    });
+    assertClose(await p.data(), want, { rtol: 1e-5, atol: 1e-6 }, `${dev.name} AdamW`);
+    assertClose(await frozen.data(), [5], { atol: 0 });
+    opt.zeroGrad();
+    opt.dispose();
+  }
+  const f = (s_: number) => nn.twoStageSchedule(s_, 100, 200);
+  const pts: [number, number][] = [[0, 0], [5, 0.5], [10, 2.0], [55, 1.0], [100, 0], [110, 0.5], [120, 1], [210, 0.5], [300, 0]];
+  for (const [x, y] of pts) if (Math.abs(f(x) - y) > 1e-12) throw new Error(`two-stage(${x}) = ${f(x)}, want ${y}`);
+  if (nn.linearWarmupDecay(5, 10, 110) !== 0.5 || nn.linearWarmupDecay(60, 10, 110) !== 0.5) throw new Error('linear schedule');
+});
+
+s('safetensors: round trip, F16/BF16 decoding, and one-line errors for malformed files', async () => {
+  const tensors = new Map<string, nn.RawTensor>([
+    ['a.weight', { dtype: 'f32', shape: [2, 3], data: Float32Array.from(randomValues(6, 1)) }],
+    ['ids', { dtype: 'i32', shape: [4], data: Int32Array.from([1, -2, 3, 4]) }],
+  ]);
+  const bytes = nn.serializeSafetensors(tensors, { format: 'pt' });
+  const back = nn.parseSafetensors(bytes, 'x.safetensors');
+  assertClose(back.get('a.weight')!.data, tensors.get('a.weight')!.data, { atol: 0 });
+  if (back.get('ids')!.dtype !== 'i32' || back.get('ids')!.data[1] !== -2) throw new Error('i32');
+  const mk = (header: object, data: Uint8Array) => {
+    const h = new TextEncoder().encode(JSON.stringify(header));
+    const out = new Uint8Array(8 + h.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8); out.set(data, 8 + h.length);
+    return out;
+  };
+  const half = mk({ h: { dtype: 'F16', shape: [3], data_offsets: [0, 6] }, b: { dtype: 'BF16', shape: [2], data_offsets: [6, 10] } },
+    new Uint8Array([0x00, 0x3c, 0x00, 0xc0, 0x00, 0x35, 0x80, 0x3f, 0x40, 0xc0]));
+  const hb = nn.parseSafetensors(half, 'half.safetensors');
+  assertClose(hb.get('h')!.data, [1, -2, 0.3125], { atol: 0 }, 'f16');
+  assertClose(hb.get('b')!.data, [1, -3], { atol: 0 }, 'bf16');
+  await assertThrows(() => nn.parseSafetensors(new Uint8Array(4), 'f.st'), /f\.st: invalid safetensors: 4 bytes is shorter/);
+  const huge = new Uint8Array(16); new DataView(huge.buffer).setBigUint64(0, 100n * 2n ** 30n, true);
+  await assertThrows(() => nn.parseSafetensors(huge, 'f.st'), /header length 107374182400 at byte 0 exceeds the file/);
+  await assertThrows(() => nn.parseSafetensors(mk({ t: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), 'f.st'), /'t': 4 bytes for F32\[2\] \(8 needed\)/);
+  await assertThrows(() => nn.parseSafetensors(mk({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), 'f.st'), /'a' and 'b' overlap/);
+  await assertThrows(() => nn.parseSafetensors(mk({ t: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), 'f.st'), /unsupported dtype "Q8"/);
+});
+
+s.run();
