@@ -3,3 +3,4 @@ export * from './layers.js';
 export * from './attention.js';
 export * from './optim.js';
 export * from './safetensors.js';
+export * from './lstm.js';

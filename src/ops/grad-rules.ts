@@ -11,6 +11,8 @@ import { zeros } from './creation.js';
 import { add, affine, cos, div, eq, ge, gt, le, log, lt, mul, neg, pow, sin, square, sub, unary, where } from './elementwise.js';
 import { indexAdd, indexSelect, layerNormBackward, matmul, softmaxBackward } from './nn.js';
 import { attentionBackward } from './attention.js';
+import { lstmLayerBackward } from './lstm.js';
+import type { LstmDims } from '../kernels/lstm.js';
 import type { AttentionDims } from '../kernels/attention.js';
 import { sum } from './reduce.js';
 import { cast, expand, permute, reshape, slice, sliceBackward } from './shape-ops.js';
@@ -144,6 +146,11 @@ export const GRAD_RULES: Record<string, Rule> = {
     return [indexAdd(zeros(x.shape, { dtype: x.dtype, device: x.device }), n.attrs.axis as number, n.saved[0], g)];
   },
   indexAdd: (g, n) => [g, indexSelect(g, n.attrs.axis as number, n.saved[0])],
+  lstm: (g, n) => {
+    const [x, wih, whh, bih, bhh] = n.inputs;
+    const [hs, c, gates, lens] = n.saved;
+    return lstmLayerBackward(x, { wih, whh, bih, bhh }, hs, c, gates, lens, g, n.attrs.d as LstmDims & { I: number; steps: number });
+  },
   attention: (g, n) => {
     const [q, k, v] = n.inputs;
     const [out, lse, mask] = n.saved;

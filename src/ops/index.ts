@@ -17,6 +17,7 @@ export * from './nn.js';
 export * from './reduce.js';
 export * from './shape-ops.js';
 export * from './attention.js';
+export * from './lstm.js';
 export { backward, type BackwardOptions } from './autograd.js';
 export { GRAD_RULES, sumToShape } from './grad-rules.js';
 export { adamwUpdate, type AdamWParams } from './optim-ops.js';

@@ -92,6 +92,7 @@ export function matmul(a: Tensor, b: Tensor, o: MatmulOptions = {}): Tensor {
   const na = sizeOf(aBatch), nb = sizeOf(bBatch);
   let batchShape: readonly number[];
   if (shapeEq(aBatch, bBatch)) batchShape = aBatch;
+  else if (na === 1 && nb === 1) batchShape = aBatch.length >= bBatch.length ? aBatch : bBatch; // keep unit batch dims
   else if (na === 1) batchShape = bBatch;
   else if (nb === 1) batchShape = aBatch;
   else throw new Error(`matmul: batch dimensions ${fmtShape(aBatch)} and ${fmtShape(bBatch)} must be equal or one side must have none`);

@@ -81,6 +81,13 @@ s('linear uses the Hugging Face [out, in] weight layout', async () => {
   ]);
 });
 
+s('batch dimensions broadcast like torch.matmul, unit batch dimensions included', () => {
+  const shape = (a: number[], b: number[], o: T.MatmulOptions = {}) => T.matmul(T.zeros(a, { device: 'cpu' }), T.zeros(b, { device: 'cpu' }), o).shape.join();
+  const cases: [number[], number[], string][] = [[[1, 3, 4], [4, 5], '1,3,5'], [[2, 3], [1, 3, 4], '1,2,4'], [[2, 3, 4], [4, 5], '2,3,5'], [[3, 4], [2, 4, 5], '2,3,5'], [[2, 1, 3, 4], [2, 1, 4, 6], '2,1,3,6']];
+  for (const [a, b, want] of cases) if (shape(a, b) !== want) throw new Error(`[${a}] @ [${b}] gave [${shape(a, b)}], want [${want}]`);
+  if (shape([1, 3, 4], [5, 4], { transB: true }) !== '1,3,5') throw new Error('linear on a unit batch');
+});
+
 s('shape errors name both operands', async () => {
   const a = T.zeros([2, 3], { device: 'cpu' }), b = T.zeros([4, 5], { device: 'cpu' });
   let msg = '';

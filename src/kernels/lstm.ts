@@ -1,0 +1,189 @@
+/**
+ * The recurrent part of one LSTM layer in one direction (torch gate order i, f, g, o), fused per step.
+ * The input projection for all timesteps is one matmul done before (xw = x W_ihᵀ + b_ih + b_hh).
+ *   forward step s:  for (b, j): t = s (forward) or len_b − 1 − s (reverse); skipped when s >= len_b
+ *     a_k = xw[b, t, kH + j] + h[b, t_prev] · W_hh[kH + j]       (t_prev = t ∓ 1; no h term at s = 0)
+ *     i, f, o = σ(a_i), σ(a_f), σ(a_o);  g = tanh(a_g);  c = f c_prev + i g;  h = o tanh(c)
+ *     writes gates (activated) G (B, L, 4H), cell C (B, L, H), output Hs (B, L, H)
+ *   backward step s (s from max length − 1 down to 0): dh = dHs[b, t] + Σ_r dA[b, t_next, r] W_hh[r, j]
+ *     dc = dh o (1 − tanh²c) + dc_next f_next;  dA = (di, df, dg, do) through the activations -> dA (B, L, 4H)
+ * Padded positions keep h = c = 0 in Hs and C and get dA = 0, so state never crosses padding.
+ * The weight gradients are ordinary matmuls over dA afterwards (see src/ops/lstm.ts).
+ */
+import type { TypedArray } from '../tensor/dtype.js';
+import type { GpuDevice } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { WGSL_MATH } from './math.js';
+
+export interface LstmDims { B: number; L: number; H: number; reverse: boolean }
+
+const HEADER = /* wgsl */ `${WGSL_MATH}
+struct Params { B: u32, L: u32, H: u32, step: u32, reverse: u32 }
+${FLAT_INDEX}
+fn timeOf(s: u32, len: u32) -> u32 { return select(s, len - 1u - s, u.reverse != 0u); }
+fn prevOf(t: u32) -> u32 { return select(t - 1u, t + 1u, u.reverse != 0u); }`;
+
+function uni(d: LstmDims, step: number): ArrayBuffer {
+  return new UniformWriter().u32(d.B, d.L, d.H, step, d.reverse ? 1 : 0).build();
+}
+
+/** Runs all steps; Hs and C must be zero-filled by the caller (padding stays 0). */
+export function launchLstmForward(dev: GpuDevice, xw: Tensor, whh: Tensor, lens: Tensor, hs: Tensor, c: Tensor, g: Tensor, d: LstmDims, steps: number): void {
+  const spec = {
+    key: 'lstm_fwd',
+    name: 'lstm_forward_step',
+    code: () => `${HEADER}
+@group(0) @binding(0) var<storage, read> XW: array<f32>;
+@group(0) @binding(1) var<storage, read> WHH: array<f32>;
+@group(0) @binding(2) var<storage, read> LEN: array<i32>;
+@group(0) @binding(3) var<storage, read_write> HS: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(5) var<storage, read_write> G: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let idx = flatIndex(wid, nwg, lid, ${WG}u);
+  if (idx >= u.B * u.H) { return; }
+  let b = idx / u.H; let j = idx % u.H;
+  let len = u32(max(LEN[b], 0));
+  if (u.step >= len) { return; }
+  let t = timeOf(u.step, len);
+  let H4 = 4u * u.H;
+  let row = (b * u.L + t) * H4;
+  var a = vec4<f32>(XW[row + j], XW[row + u.H + j], XW[row + 2u * u.H + j], XW[row + 3u * u.H + j]);
+  var cPrev = 0.0;
+  if (u.step > 0u) {
+    let tp = prevOf(t);
+    let hp = (b * u.L + tp) * u.H;
+    cPrev = C[hp + j];
+    for (var m = 0u; m < u.H; m++) {
+      let h = HS[hp + m];
+      a += h * vec4<f32>(WHH[j * u.H + m], WHH[(u.H + j) * u.H + m], WHH[(2u * u.H + j) * u.H + m], WHH[(3u * u.H + j) * u.H + m]);
+    }
+  }
+  let ig = sigmoid_f32(a.x); let fg = sigmoid_f32(a.y); let gg = tanh_f32(a.z); let og = sigmoid_f32(a.w);
+  let cc = fg * cPrev + ig * gg;
+  let o = (b * u.L + t) * u.H + j;
+  C[o] = cc;
+  HS[o] = og * tanh_f32(cc);
+  G[row + j] = ig; G[row + u.H + j] = fg; G[row + 2u * u.H + j] = gg; G[row + 3u * u.H + j] = og;
+}`,
+  };
+  for (let s = 0; s < steps; s++) {
+    dev.backend.dispatch(spec, [xw.buffer, whh.buffer, lens.buffer, hs.buffer, c.buffer, g.buffer], uni(d, s), grid1d(d.B * d.H));
+  }
+}
+
+/** dA must be zero-filled by the caller; dcCarry (B, H) is scratch. */
+export function launchLstmBackward(dev: GpuDevice, whh: Tensor, lens: Tensor, c: Tensor, g: Tensor, dhs: Tensor, da: Tensor, dcCarry: Tensor, d: LstmDims, steps: number): void {
+  const spec = {
+    key: 'lstm_bwd',
+    name: 'lstm_backward_step',
+    code: () => `${HEADER}
+@group(0) @binding(0) var<storage, read> WHH: array<f32>;
+@group(0) @binding(1) var<storage, read> LEN: array<i32>;
+@group(0) @binding(2) var<storage, read> C: array<f32>;
+@group(0) @binding(3) var<storage, read> G: array<f32>;
+@group(0) @binding(4) var<storage, read> DHS: array<f32>;
+@group(0) @binding(5) var<storage, read_write> DA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> DC: array<f32>;
+@group(0) @binding(7) var<uniform> u: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let idx = flatIndex(wid, nwg, lid, ${WG}u);
+  if (idx >= u.B * u.H) { return; }
+  let b = idx / u.H; let j = idx % u.H;
+  let len = u32(max(LEN[b], 0));
+  if (u.step >= len) { return; }
+  let t = timeOf(u.step, len);
+  let H4 = 4u * u.H;
+  let o = (b * u.L + t) * u.H + j;
+  var dh = DHS[o];
+  var dcNext = 0.0;
+  if (u.step + 1u < len) {
+    // The later step (in processing order) feeds back through W_hh and the forget gate.
+    let tn = select(t + 1u, t - 1u, u.reverse != 0u);
+    let rn = (b * u.L + tn) * H4;
+    for (var r = 0u; r < H4; r++) { dh += DA[rn + r] * WHH[r * u.H + j]; }
+    dcNext = DC[idx] * G[rn + u.H + j];
+  }
+  let row = (b * u.L + t) * H4;
+  let ig = G[row + j]; let fg = G[row + u.H + j]; let gg = G[row + 2u * u.H + j]; let og = G[row + 3u * u.H + j];
+  let tc = tanh_f32(C[o]);
+  let dc = dh * og * (1.0 - tc * tc) + dcNext;
+  var cPrev = 0.0;
+  if (u.step > 0u) { cPrev = C[(b * u.L + prevOf(t)) * u.H + j]; }
+  DA[row + j] = dc * gg * ig * (1.0 - ig);
+  DA[row + u.H + j] = dc * cPrev * fg * (1.0 - fg);
+  DA[row + 2u * u.H + j] = dc * ig * (1.0 - gg * gg);
+  DA[row + 3u * u.H + j] = dh * tc * og * (1.0 - og);
+  DC[idx] = dc;
+}`,
+  };
+  for (let s = steps - 1; s >= 0; s--) {
+    dev.backend.dispatch(spec, [whh.buffer, lens.buffer, c.buffer, g.buffer, dhs.buffer, da.buffer, dcCarry.buffer], uni(d, s), grid1d(d.B * d.H));
+  }
+}
+
+const sig = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+export function cpuLstmForward(xw: TypedArray, whh: TypedArray, lens: TypedArray, hs: TypedArray, c: TypedArray, g: TypedArray, d: LstmDims): void {
+  const { B, L, H } = d;
+  hs.fill(0); c.fill(0); g.fill(0);
+  for (let b = 0; b < B; b++) {
+    const len = Math.max(0, Math.min(L, lens[b]));
+    for (let s = 0; s < len; s++) {
+      const t = d.reverse ? len - 1 - s : s, tp = d.reverse ? t + 1 : t - 1;
+      const row = (b * L + t) * 4 * H;
+      for (let j = 0; j < H; j++) {
+        const a = [0, 1, 2, 3].map((k) => xw[row + k * H + j]);
+        let cPrev = 0;
+        if (s > 0) {
+          const hp = (b * L + tp) * H;
+          cPrev = c[hp + j];
+          for (let m = 0; m < H; m++) for (let k = 0; k < 4; k++) a[k] += hs[hp + m] * whh[(k * H + j) * H + m];
+        }
+        const [ig, fg, gg, og] = [sig(a[0]), sig(a[1]), Math.tanh(a[2]), sig(a[3])];
+        const cc = fg * cPrev + ig * gg;
+        c[(b * L + t) * H + j] = cc;
+        hs[(b * L + t) * H + j] = og * Math.tanh(cc);
+        [ig, fg, gg, og].forEach((v, k) => { g[row + k * H + j] = v; });
+      }
+    }
+  }
+}
+
+export function cpuLstmBackward(whh: TypedArray, lens: TypedArray, c: TypedArray, g: TypedArray, dhs: TypedArray, da: TypedArray, d: LstmDims): void {
+  const { B, L, H } = d;
+  da.fill(0);
+  for (let b = 0; b < B; b++) {
+    const len = Math.max(0, Math.min(L, lens[b]));
+    const dcCarry = new Float64Array(H);
+    for (let s = len - 1; s >= 0; s--) {
+      const t = d.reverse ? len - 1 - s : s;
+      const row = (b * L + t) * 4 * H;
+      const next = new Float64Array(H);
+      for (let j = 0; j < H; j++) {
+        let dh = dhs[(b * L + t) * H + j];
+        let dcNext = 0;
+        if (s + 1 < len) {
+          const tn = d.reverse ? t - 1 : t + 1;
+          const rn = (b * L + tn) * 4 * H;
+          for (let r = 0; r < 4 * H; r++) dh += da[rn + r] * whh[r * H + j];
+          dcNext = dcCarry[j] * g[rn + H + j];
+        }
+        const [ig, fg, gg, og] = [0, 1, 2, 3].map((k) => g[row + k * H + j]);
+        const tc = Math.tanh(c[(b * L + t) * H + j]);
+        const dc = dh * og * (1 - tc * tc) + dcNext;
+        const cPrev = s > 0 ? c[(b * L + (d.reverse ? t + 1 : t - 1)) * H + j] : 0;
+        da[row + j] = dc * gg * ig * (1 - ig);
+        da[row + H + j] = dc * cPrev * fg * (1 - fg);
+        da[row + 2 * H + j] = dc * ig * (1 - gg * gg);
+        da[row + 3 * H + j] = dh * tc * og * (1 - og);
+        next[j] = dc;
+      }
+      dcCarry.set(next);
+    }
+  }
+}

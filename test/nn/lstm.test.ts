@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as fc from 'fast-check';
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import * as nn from '../../src/nn/index.js';
+import { assertClose, assertProperty, DEVICES, randomValues } from '../helpers.js';
+
+const s = suite('fused LSTM');
+const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
+
+s('a 2-layer BiLSTM with lengths matches torch (outputs, input and weight gradients) on every device', async () => {
+  const fx = nn.readSafetensors(join(fixtures, 'lstm.safetensors'));
+  const get = (k: string) => fx.get(k)!;
+  const lengths = Array.from(get('lengths').data);
+  for (const dev of DEVICES) {
+    const lstm = new nn.LSTM(5, 8, { layers: 2, bidirectional: true, device: dev });
+    await lstm.loadStateDict(new Map([...lstm.stateDict().keys()].map((k) => [k, get(`param.${k}`)])));
+    const x = T.tensor(get('x').data, { shape: get('x').shape, device: dev, requiresGrad: true });
+    const y = lstm.forward(x, lengths);
+    const tol = { rtol: 1e-4, atol: 1e-5 };
+    assertClose(await y.data(), get('out').data, tol, `${dev.name} output`);
+    T.sum(T.mul(y, T.tensor(get('w').data, { shape: get('w').shape, device: dev }))).backward();
+    assertClose(await x.grad!.data(), get('grad.x').data, tol, `${dev.name} dx`);
+    for (const [k, p] of lstm.namedParameters()) assertClose(await p.grad!.data(), get(`grad.${k}`).data, tol, `${dev.name} d${k}`);
+  }
+});
+
+s('fused and op-by-op layers agree (f64 reference) on random shapes, lengths and both directions', async () => {
+  await assertProperty([
+    fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }),
+    fc.boolean(), fc.integer({ min: 1, max: 1e6 }),
+  ], async (B, L, I, H, reverse, seed) => {
+    const lengths = Array.from(randomValues(B, seed, 0, L + 1), Math.floor);
+    const run = async (dev: T.Device, dtype: 'f32' | 'f64', fused: boolean) => {
+      const mk = (shape: number[], k: number) => T.tensor(randomValues(shape.reduce((a, b) => a * b), seed + k, -0.8, 0.8), { shape, dtype, device: dev, requiresGrad: true });
+      const x = mk([B, L, I], 1);
+      const w = { wih: mk([4 * H, I], 2), whh: mk([4 * H, H], 3), bih: mk([4 * H], 4), bhh: mk([4 * H], 5) };
+      const y = (fused ? T.lstmLayer : T.lstmLayerUnfused)(x, w, lengths, reverse);
+      T.sum(T.mul(y, T.tensor(randomValues(y.size, seed + 6), { shape: y.shape, dtype, device: dev }))).backward();
+      return Promise.all([y, x.grad!, w.wih.grad!, w.whh.grad!, w.bih.grad!, w.bhh.grad!].map(async (t) => Float64Array.from(await t.data())));
+    };
+    const ref = await run(T.cpu, 'f64', false);
+    (await run(T.cpu, 'f64', true)).forEach((a, i) => assertClose(a, ref[i], { rtol: 1e-9, atol: 1e-11 }, `cpu fused vs op-by-op, output ${i}`));
+    for (const dev of DEVICES) {
+      (await run(dev, 'f32', true)).forEach((a, i) => assertClose(a, ref[i], { rtol: 1e-4, atol: 1e-5 }, `${dev.name} output ${i} (B ${B} L ${L} lengths ${lengths})`));
+    }
+  }, 10);
+});
+
+s.run();
