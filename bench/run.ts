@@ -10,6 +10,7 @@ import { printTable, type Result, type SuiteContext, writeResults } from './comm
 const SUITES: Record<string, () => Promise<{ run: (ctx: SuiteContext) => Promise<void> }>> = {
   matmul: () => import('./suites/matmul.js'),
   memory: () => import('./suites/memory.js'),
+  layers: () => import('./suites/layers.js'),
 };
 
 const { values, positionals } = parseArgs({

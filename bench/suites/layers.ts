@@ -1,0 +1,71 @@
+/**
+ * Attention and LSTM at B = 8, L = 32, hidden 256 and 1024: the fused kernels against the op-by-op
+ * composition of engine ops, and PyTorch CPU (Debian's python3-torch) at the same sizes when installed.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as T from '../../src/index.js';
+import { benchDir, type SuiteContext, timeIt } from '../common.js';
+
+const B = 8, L = 32;
+const CASES = [
+  { kind: 'attention', H: 256, heads: 8 },
+  { kind: 'attention', H: 1024, heads: 16 },
+  { kind: 'lstm', H: 256 },
+  { kind: 'lstm', H: 1024 },
+];
+
+export async function run(ctx: SuiteContext): Promise<void> {
+  const dev = (await T.getDevice('webgpu')) as T.GpuDevice;
+  const lengths = Array(B).fill(L);
+  for (const c of CASES) {
+    const name = `${c.kind} B=${B} L=${L} hidden=${c.H}`;
+    T.manualSeed(1);
+    const x = T.keep(T.randn([B, L, c.H], { device: dev, requiresGrad: true }));
+    const w = c.kind === 'lstm'
+      ? ['wih', 'whh', 'bih', 'bhh'].map((_, i) => T.keep(T.randn(i < 2 ? [4 * c.H, c.H] : [4 * c.H], { device: dev, std: 0.05, requiresGrad: true })))
+      : [];
+    const forward = (fused: boolean) => {
+      if (c.kind === 'attention') return (fused ? T.attention : T.attentionUnfused)(x, x, x, { heads: c.heads! });
+      const lw = { wih: w[0], whh: w[1], bih: w[2], bhh: w[3] };
+      return (fused ? T.lstmLayer : T.lstmLayerUnfused)(x, lw, lengths);
+    };
+    // Several calls per synchronisation, so the ~1 ms wait does not hide the kernels' own cost.
+    const reps = c.kind === 'attention' ? 8 : 1;
+    for (const fused of [true, false]) {
+      const variant = fused ? 'fused kernel' : 'unfused ops';
+      if (!fused && c.kind === 'lstm' && c.H > 256 && ctx.quick) continue;
+      const fwd = await timeIt(async () => {
+        for (let r = 0; r < reps; r++) T.tidy(() => { T.noGrad(() => forward(fused)); });
+        await be(dev);
+      }, { quick: ctx.quick });
+      ctx.record({ name: `${name} forward`, variant, device: 'webgpu', value: (fwd / reps) * 1e3, unit: 'ms' });
+      const both = await timeIt(async () => {
+        for (let r = 0; r < reps; r++) {
+          T.tidy(() => { T.sum(forward(fused)).backward(); });
+          for (const p of [x, ...w]) { p.grad?.dispose(); p.grad = null; }
+        }
+        await be(dev);
+      }, { quick: ctx.quick });
+      ctx.record({ name: `${name} forward+backward`, variant, device: 'webgpu', value: (both / reps) * 1e3, unit: 'ms' });
+    }
+    x.dispose(); w.forEach((t) => t.dispose());
+  }
+  torchPeer(ctx);
+}
+
+async function be(dev: T.GpuDevice): Promise<void> {
+  await dev.backend.sync();
+}
+
+function torchPeer(ctx: SuiteContext): void {
+  const cases = CASES.map((c) => ({ ...c, B, L }));
+  const r = spawnSync('/usr/bin/python3', [join(benchDir, 'peers', 'torch_layers.py'), JSON.stringify(cases)], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) {
+    console.warn(`PyTorch peer skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install it with apt-get install python3-torch`);
+    return;
+  }
+  for (const row of JSON.parse(r.stdout) as { kind: string; H: number; pass: string; seconds: number }[]) {
+    ctx.record({ name: `${row.kind} B=${B} L=${L} hidden=${row.H} ${row.pass}`, variant: 'PyTorch 1.13 CPU (2 threads)', device: 'cpu', adapter: 'cpu', value: row.seconds * 1e3, unit: 'ms' });
+  }
+}
