@@ -1,6 +1,8 @@
-"""PyTorch CPU peer for the `layers` suite: multi-head attention and LSTM forward and forward+backward at
-the suite's sizes, timed as medians. Prints one JSON list. Fair-peer settings per machine-notes.md:
-OPENBLAS_NUM_THREADS=1 before importing torch, torch.set_num_threads(2).
+"""PyTorch CPU peer for the `layers` suite: the attention core (softmax(q kᵀ/√d) v per head, no projections,
+like the engine's op) and a one-layer LSTM (input projection included, like the engine's op), forward and
+forward+backward, timed as medians. Prints one JSON list. Fair-peer settings per machine-notes.md:
+OPENBLAS_NUM_THREADS=1 before importing torch, torch.set_num_threads(2), and OpenBLAS as the BLAS
+(apt-get install libopenblas0-pthread; Debian's torch otherwise runs on the reference BLAS, ~17x slower).
 Usage: python3 bench/peers/torch_layers.py '<json list of cases>'
 """
 import json
@@ -26,14 +28,20 @@ def median_time(fn, min_time=0.5, min_iter=3):
     return times[len(times) // 2]
 
 
+if "BLAS_INFO=generic" in torch.__config__.show():
+    sys.stderr.write("warning: torch runs on the reference BLAS; install libopenblas0-pthread for a fair peer\n")
 results = []
 for case in json.loads(sys.argv[1]):
     B, L, H, kind = case["B"], case["L"], case["H"], case["kind"]
     if kind == "attention":
         heads = case["heads"]
-        mha = torch.nn.MultiheadAttention(H, heads, batch_first=True)
+        dh = H // heads
         x = torch.randn(B, L, H, requires_grad=True)
-        fwd = lambda: mha(x, x, x, need_weights=False)[0]
+
+        def fwd():
+            q = x.view(B, L, heads, dh).transpose(1, 2)
+            p = torch.softmax(q @ q.transpose(-1, -2) / dh ** 0.5, dim=-1)
+            return (p @ q).transpose(1, 2).reshape(B, L, H)
     else:
         lstm = torch.nn.LSTM(H, H, batch_first=True)
         x = torch.randn(B, L, H, requires_grad=True)

@@ -4,3 +4,4 @@ export * from './attention.js';
 export * from './optim.js';
 export * from './safetensors.js';
 export * from './lstm.js';
+export * from './bert.js';

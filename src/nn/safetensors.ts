@@ -89,6 +89,16 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<stri
   return out;
 }
 
+/** The `__metadata__` strings of a file (empty when it has none). */
+export function safetensorsMetadata(file: string): Record<string, string> {
+  const bytes = readFileSync(file);
+  if (bytes.length < 8) fail(file, `${bytes.length} bytes is shorter than the 8-byte header length`);
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+  if (n > MAX_HEADER || n > bytes.length - 8) fail(file, `header length ${n} at byte 0 exceeds the file (${bytes.length} bytes)`);
+  const meta = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')).__metadata__;
+  return meta && typeof meta === 'object' ? meta : {};
+}
+
 export function readSafetensors(file: string): Map<string, RawTensor> {
   return parseSafetensors(readFileSync(file), file);
 }
