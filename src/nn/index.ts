@@ -5,3 +5,4 @@ export * from './optim.js';
 export * from './safetensors.js';
 export * from './lstm.js';
 export * from './bert.js';
+export * from './folder.js';

@@ -110,6 +110,22 @@ s('AdamW updates like the textbook rule, respects groups and frozen parameters; 
   if (nn.linearWarmupDecay(5, 10, 110) !== 0.5 || nn.linearWarmupDecay(60, 10, 110) !== 0.5) throw new Error('linear schedule');
 });
 
+s('a model folder round-trips config, weights and extra files', async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'dner-folder-'));
+  try {
+    const a = new Block(T.cpu);
+    await nn.saveModelFolder(dir, a, { kind: 'block', hidden: 3 }, { 'vocab.txt': 'x\ny\n' });
+    const b = await nn.loadModelFolder(dir, (cfg) => { if (cfg.kind !== 'block') throw new Error('config'); return new Block(T.cpu); });
+    for (const [k, p] of a.namedParameters()) assertClose(b.stateDict().get(k)!.array, p.array, { atol: 0 }, k);
+    if (readFileSync(join(dir, 'vocab.txt'), 'utf8') !== 'x\ny\n') throw new Error('vocab.txt');
+    await assertThrows(() => nn.loadModelFolder(join(dir, 'nope'), () => new Block(T.cpu)), /not a model folder \(no config\.json\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 s('safetensors: round trip, F16/BF16 decoding, and one-line errors for malformed files', async () => {
   const tensors = new Map<string, nn.RawTensor>([
     ['a.weight', { dtype: 'f32', shape: [2, 3], data: Float32Array.from(randomValues(6, 1)) }],

@@ -1,0 +1,45 @@
+/**
+ * A model folder: config.json + model.safetensors (+ a vocabulary file the caller names), written
+ * atomically per file (temp file, fsync, rename) so an interrupted save never leaves a half-written file.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Module } from './module.js';
+import { readSafetensors, type RawTensor, serializeSafetensors } from './safetensors.js';
+
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export async function saveModelFolder(dir: string, model: Module, config: object, extraFiles: Record<string, string> = {}): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, p] of model.namedParameters()) {
+    const data = await p.data();
+    tensors.set(name, { dtype: p.dtype === 'i32' ? 'i32' : 'f32', shape: [...p.shape], data: data instanceof Int32Array ? data : Float32Array.from(data) });
+  }
+  writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
+  for (const [file, text] of Object.entries(extraFiles)) writeFileAtomic(join(dir, file), text);
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+}
+
+/** Reads config.json and loads model.safetensors into a model built from it. */
+export async function loadModelFolder<M extends Module>(dir: string, build: (config: Record<string, unknown>) => M): Promise<M> {
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath)) throw new Error(`${dir}: not a model folder (no config.json)`);
+  let config: Record<string, unknown>;
+  try { config = JSON.parse(readFileSync(cfgPath, 'utf8')); } catch (e) { throw new Error(`${cfgPath}: not valid JSON: ${(e as Error).message}`); }
+  const model = build(config);
+  await model.loadStateDict(readSafetensors(join(dir, 'model.safetensors')));
+  return model;
+}
