@@ -54,6 +54,6 @@ for case in json.loads(sys.argv[1]):
     def fwd_bwd():
         fwd().sum().backward()
 
-    results.append({**case, "pass": "forward", "seconds": median_time(fwd_only)})
-    results.append({**case, "pass": "forward+backward", "seconds": median_time(fwd_bwd)})
+    results.append({**case, "pass": "forward", "seconds": median_time(fwd_only), "torch": torch.__version__})
+    results.append({**case, "pass": "forward+backward", "seconds": median_time(fwd_bwd), "torch": torch.__version__})
 print(json.dumps(results))

@@ -60,12 +60,12 @@ async function be(dev: T.GpuDevice): Promise<void> {
 
 function torchPeer(ctx: SuiteContext): void {
   const cases = CASES.map((c) => ({ ...c, B, L }));
-  const r = spawnSync('/usr/bin/python3', [join(benchDir, 'peers', 'torch_layers.py'), JSON.stringify(cases)], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(process.env.DNER_PYTHON ?? '/usr/bin/python3', [join(benchDir, 'peers', 'torch_layers.py'), JSON.stringify(cases)], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) {
     console.warn(`PyTorch peer skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install it with apt-get install python3-torch`);
     return;
   }
-  for (const row of JSON.parse(r.stdout) as { kind: string; H: number; pass: string; seconds: number }[]) {
-    ctx.record({ name: `${row.kind} B=${B} L=${L} hidden=${row.H} ${row.pass}`, variant: 'PyTorch 1.13 CPU (2 threads)', device: 'cpu', adapter: 'cpu', value: row.seconds * 1e3, unit: 'ms' });
+  for (const row of JSON.parse(r.stdout) as { kind: string; H: number; pass: string; seconds: number; torch: string }[]) {
+    ctx.record({ name: `${row.kind} B=${B} L=${L} hidden=${row.H} ${row.pass}`, variant: `PyTorch ${row.torch} CPU (2 threads)`, device: 'cpu', adapter: 'cpu', value: row.seconds * 1e3, unit: 'ms' });
   }
 }
