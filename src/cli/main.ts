@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * `npm start`: until the DiffusionNER issue gives it its real job, this reports the WebGPU adapter and
- * runs a small demonstration of the engine: kernels checked against the cpu reference, and a tiny MLP
- * trained with autograd and the fused AdamW kernel at flat memory.
+ * runs a small demonstration of the engine: a kernel checked against the cpu reference, and a small MLP
+ * (src/nn) trained with autograd and the fused AdamW kernel at flat memory.
  */
 import * as T from '../index.js';
+import * as nn from '../nn/index.js';
 
 const dev = (await T.getDevice('webgpu')) as T.GpuDevice;
 const r = dev.backend.report;
@@ -23,24 +24,17 @@ let err = 0;
 for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
 console.log(`\nmatmul 480x256 . 256x1024 + GELU on webgpu: ${ms.toFixed(1)} ms (first call, includes compiling the kernel), max rel. error vs cpu ${err.toExponential(1)}`);
 
-console.log('\nA 2-layer MLP learning y = sin(x1 + ... + x8) with autograd and fused AdamW:');
-const opts = { device: dev, requiresGrad: true };
-const params = [T.randn([32, 8], { ...opts, std: 0.3 }), T.zeros([32], opts), T.randn([1, 32], { ...opts, std: 0.3 }), T.zeros([1], opts)];
-const moments = params.map((p) => [T.zerosLike(p), T.zerosLike(p)]);
+console.log('\nA 2-layer MLP learning y = sin(x1 + ... + x8) with autograd and the fused AdamW kernel:');
+const mlp = new nn.MLP([8, 32, 1], 'gelu', { device: dev });
+const opt = new nn.AdamW(mlp.parameters(), { lr: 1e-2 });
 const x = T.randn([256, 8], { device: dev });
 const y = T.sin(T.sum(x, -1, true));
 for (let step = 1; step <= 300; step++) {
   const loss = T.tidy(() => {
-    const pred = T.linear(T.linear(x, params[0], params[1], 'gelu'), params[2], params[3]);
-    const l = T.mean(T.square(T.sub(pred, y)));
+    const l = T.mean(T.square(T.sub(mlp.forward(x), y)));
     l.backward();
-    params.forEach((p, i) => {
-      T.adamwUpdate(p, p.grad!, moments[i][0], moments[i][1], {
-        lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, bc1: 1 - 0.9 ** step, bc2: 1 - 0.999 ** step, gradScale: 1, decayAfter: false,
-      });
-      p.grad!.dispose();
-      p.grad = null;
-    });
+    opt.step();
+    opt.zeroGrad();
     return T.noGrad(() => T.clone(l));
   });
   if (step === 1 || step % 100 === 0) {
