@@ -11,7 +11,7 @@ function bruteForce(cost: number[], rows: number, cols: number): number {
   const usedCols = new Array(cols).fill(false), usedRows = new Array(rows).fill(false);
   const k = Math.min(rows, cols);
   const rec = (count: number, startRow: number, acc: number) => {
-    if (count === k) { best = acc; return; }
+    if (count === k) { best = Math.min(best, acc); return; }
     for (let i = startRow; i < rows; i++) {
       if (usedRows[i]) continue;
       usedRows[i] = true;
