@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as D from '../../src/ner/data.js';
+import { assertThrows } from '../helpers.js';
+
+const s = suite('NER data readers');
+const dir = mkdtempSync(join(tmpdir(), 'dner-data-'));
+const write = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+
+s('shared JSONL and the official JSON (with context) read the same sentences', () => {
+  const rec = { tokens: ['EU', 'rejects', 'German', 'call'], entities: [{ start: 0, end: 1, type: 'ORG' }, { start: 2, end: 3, type: 'MISC' }] };
+  const a = D.readSentences(write('a.jsonl', JSON.stringify(rec) + '\n\n' + JSON.stringify({ ...rec, entities: [] }) + '\n'));
+  const b = D.readSentences(write('b.json', JSON.stringify([{ ...rec, ltokens: ['Before', '.'], rtokens: [] }])));
+  if (a.length !== 2 || b.length !== 1) throw new Error('counts');
+  if (JSON.stringify(a[0].entities) !== JSON.stringify(b[0].entities) || b[0].ltokens?.join(' ') !== 'Before .') throw new Error('content');
+  const c = D.countDataset(a);
+  if (D.describeCounts('train', c) !== 'train: 2 sentences, 2 entities (ORG 1, MISC 1)') throw new Error(D.describeCounts('train', c));
+});
+
+s('every malformed record is one line naming file, line and field', async () => {
+  const bad: [string, RegExp][] = [
+    ['{"tokens": ["a"], "entities": [', /bad\.jsonl:1: malformed JSON/],
+    ['{"tokens": [], "entities": []}', /bad\.jsonl:1: field 'tokens' is empty/],
+    ['{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 1, "type": "X"}]}', /bad\.jsonl:1: field 'entities\[0\]': end 1 <= start 1/],
+    ['{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "X"}]}', /span \[0, 2\) is outside the 1 tokens/],
+    ['{"tokens": ["a"], "entities": [{"start": 0, "end": 1}]}', /field 'entities\[0\]\.type' must be a non-empty string/],
+    ['{"tokens": ["a", 3], "entities": []}', /field 'tokens\[1\]' must be a string, got 3/],
+  ];
+  for (const [line, re] of bad) await assertThrows(() => D.readSentences(write('bad.jsonl', `\n${line}`.slice(1))), re);
+  await assertThrows(() => D.readSentences(write('bad2.jsonl', '{"tokens": ["a"], "entities": []}\n\n{"tokens": 1}')), /bad2\.jsonl:3: field 'tokens' must be a list/);
+  await assertThrows(() => D.readSentences(write('bad.json', '[\n{"tokens": ["a"], "entities": []},\n{"tokens": ["a"], "entities": [{"start": 0, "end": 5, "type": "X"}]}]')), /bad\.json: document 1: field 'entities\[0\]'/);
+  await assertThrows(() => D.readSentences(write('bad3.json', '[\n{"tokens": ["a"],\n oops}]')), /bad3\.json:3: malformed JSON/);
+  await assertThrows(() => D.readSentences(join(dir, 'missing.jsonl')), /missing\.jsonl: cannot read \(ENOENT\)/);
+  const sents = D.readSentences(write('t.jsonl', '{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "GENE"}]}'));
+  await assertThrows(() => D.checkTypes(sents, ['PER', 'LOC']), /t\.jsonl:1: entities\[0\]\.type 'GENE' is not one of the types \(PER, LOC\)/);
+});
+
+s('CoNLL: IOB1, IOB2 and BIOES decode with the conlleval rule; -DOCSTART- and blank lines split', () => {
+  const conll = [
+    '-DOCSTART- -X- O O', '',
+    'EU NNP B-NP I-ORG', 'rejects VBZ B-VP O', 'German JJ B-NP I-MISC', 'call NN I-NP O', '',
+    'Peter NNP I-PER', 'Blackburn NNP I-PER', 'B-PER x B-PER', '',
+  ].join('\n');
+  const iob1 = D.readSentences(write('a.conll', conll));
+  const spans = iob1.map((x) => x.entities.map((e) => `${e.type}:${e.start}-${e.end}`).join(' '));
+  if (spans.join(' | ') !== 'ORG:0-1 MISC:2-3 | PER:0-2 PER:2-3') throw new Error(spans.join(' | '));
+  const bioes = D.decodeTags(['S-PER', 'B-ORG', 'M-ORG', 'E-ORG', 'O', 'E-LOC', 'I-LOC', 'B-X', 'I-Y']);
+  const got = bioes.map((e) => `${e.type}:${e.start}-${e.end}`).join(' ');
+  if (got !== 'PER:0-1 ORG:1-4 LOC:5-6 LOC:6-7 X:7-8 Y:8-9') throw new Error(got);
+});
+
+s('CoNLL errors name the line; types come from a file or the training data', async () => {
+  await assertThrows(() => D.readSentences(write('b.conll', 'EU B-ORG\nrejects X-FOO\n')), /b\.conll:2: tag 'X-FOO' is not O or B-\/I-\/M-\/E-\/S-TYPE/);
+  await assertThrows(() => D.readSentences(write('c.conll', 'EU B-ORG\nlonely\n')), /c\.conll:2: expected 'token \.\.\. tag' columns/);
+  if (D.readTypes(write('types.json', '{"entities": {"PER": {}, "ORG": {}}, "relations": {}}')).join() !== 'PER,ORG') throw new Error('official types');
+  if (D.readTypes(write('types.txt', 'DNA\nRNA\n')).join() !== 'DNA,RNA') throw new Error('text types');
+  await assertThrows(() => D.readTypes(write('t2.json', '["A", "A"]')), /t2\.json: a type is listed twice/);
+  const sents = D.parseJsonl('{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 2, "type": "B"}, {"start": 0, "end": 1, "type": "A"}]}', 'x');
+  if (D.inferTypes(sents).join() !== 'B,A') throw new Error('inferred');
+});
+
+s.after(() => rmSync(dir, { recursive: true, force: true }));
+s.run();
