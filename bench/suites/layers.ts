@@ -1,6 +1,7 @@
 /**
- * Attention and LSTM at B = 8, L = 32, hidden 256 and 1024: the fused kernels against the op-by-op
- * composition of engine ops, and PyTorch CPU (Debian's python3-torch) at the same sizes when installed.
+ * Attention and LSTM at B = 8, L = 32, hidden 256 and 1024, and DiffusionNER's boundary pointer at
+ * B = 8, K = 60, M = 30, H = 256: the fused kernels against the op-by-op composition of engine ops, and
+ * PyTorch CPU (Debian's python3-torch) for attention and LSTM at the same sizes when installed.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -51,7 +52,32 @@ export async function run(ctx: SuiteContext): Promise<void> {
     }
     x.dispose(); w.forEach((t) => t.dispose());
   }
+  await pointer(ctx, dev);
   torchPeer(ctx);
+}
+
+async function pointer(ctx: SuiteContext, dev: T.GpuDevice): Promise<void> {
+  const [Bp, K, M, H] = [8, 60, 30, 256];
+  T.manualSeed(2);
+  const u = T.keep(T.randn([Bp, M, H], { device: dev, requiresGrad: true }));
+  const v = T.keep(T.randn([Bp, K, H], { device: dev, requiresGrad: true }));
+  const w = T.keep(T.randn([H], { device: dev, requiresGrad: true }));
+  const bias = T.keep(T.zeros([1], { device: dev, requiresGrad: true }));
+  const mask = T.keep(T.ones([Bp, M], { device: dev }));
+  const name = `boundary pointer B=${Bp} K=${K} M=${M} H=${H}`;
+  for (const fused of [true, false]) {
+    const f = fused ? T.boundaryPointer : T.boundaryPointerUnfused;
+    const variant = fused ? 'fused kernel' : 'unfused ops';
+    const fwd = await timeIt(async () => { T.tidy(() => { T.noGrad(() => f(u, v, w, bias, mask)); }); await be(dev); }, { quick: ctx.quick });
+    ctx.record({ name: `${name} forward`, variant, device: 'webgpu', value: fwd * 1e3, unit: 'ms' });
+    const both = await timeIt(async () => {
+      T.tidy(() => { T.sum(T.sigmoid(f(u, v, w, bias, mask))).backward(); });
+      await be(dev);
+      for (const p of [u, v, w, bias]) { p.grad?.dispose(); p.grad = null; }
+    }, { quick: ctx.quick });
+    ctx.record({ name: `${name} forward+backward`, variant, device: 'webgpu', value: both * 1e3, unit: 'ms' });
+  }
+  [u, v, w, bias, mask].forEach((t) => t.dispose());
 }
 
 async function be(dev: T.GpuDevice): Promise<void> {

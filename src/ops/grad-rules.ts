@@ -12,6 +12,8 @@ import { add, affine, cos, div, eq, ge, gt, le, log, lt, mul, neg, pow, sin, squ
 import { indexAdd, indexSelect, layerNormBackward, matmul, softmaxBackward } from './nn.js';
 import { attentionBackward } from './attention.js';
 import { lstmLayerBackward } from './lstm.js';
+import { boundaryPointerBackward } from './pointer.js';
+import type { PointerDims } from '../kernels/pointer.js';
 import type { LstmDims } from '../kernels/lstm.js';
 import type { AttentionDims } from '../kernels/attention.js';
 import { sum } from './reduce.js';
@@ -146,6 +148,10 @@ export const GRAD_RULES: Record<string, Rule> = {
     return [indexAdd(zeros(x.shape, { dtype: x.dtype, device: x.device }), n.attrs.axis as number, n.saved[0], g)];
   },
   indexAdd: (g, n) => [g, indexSelect(g, n.attrs.axis as number, n.saved[0])],
+  boundaryPointer: (g, n) => {
+    const [u, v, w, bias] = n.inputs;
+    return boundaryPointerBackward(u, v, w, bias, n.saved[0], g, n.attrs.d as PointerDims);
+  },
   lstm: (g, n) => {
     const [x, wih, whh, bih, bhh] = n.inputs;
     const [hs, c, gates, lens] = n.saved;
