@@ -13,6 +13,7 @@ import { indexAdd, indexSelect, layerNormBackward, matmul, softmaxBackward } fro
 import { attentionBackward } from './attention.js';
 import { lstmLayerBackward } from './lstm.js';
 import { boundaryPointerBackward } from './pointer.js';
+import { binaryCrossEntropyGrad } from './losses.js';
 import type { PointerDims } from '../kernels/pointer.js';
 import type { LstmDims } from '../kernels/lstm.js';
 import type { AttentionDims } from '../kernels/attention.js';
@@ -148,6 +149,7 @@ export const GRAD_RULES: Record<string, Rule> = {
     return [indexAdd(zeros(x.shape, { dtype: x.dtype, device: x.device }), n.attrs.axis as number, n.saved[0], g)];
   },
   indexAdd: (g, n) => [g, indexSelect(g, n.attrs.axis as number, n.saved[0])],
+  binaryCrossEntropy: (g, n) => [sumToShape(mul(g, binaryCrossEntropyGrad(X(n), Y(n))), X(n).shape), null],
   boundaryPointer: (g, n) => {
     const [u, v, w, bias] = n.inputs;
     return boundaryPointerBackward(u, v, w, bias, n.saved[0], g, n.attrs.d as PointerDims);

@@ -33,6 +33,7 @@ const CASES: Case[] = [
   { name: 'maximum', inputs: (sh) => [u(sh), u(sh)], f: (_s, a, b) => T.maximum(a, b) },
   { name: 'minimum', inputs: (sh) => [u(sh), u(sh)], f: (_s, a, b) => T.minimum(a, b) },
   { name: 'where', inputs: (sh) => [{ ...u(sh), constant: true }, u(sh), u([last(sh)])], f: (_s, c, a, b) => T.where(T.gt(c, 0), a, b) },
+  { name: 'binaryCrossEntropy', inputs: (sh) => [u(sh, 0.1, 0.9), { ...u(sh, 0, 1), constant: true }], f: (_s, p, y) => T.binaryCrossEntropy(p, y) },
   { name: 'reshape', inputs: (sh) => [u(sh)], f: (_s, x) => T.reshape(x, [-1]) },
   { name: 'permute', inputs: (sh) => [u(sh)], f: (sh, x) => T.permute(x, sh.map((_, i) => sh.length - 1 - i)) },
   { name: 'slice', inputs: (sh) => [u([...sh.slice(0, -1), last(sh) + 3])], f: (_s, x) => T.slice(x, -1, 1, undefined, 2) },
