@@ -1,0 +1,144 @@
+/**
+ * The entity decoder of spec §1.5: noisy spans -> span representations -> 2 post-LN span layers
+ * [self-attention -> cross-attention to the words -> FFN] with a sinusoidal span-slot embedding ->
+ * + time embedding -> left/right boundary pointers (fused kernel) and a (C+1)-way classifier.
+ *   pairs (B, K, 2) in [0, 1], words H_S (B, M, H), timesteps t (B), wordMask (B, M), lengths M_b
+ *   -> logits (B, K, C+1), P^l, P^r (B, K, M)
+ */
+import * as T from '../ops/index.js';
+import { sinusoidalEmbedding } from '../diffusion/embedding.js';
+import { pairsToWords } from '../diffusion/spans.js';
+import { resolveDevice } from '../tensor/device.js';
+import { defaultRng, type RNG } from '../tensor/random.js';
+import { noGrad, type Tensor } from '../tensor/tensor.js';
+import { MultiHeadAttention } from '../nn/attention.js';
+import { Dropout, type InitOptions, LayerNorm, Linear, ModuleList } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+
+export interface DecoderConfig {
+  hidden: number;
+  types: number;
+  heads?: number;
+  layers?: number;
+  ffn?: number;
+  dropout?: number;
+  /** lrconcat (the official default) or meanpool (its GENIA setting). */
+  spanPooling?: 'lrconcat' | 'meanpool';
+}
+
+class SpanLayer extends Module {
+  readonly selfAttn: MultiHeadAttention; readonly crossAttn: MultiHeadAttention;
+  readonly linear1: Linear; readonly linear2: Linear;
+  readonly norm1: LayerNorm; readonly norm2: LayerNorm; readonly norm3: LayerNorm;
+  readonly drop: Dropout;
+  constructor(c: Required<DecoderConfig>, o: InitOptions, rng: RNG) {
+    super();
+    this.selfAttn = this.child('self_attn', new MultiHeadAttention(c.hidden, c.heads, c.dropout, { ...o, rng }));
+    this.norm1 = this.child('norm1', new LayerNorm(c.hidden, 1e-5, o));
+    this.crossAttn = this.child('cross_attn', new MultiHeadAttention(c.hidden, c.heads, c.dropout, { ...o, rng }));
+    this.norm2 = this.child('norm2', new LayerNorm(c.hidden, 1e-5, o));
+    this.linear1 = this.child('linear1', new Linear(c.hidden, c.ffn, o));
+    this.linear2 = this.child('linear2', new Linear(c.ffn, c.hidden, o));
+    this.norm3 = this.child('norm3', new LayerNorm(c.hidden, 1e-5, o));
+    this.drop = this.child('dropout', new Dropout(c.dropout, rng));
+  }
+  forward(x: Tensor, pos: Tensor, words: Tensor, wordMask: Tensor): Tensor {
+    const qk = T.add(x, pos);
+    x = this.norm1.forward(T.add(x, this.drop.forward(this.selfAttn.forward(qk, qk, x))));
+    x = this.norm2.forward(T.add(x, this.drop.forward(this.crossAttn.forward(T.add(x, pos), words, words, { keyPaddingMask: wordMask }))));
+    const ffn = this.linear2.forward(this.drop.forward(this.linear1.forward(x, 'relu')));
+    return this.norm3.forward(T.add(x, this.drop.forward(ffn)));
+  }
+}
+
+class Pointer extends Module {
+  readonly words: Linear; readonly spans: Linear; readonly w: Tensor; readonly b: Tensor;
+  constructor(h: number, o: InitOptions) {
+    super();
+    this.words = this.child('word_proj', new Linear(h, h, o));
+    this.spans = this.child('span_proj', new Linear(h, h, o));
+    const bound = 1 / Math.sqrt(h);
+    this.w = this.param('weight', T.rand([h], { device: resolveDevice(o.device), rng: o.rng, low: -bound, high: bound }));
+    this.b = this.param('bias', T.zeros([1], { device: resolveDevice(o.device) }));
+  }
+  /** Sigmoid probabilities (B, K, M); padded words get sigmoid(−1e25) = 0. */
+  forward(words: Tensor, spans: Tensor, wordMask: Tensor): Tensor {
+    return T.sigmoid(T.boundaryPointer(this.words.forward(words), this.spans.forward(spans), this.w, this.b, wordMask));
+  }
+}
+
+/** Two Linear layers with a GELU between, as the official time and slot-position MLPs. */
+class Mlp2 extends Module {
+  readonly l1: Linear; readonly l2: Linear;
+  constructor(i: number, h: number, out: number, o: InitOptions) {
+    super();
+    this.l1 = this.child('0', new Linear(i, h, o));
+    this.l2 = this.child('2', new Linear(h, out, o));
+  }
+  forward(x: Tensor): Tensor { return this.l2.forward(this.l1.forward(x, 'gelu')); }
+}
+
+export interface DecoderOutput { logits: Tensor; left: Tensor; right: Tensor; words: Tensor }
+
+export class SpanDecoder extends Module {
+  readonly c: Required<DecoderConfig>;
+  /** Only for lrconcat pooling. */
+  readonly startProj: Linear | null; readonly endProj: Linear | null; readonly downProj: Linear | null;
+  readonly layers: SpanLayer[];
+  readonly slotMlp: Mlp2; readonly timeMlp: Mlp2; readonly classifier: Mlp2;
+  readonly leftPointer: Pointer; readonly rightPointer: Pointer;
+  readonly drop: Dropout;
+
+  constructor(config: DecoderConfig, o: InitOptions = {}) {
+    super();
+    this.c = { heads: 8, layers: 2, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat', ...config };
+    const c = this.c, h = c.hidden, rng = o.rng ?? defaultRng();
+    const lr = c.spanPooling === 'lrconcat';
+    this.startProj = lr ? this.child('start_proj', new Linear(h, h, o)) : null;
+    this.endProj = lr ? this.child('end_proj', new Linear(h, h, o)) : null;
+    this.downProj = lr ? this.child('down_proj', new Linear(2 * h, h, o)) : null;
+    const list = this.child('span_layers', new ModuleList());
+    this.layers = Array.from({ length: c.layers }, () => list.add(new SpanLayer(c, o, rng)));
+    this.slotMlp = this.child('slot_embed', new Mlp2(h, h, h, o));
+    this.timeMlp = this.child('time_embed', new Mlp2(h, h, h, o));
+    this.leftPointer = this.child('left_pointer', new Pointer(h, o));
+    this.rightPointer = this.child('right_pointer', new Pointer(h, o));
+    this.classifier = this.child('classifier', new Mlp2(h, h, c.types + 1, o));
+    this.drop = this.child('dropout', new Dropout(c.dropout, rng));
+  }
+
+  forward(pairs: Tensor, words: Tensor, timesteps: number[], wordMask: Tensor, lengths: number[]): DecoderOutput {
+    const [B, K] = pairs.shape, M = words.shape[1], h = this.c.hidden, dev = words.device;
+    // Step 1: discretise to word positions with each sentence's M_b − 1.
+    const lens = T.tensor(Float32Array.from(lengths), { device: dev });
+    const pos = noGrad(() => pairsToWords(pairs, lens)); // (B, K, 2), f32 integers
+    const l = T.slice(pos, -1, 0, 1), r = T.slice(pos, -1, 1, 2); // (B, K, 1)
+    let spans: Tensor;
+    if (this.startProj && this.endProj && this.downProj) {
+      const flat = T.reshape(words, [B * M, h]);
+      const offsets = T.tensor(Int32Array.from({ length: B }, (_, b) => b * M), { shape: [B, 1, 1], device: dev });
+      const gather = (p: Tensor) => T.reshape(T.indexSelect(flat, 0, T.reshape(T.add(T.cast(p, 'i32'), offsets), [B * K])), [B, K, h]);
+      const s = this.drop.forward(this.startProj.forward(gather(l)));
+      const e = this.drop.forward(this.endProj.forward(gather(r)));
+      spans = this.drop.forward(this.downProj.forward(T.concat([s, e], -1)));
+    } else {
+      const wordIdx = T.reshape(T.arange(0, M, 1, { device: dev, dtype: 'f32' }), [1, 1, M]);
+      const inSpan = T.mul(T.ge(wordIdx, l), T.le(wordIdx, r)); // (B, K, M)
+      const count = T.sum(inSpan, -1, true);
+      spans = this.drop.forward(T.div(T.matmul(inSpan, words), T.affine(count, 1, 1e-30)));
+    }
+    // Span-slot positions 0..K−1, shared by every sentence and both layers.
+    const slots = this.slotMlp.forward(sinusoidalEmbedding(T.arange(0, K, 1, { device: dev }), h)); // (K, h)
+    const slotPos = T.reshape(slots, [1, K, h]);
+    let x = spans;
+    for (const layer of this.layers) x = layer.forward(x, T.expand(slotPos, [B, K, h]), words, wordMask);
+    const time = this.timeMlp.forward(sinusoidalEmbedding(T.tensor(Int32Array.from(timesteps), { device: dev }), h)); // (B, h)
+    x = T.add(x, T.reshape(time, [B, 1, h]));
+    return {
+      logits: this.classifier.forward(x),
+      left: this.leftPointer.forward(words, x, wordMask),
+      right: this.rightPointer.forward(words, x, wordMask),
+      words: pos,
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import { SpanDecoder } from '../../src/ner/decoder.js';
+import { assertClose, DEVICES, randomValues } from '../helpers.js';
+
+const s = suite('span decoder (spec §1.5)');
+
+async function run(dev: T.Device, pooling: 'lrconcat' | 'meanpool') {
+  const [B, K, M, H, C] = [2, 5, 6, 16, 3];
+  const dec = new SpanDecoder({ hidden: H, types: C, heads: 4, ffn: 32, spanPooling: pooling }, { device: dev, rng: new T.RNG(11) }).eval();
+  const lengths = [6, 4];
+  const words = T.tensor(randomValues(B * M * H, 1), { shape: [B, M, H], dtype: 'f32', device: dev, requiresGrad: true });
+  const wordMask = T.tensor(Array.from({ length: B * M }, (_, i) => (i % M < lengths[Math.floor(i / M)] ? 1 : 0)), { shape: [B, M], device: dev });
+  const pairs = T.tensor(randomValues(B * K * 2, 2, 0, 1), { shape: [B, K, 2], dtype: 'f32', device: dev });
+  const out = dec.forward(T.clamp(pairs, 0, 1), words, [999, 17], wordMask, lengths);
+  const loss = T.add(T.sum(T.mul(out.logits, T.tensor(randomValues(B * K * (C + 1), 3), { shape: [B, K, C + 1], dtype: 'f32', device: dev }))),
+    T.sum(T.mul(T.add(out.left, out.right), T.tensor(randomValues(B * K * M, 4), { shape: [B, K, M], dtype: 'f32', device: dev }))));
+  loss.backward();
+  const grads = await Promise.all([words, ...dec.parameters()].map(async (p) => Float64Array.from(await p.grad!.data())));
+  return { outs: await Promise.all([out.logits, out.left, out.right, out.words].map(async (t) => Float64Array.from(await t.data()))), grads };
+}
+
+for (const pooling of ['lrconcat', 'meanpool'] as const) {
+  s(`${pooling}: forward and backward agree on both devices; padded words get probability 0`, async () => {
+    const results = [];
+    for (const dev of DEVICES) results.push(await run(dev, pooling));
+    const [cpu] = results;
+    const left = cpu.outs[1];
+    for (let b = 0; b < 2; b++) for (let k = 0; k < 5; k++) for (let j = 4; j < 6; j++) if (b === 1 && left[(b * 5 + k) * 6 + j] !== 0) throw new Error('padding probability');
+    for (const r of results.slice(1)) {
+      r.outs.forEach((a, i) => assertClose(a, cpu.outs[i], { rtol: 2e-4, atol: 2e-5 }, `output ${i}`));
+      r.grads.forEach((a, i) => assertClose(a, cpu.grads[i], { rtol: 5e-4, atol: 5e-5 }, `gradient ${i}`));
+    }
+  });
+}
+
+s.run();
