@@ -83,7 +83,7 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       const held = new Set<Tensor>();
       for (const t of order) {
         if (!t.node) continue;
-        for (const dep of t.node.saved) if (dep.heldForGraph) held.add(dep);
+        for (const dep of [...t.node.saved, ...t.node.inputs]) if (dep.heldForGraph) held.add(dep);
         if (t.heldForGraph) held.add(t);
         t.node = null;
       }

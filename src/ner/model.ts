@@ -1,0 +1,162 @@
+/**
+ * DiffusionNER with the from-scratch encoder: word embeddings over the training vocabulary -> BiLSTM
+ * (+ optional sinusoidal word-position features) -> the span decoder; the diffusion training step
+ * (gold repeated to K, one t per sentence, q-sample, Hungarian matching, losses) and DDIM inference
+ * (spec §1.4-1.7).
+ */
+import * as D from '../diffusion/index.js';
+import * as T from '../ops/index.js';
+import { Embedding, type InitOptions } from '../nn/layers.js';
+import { LSTM } from '../nn/lstm.js';
+import { Module } from '../nn/module.js';
+import { defaultRng, type RNG } from '../tensor/random.js';
+import { keep, tidy } from '../tensor/scope.js';
+import { noGrad, type Tensor } from '../tensor/tensor.js';
+import { diffusionNerLosses, type GoldSpan, matchProposals } from './criterion.js';
+import { type Candidate, decodeSentence } from './decode.js';
+import { SpanDecoder } from './decoder.js';
+
+export interface ModelConfig {
+  vocab: string[];
+  types: string[];
+  hidden: number;
+  embedding?: number;
+  lstmLayers?: number;
+  proposals?: number;
+  heads?: number;
+  ffn?: number;
+  dropout?: number;
+  spanPooling?: 'lrconcat' | 'meanpool';
+  timesteps?: number;
+  schedule?: D.ScheduleKind;
+  scale?: number;
+  positionFeatures?: boolean;
+  lowercase?: boolean;
+}
+
+export interface Batch {
+  ids: Tensor; // (B, M) i32
+  mask: Tensor; // (B, M) f32
+  lengths: number[];
+  gold: GoldSpan[][]; // inclusive word spans, type 1..C
+}
+
+export class DiffusionNER extends Module {
+  readonly c: Required<ModelConfig>;
+  readonly embed: Embedding;
+  readonly lstm: LSTM;
+  readonly decoder: SpanDecoder;
+  readonly schedule: D.NoiseSchedule;
+  private vocabIndex: Map<string, number>;
+  private rng: RNG;
+
+  constructor(config: ModelConfig, o: InitOptions = {}) {
+    super();
+    this.c = {
+      embedding: config.hidden, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat',
+      timesteps: 1000, schedule: 'cosine', scale: 1, positionFeatures: true, lowercase: false, ...config,
+    };
+    const c = this.c;
+    if (c.hidden % 2 !== 0) throw new Error('DiffusionNER: hidden size must be even (two LSTM directions)');
+    this.rng = o.rng ?? defaultRng();
+    this.vocabIndex = new Map(c.vocab.map((w, i) => [w, i]));
+    this.embed = this.child('word_embed', new Embedding(c.vocab.length, c.embedding, o));
+    this.lstm = this.child('lstm', new LSTM(c.embedding, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true }));
+    this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling }, o));
+    this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
+  }
+
+  /** Word ids for a batch of token lists (index 0 = padding, 1 = unknown). */
+  batch(sentences: { tokens: string[]; entities?: { start: number; end: number; type: string }[] }[], device: Tensor['device']): Batch {
+    const B = sentences.length, M = Math.max(1, ...sentences.map((s) => s.tokens.length));
+    const ids = new Int32Array(B * M), mask = new Float32Array(B * M);
+    const typeIndex = new Map(this.c.types.map((t, i) => [t, i + 1]));
+    sentences.forEach((s, b) => s.tokens.forEach((w, j) => {
+      ids[b * M + j] = this.vocabIndex.get(this.c.lowercase ? w.toLowerCase() : w) ?? 1;
+      mask[b * M + j] = 1;
+    }));
+    return {
+      ids: T.tensor(ids, { shape: [B, M], device }),
+      mask: T.tensor(mask, { shape: [B, M], device }),
+      lengths: sentences.map((s) => s.tokens.length),
+      gold: sentences.map((s) => (s.entities ?? []).map((e) => ({ left: e.start, right: e.end - 1, type: typeIndex.get(e.type) ?? 0 }))),
+    };
+  }
+
+  encode(b: Batch): Tensor {
+    let h = this.lstm.forward(this.embed.forward(b.ids), b.lengths);
+    if (this.c.positionFeatures) {
+      const M = b.ids.shape[1];
+      h = T.add(h, T.reshape(D.sinusoidalEmbedding(T.arange(0, M, 1, { device: b.ids.device }), this.c.hidden), [1, M, this.c.hidden]));
+    }
+    return h;
+  }
+
+  /**
+   * One training step's forward and backward (gradients accumulate into the parameters; the caller
+   * clips and steps the optimiser). Returns the loss terms as numbers. Memory: everything but the
+   * parameters' gradients is freed before it returns.
+   */
+  async lossAndBackward(b: Batch): Promise<{ classification: number; boundary: number; matched: number }> {
+    const K = this.c.proposals, B = b.lengths.length, M = b.ids.shape[1], C1 = this.c.types.length + 1, dev = b.ids.device;
+    // Gold repeated cyclically to K rows (spec §1.2); an entity-less sentence diffuses the whole-sentence span.
+    const rows = b.gold.map((g) => (g.length ? Array.from({ length: K }, (_, i) => g[i % g.length]) : []));
+    const x0v = new Float32Array(B * K * 2);
+    rows.forEach((r, s) => {
+      const x = r.length ? D.spansToX0(r.map((g) => [g.left, g.right]), b.lengths[s], this.c.scale) : null;
+      for (let i = 0; i < K; i++) {
+        x0v[(s * K + i) * 2] = x ? x[2 * i] : -this.c.scale;
+        x0v[(s * K + i) * 2 + 1] = x ? x[2 * i + 1] : this.c.scale;
+      }
+    });
+    const t = Array.from({ length: B }, () => this.rng.int(this.c.timesteps));
+    const fwd = tidy(() => {
+      const xt = D.qSample(this.schedule, T.tensor(x0v, { shape: [B, K, 2], device: dev }), t, T.randn([B, K, 2], { device: dev, rng: this.rng }));
+      const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), this.encode(b), t, b.mask, b.lengths);
+      return { logits: out.logits, left: out.left, right: out.right, probs: noGrad(() => T.softmax(out.logits, -1)) };
+    });
+    // Matching runs on the host: one readback per step.
+    const [pl, pr, pc] = await Promise.all([fwd.left.data(), fwd.right.data(), fwd.probs.data()]);
+    const matches = matchProposals(pl, pr, pc, rows, K, M, C1);
+    const losses = tidy(() => {
+      const parts = diffusionNerLosses(fwd.logits, fwd.left, fwd.right, b.mask, rows, matches);
+      T.add(parts.classification, parts.boundary).backward();
+      return noGrad(() => T.stack([T.reshape(parts.classification, [1]), T.reshape(parts.boundary, [1])], 0));
+    });
+    Object.values(fwd).forEach((v) => v.dispose());
+    const [classification, boundary] = await losses.data();
+    losses.dispose();
+    return { classification, boundary, matched: matches.reduce((n, m) => n + m.proposals.length, 0) };
+  }
+
+  /** DDIM sampling (spec §1.4.5) and decoding (§1.7); returns kept entities per sentence. */
+  async predict(b: Batch, o: { steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; rng?: RNG } = {}): Promise<Candidate[][]> {
+    const K = o.proposals ?? this.c.proposals, B = b.lengths.length, M = b.ids.shape[1], C1 = this.c.types.length + 1, dev = b.ids.device;
+    const rng = o.rng ?? this.rng;
+    // Gradients off for every synchronous block (noGrad cannot span an await).
+    const words = keep(noGrad(() => tidy(() => this.encode(b))));
+    const lens = keep(T.tensor(Float32Array.from(b.lengths), { device: dev }));
+    let x = keep(T.randn([B, K, 2], { device: dev, rng }));
+    let last: { logits: Tensor; left: Tensor; right: Tensor } | null = null;
+    for (const [t, tn] of D.ddimTimesteps(this.c.timesteps, o.steps ?? 5)) {
+      const xt = x;
+      const next = noGrad(() => tidy(() => {
+        const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), words, Array(B).fill(t), b.mask, b.lengths);
+        const x0 = D.boundariesToX0(T.argmax(out.left, -1), T.argmax(out.right, -1), lens, this.c.scale);
+        const step = D.ddimStep(this.schedule, xt, x0, t, tn, o.eta ?? 1, T.randn([B, K, 2], { device: dev, rng }));
+        return { x: step.x, out: { logits: T.softmax(out.logits, -1), left: out.left, right: out.right } };
+      }));
+      x.dispose();
+      x = next.x;
+      if (last) Object.values(last).forEach((v) => v.dispose());
+      last = next.out;
+    }
+    const [pl, pr, pc] = await Promise.all([last!.left.data(), last!.right.data(), last!.logits.data()]);
+    [x, words, lens, ...Object.values(last!)].forEach((v) => v.dispose());
+    return b.lengths.map((m, s) => {
+      // Each sentence's proposals over its own words only.
+      const sub = (a: ArrayLike<number>) => Float32Array.from({ length: K * m }, (_, i) => a[(s * K + Math.floor(i / m)) * M + (i % m)]);
+      return decodeSentence(sub(pl), sub(pr), pc.slice(s * K * C1, (s + 1) * K * C1), K, m, C1, { mode: o.mode ?? 'flat', threshold: o.threshold });
+    });
+  }
+}
