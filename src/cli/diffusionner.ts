@@ -1,0 +1,81 @@
+/**
+ * The `diffusionner` command: `train --config FILE`, `eval --model DIR --data FILE`. Bad input exits
+ * non-zero with one line on stderr.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { getDevice } from '../tensor/device.js';
+import { readSentences } from '../ner/data.js';
+import { evaluate, loadTrained, train, type TrainConfig } from '../ner/trainer.js';
+
+const USAGE = `usage:
+  diffusionner train --config FILE [--out DIR] [--max-steps N] [--epochs N] [--device webgpu|cpu]
+  diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--json FILE]`;
+
+function die(msg: string): never {
+  process.stderr.write(`diffusionner: ${msg}\n`);
+  process.exit(2);
+}
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) die(`--${name} expects a number, got '${v}'`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest, allowPositionals: false, strict: true,
+    options: {
+      config: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, epochs: { type: 'string' },
+      device: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, gamma: { type: 'string' },
+      'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
+      mode: { type: 'string' }, json: { type: 'string' },
+    },
+  });
+  const kind = values.device ?? process.env.DNER_DEVICE ?? 'webgpu';
+  if (kind !== 'cpu' && kind !== 'webgpu') die(`--device must be cpu or webgpu, got '${kind}'`);
+  // Inputs are checked before the GPU starts (Dawn prints its own notices when it does).
+  const device = () => getDevice(kind);
+  if (cmd === 'train') {
+    if (!values.config) die(`train needs --config FILE\n${USAGE}`);
+    if (!existsSync(values.config)) die(`${values.config}: no such config file`);
+    let cfg: TrainConfig;
+    try { cfg = JSON.parse(readFileSync(values.config, 'utf8')); } catch (e) { die(`${values.config}: not valid JSON (${(e as Error).message})`); }
+    // Data paths are relative to the config file.
+    const base = dirname(resolve(values.config));
+    for (const k of ['train', 'dev', 'test', 'types'] as const) {
+      const p = cfg.data?.[k];
+      if (p) cfg.data[k] = isAbsolute(p) ? p : join(base, p);
+    }
+    if (!cfg.data?.train) die(`${values.config}: field 'data.train' is required`);
+    if (values.out) cfg.out = values.out;
+    cfg.out ??= 'runs/out';
+    const maxSteps = num(values['max-steps'], 'max-steps'), epochs = num(values.epochs, 'epochs');
+    if (maxSteps) cfg.train.maxSteps = maxSteps;
+    if (epochs) cfg.train.epochs = epochs;
+    for (const k of ['train', 'dev', 'test'] as const) if (cfg.data[k]) readSentences(cfg.data[k]!);
+    await train(cfg, await device());
+  } else if (cmd === 'eval') {
+    if (!values.model || !values.data) die(`eval needs --model DIR and --data FILE\n${USAGE}`);
+    const sents = readSentences(values.data);
+    const dev = await device();
+    const model = await loadTrained(values.model, dev);
+    const mode = (values.mode ?? 'flat') as 'flat' | 'nested';
+    if (mode !== 'flat' && mode !== 'nested') die(`--mode must be flat or nested`);
+    const r = await evaluate(model, sents, dev, {
+      steps: num(values.gamma, 'gamma') ?? 5, proposals: num(values['k-eval'], 'k-eval'), eta: num(values.eta, 'eta') ?? 1,
+      threshold: num(values.threshold, 'threshold') ?? 2.5, mode,
+    }, num(values.seed, 'seed') ?? 0);
+    console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s)`);
+    for (const [t, s] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${s.precision.toFixed(2)}  R ${s.recall.toFixed(2)}  F1 ${s.f1.toFixed(2)}`);
+    if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 1));
+  } else {
+    die(cmd ? `unknown command '${cmd}'\n${USAGE}` : USAGE);
+  }
+}
+
+main(process.argv.slice(2)).then(() => process.exit(0), (e: Error) => die(e.message.split('\n')[0]));
