@@ -35,7 +35,7 @@ export async function loadTrained(dir: string, device: Device): Promise<Diffusio
   return loadModelFolder(dir, (c) => new DiffusionNER({ ...(c as unknown as ModelConfig), vocab }, { device }));
 }
 
-export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0): Promise<EvalResult> {
+export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<EvalResult> {
   const wasTraining = model.training;
   model.eval();
   const rng = new RNG(seed);
@@ -47,7 +47,9 @@ export async function evaluate(model: DiffusionNER, sentences: Sentence[], devic
     const b = model.batch(sentences.slice(i, i + bs), device);
     pred.push(...await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode, rng }));
     b.ids.dispose(); b.mask.dispose();
+    if (showProgress) progress('evaluating', Math.min(i + bs, sentences.length), sentences.length, t0, '');
   }
+  if (showProgress) process.stderr.write('\n');
   const secs = (performance.now() - t0) / 1000;
   model.train(wasTraining);
   return { ...score(gold, pred, model.c.types), sentencesPerSecond: sentences.length / secs };
@@ -114,7 +116,7 @@ export async function train(cfg: TrainConfig, device: Device, log: (line: string
     const epochSecs = (performance.now() - t0) / 1000;
     const entry: Record<string, unknown> = { epoch, steps: step, trainSeconds: epochSecs, trainSentencesPerSecond: seen / epochSecs };
     if (devSet) {
-      const r = await evaluate(model, devSet, device, cfg.eval, seed);
+      const r = await evaluate(model, devSet, device, cfg.eval, seed, true);
       entry.dev = r;
       say(`epoch ${epoch}: ${epochSecs.toFixed(0)} s, ${(seen / epochSecs).toFixed(1)} train sent/s; dev P ${r.micro.precision.toFixed(2)} R ${r.micro.recall.toFixed(2)} F1 ${r.micro.f1.toFixed(2)}`);
       if (r.micro.f1 > best) {
@@ -130,7 +132,7 @@ export async function train(cfg: TrainConfig, device: Device, log: (line: string
   let test: EvalResult | undefined;
   if (testSet) {
     const bestModel = devSet ? await loadTrained(join(cfg.out, 'model'), device) : model;
-    test = await evaluate(bestModel, testSet, device, cfg.eval, seed);
+    test = await evaluate(bestModel, testSet, device, cfg.eval, seed, true);
     say(`test (${devSet ? 'best dev model' : 'last model'}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)}`);
     if (bestModel !== model) bestModel.dispose();
     writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: metrics, test }, null, 1));
