@@ -116,8 +116,9 @@ export class WordPieceTokenizer {
 
   /**
    * Pre-split words (as NER data comes) -> [CLS] pieces [SEP] ids and, per word, its sub-word span
-   * [start, end) in that sequence. A word with no pieces becomes [UNK] (as the official DiffusionNER
-   * does). With maxLength, words whose pieces would not fit are dropped and reported in `truncated`.
+   * [start, end) in that sequence. A word with no pieces (only control characters, say) becomes [UNK];
+   * the official DiffusionNER instead leaves its span empty and pools it to a zero vector (spec §1.2).
+   * With maxLength, words whose pieces would not fit are dropped and reported in `truncated`.
    */
   encodeWords(words: readonly string[], maxLength = Infinity): { ids: number[]; spans: [number, number][]; truncated: number } {
     const ids = [this.id('[CLS]')];
