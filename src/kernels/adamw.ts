@@ -10,7 +10,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
 
 export interface AdamWParams {
   lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
@@ -32,8 +32,7 @@ ${FLAT_INDEX}
 @group(0) @binding(2) var<storage, read_write> M: array<f32>;
 @group(0) @binding(3) var<storage, read_write> V: array<f32>;
 @group(0) @binding(4) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.n) { return; }
   var p = P[i];

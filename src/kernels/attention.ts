@@ -13,7 +13,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
 
 export interface AttentionDims {
   B: number; heads: number; Lq: number; Lk: number; dh: number;
@@ -99,8 +99,7 @@ export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor,
 @group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
 @group(0) @binding(6) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let nq = (u.Lq + ${R - 1}u) / ${R}u;
   if (idx >= u.B * u.H * nq) { return; }
@@ -159,8 +158,7 @@ export function launchAttentionBackward(
 @group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
 @group(0) @binding(9) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let nq = (u.Lq + ${R - 1}u) / ${R}u;
   if (idx >= u.B * u.H * nq) { return; }
@@ -198,8 +196,7 @@ ${range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
 @group(0) @binding(7) var<storage, read_write> DK: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> DV: array<vec4<f32>>;
 @group(0) @binding(9) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let nk = (u.Lk + ${R - 1}u) / ${R}u;
   if (idx >= u.B * u.H * nk) { return; }

@@ -49,6 +49,10 @@ export function grid1d(n: number, perGroup = WG): [number, number] {
   return [Math.ceil(groups / y), y];
 }
 
+/** WGSL: the entry point every 1-D-grid kernel opens with (close the brace after the body). */
+export const ENTRY = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`;
+
 /** WGSL: `let i = flatIndex(...)` for grids made by grid1d. */
 export const FLAT_INDEX = /* wgsl */ `
 fn flatIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, perGroup: u32) -> u32 {

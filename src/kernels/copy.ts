@@ -6,7 +6,7 @@
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { DIM_AT, FLAT_INDEX, grid1d, MAX_RANK, UniformWriter, WG, wgslType } from './common.js';
+import { DIM_AT, ENTRY, FLAT_INDEX, grid1d, MAX_RANK, UniformWriter, WG, wgslType } from './common.js';
 
 export interface StridedCopy {
   shape: readonly number[];
@@ -43,8 +43,7 @@ ${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read> S: array<vec4<${T}>>;
 @group(0) @binding(1) var<storage, read_write> D: array<vec4<${T}>>;
 @group(0) @binding(2) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i < u.n) { D[u.dstOff + i] = S[u.srcOff + i]; }
 }`,
@@ -69,8 +68,7 @@ ${DIM_AT}${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read> S: array<T>;
 @group(0) @binding(1) var<storage, read_write> D: array<T>;
 @group(0) @binding(2) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.n) { return; }
   var r = i; var so = u.srcOff; var dO = u.dstOff;
@@ -114,8 +112,7 @@ export function launchFill(dev: GpuDevice, out: Tensor, value: number): void {
 ${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read_write> O: array<vec4<u32>>;
 @group(0) @binding(1) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i < u.n) { O[i] = vec4<u32>(u.bits); }
 }`,
@@ -137,8 +134,7 @@ ${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read> X: array<${from}>;
 @group(0) @binding(1) var<storage, read_write> O: array<${to}>;
 @group(0) @binding(2) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i < u.n) { O[i] = ${to}(X[i]); }
 }`,

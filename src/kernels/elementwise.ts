@@ -9,7 +9,7 @@
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { DIM_AT, FLAT_INDEX, grid1d, MAX_RANK, stridedOffset, UniformWriter, WG, wgslType } from './common.js';
+import { DIM_AT, ENTRY, FLAT_INDEX, grid1d, MAX_RANK, stridedOffset, UniformWriter, WG, wgslType } from './common.js';
 import { erf, gelu, geluGrad, roundHalfEven, sigmoid, WGSL_MATH } from './math.js';
 
 interface UnaryDef { wgsl: string; cpu: (x: number, p0: number, p1: number) => number; ints?: boolean }
@@ -123,8 +123,7 @@ export function launchUnary(dev: GpuDevice, op: UnaryOp, x: Tensor, out: Tensor,
     name: `unary_${op}`,
     code: () => `alias T = ${T};
 ${kernelHeader(['var<storage, read> X: array<vec4<T>>', 'var<storage, read_write> O: array<vec4<T>>'], true, 1)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.n) { return; }
   let xv = X[i];
@@ -161,8 +160,7 @@ export function launchBinary(dev: GpuDevice, op: BinaryOp, a: Tensor, b: Tensor,
 ${kernelHeader(V
     ? ['var<storage, read> A: array<vec4<T>>', 'var<storage, read> B: array<vec4<T>>', `var<storage, read_write> O: array<vec4<${OT}>>`]
     : ['var<storage, read> A: array<T>', 'var<storage, read> B: array<T>', `var<storage, read_write> O: array<${OT}>`], V, 2)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.n) { return; }
 ${V
@@ -196,8 +194,7 @@ export function launchWhere(dev: GpuDevice, cond: Tensor, a: Tensor, b: Tensor, 
     name: 'where',
     code: () => `alias T = ${T};
 ${kernelHeader([`var<storage, read> C: array<${C}>`, 'var<storage, read> A: array<T>', 'var<storage, read> B: array<T>', 'var<storage, read_write> O: array<T>'], bc.contiguous, 3)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.n) { return; }
 ${bc.contiguous ? '  O[i] = select(B[i], A[i], C[i] != 0);' : '  let o = offsets(i); O[i] = select(B[o[2]], A[o[1]], C[o[0]] != 0);'}

@@ -8,7 +8,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { FLAT_INDEX, grid1d, UniformWriter, WG, wgslType } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG, wgslType } from './common.js';
 
 export interface IndexView { outer: number; rows: number; inner: number; count: number }
 
@@ -27,8 +27,7 @@ ${FLAT_INDEX}
 @group(0) @binding(1) var<storage, read> IDX: array<i32>;
 @group(0) @binding(2) var<storage, read_write> O: array<T>;
 @group(0) @binding(3) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.outer * u.count * u.inner) { return; }
   let c = i % u.inner;
@@ -69,8 +68,7 @@ ${FLAT_INDEX}
 @group(0) @binding(2) var<storage, read> SRC: array<T>;
 @group(0) @binding(3) var<storage, read_write> O: array<T>;
 @group(0) @binding(4) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.outer * u.rows * u.blocks) { return; }
   let b = i % u.blocks;

@@ -9,13 +9,12 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
 
 const HEADER = /* wgsl */ `
 struct Params { rows: u32, d: u32, eps: f32 }
 ${FLAT_INDEX}`;
-const ENTRY = `@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+const ROW_ENTRY = `${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);`;
 
 export function launchLayerNorm(dev: GpuDevice, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, mean: Tensor, rstd: Tensor, rows: number, d: number, eps: number): void {
@@ -34,7 +33,7 @@ export function launchLayerNorm(dev: GpuDevice, x: Tensor, gamma: Tensor, beta: 
 @group(0) @binding(4) var<storage, read_write> MEAN: array<f32>;
 @group(0) @binding(5) var<storage, read_write> RSTD: array<f32>;
 @group(0) @binding(6) var<uniform> u: Params;
-${ENTRY}
+${ROW_ENTRY}
   if (i >= u.rows) { return; }
   let n = u.d / ${V ? 4 : 1}u;
   let base = i * n;
@@ -62,7 +61,7 @@ export function launchLayerNormBackward(dev: GpuDevice, x: Tensor, gamma: Tensor
     code: () => `${HEADER}
 ${bind([['X', 'read'], ['GAMMA', 'read'], ['MEAN', 'read'], ['RSTD', 'read'], ['G', 'read'], ['DX', 'read_write']])}
 @group(0) @binding(6) var<uniform> u: Params;
-${ENTRY}
+${ROW_ENTRY}
   if (i >= u.rows) { return; }
   let base = i * u.d;
   let m = MEAN[i]; let r = RSTD[i];
@@ -84,7 +83,7 @@ ${ENTRY}
     code: () => `${HEADER}
 ${bind([['X', 'read'], ['MEAN', 'read'], ['RSTD', 'read'], ['G', 'read'], ['DGAMMA', 'read_write'], ['DBETA', 'read_write']])}
 @group(0) @binding(6) var<uniform> u: Params;
-${ENTRY}
+${ROW_ENTRY}
   if (i >= u.d) { return; }
   var sg = 0.0; var sb = 0.0;
   for (var row = 0u; row < u.rows; row++) {

@@ -13,7 +13,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
 import { WGSL_MATH } from './math.js';
 
 export interface LstmDims { B: number; L: number; H: number; reverse: boolean }
@@ -51,8 +51,7 @@ export function launchLstmForward(dev: GpuDevice, xw: Tensor, whh: Tensor, lens:
 @group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> G: array<vec4<f32>>;
 @group(0) @binding(6) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let H4 = u.H / 4u;
   if (idx >= u.B * H4) { return; }
@@ -91,8 +90,7 @@ ${[0, 1, 2, 3].map((k) => `      ${['ai', 'af', 'ag', 'ao'][k]} += vec4<f32>(${[
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 @group(0) @binding(5) var<storage, read_write> G: array<f32>;
 @group(0) @binding(6) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   if (idx >= u.B * u.H) { return; }
   let b = idx / u.H; let j = idx % u.H;
@@ -141,8 +139,7 @@ export function launchLstmBackward(dev: GpuDevice, whh: Tensor, lens: Tensor, c:
 @group(0) @binding(5) var<storage, read_write> DA: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> DC: array<vec4<f32>>;
 @group(0) @binding(7) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let H4 = u.H / 4u;
   if (idx >= u.B * H4) { return; }
@@ -186,8 +183,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(5) var<storage, read_write> DA: array<f32>;
 @group(0) @binding(6) var<storage, read_write> DC: array<f32>;
 @group(0) @binding(7) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   if (idx >= u.B * u.H) { return; }
   let b = idx / u.H; let j = idx % u.H;

@@ -14,7 +14,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
 import { gelu } from './math.js';
 import { WGSL_MATH } from './math.js';
 
@@ -66,8 +66,7 @@ function naiveSource(d: MatmulDims, bias: boolean): string {
 ${bindings('f32', 'f32', 'f32', bias)}
 ${scalarLoads(d)}
 ${epilogue(bias, d.act)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.M * u.N) { return; }
   let b = wid.z;

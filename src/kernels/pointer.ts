@@ -10,7 +10,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
 
 export interface PointerDims { B: number; K: number; M: number; H: number }
 
@@ -37,8 +37,7 @@ export function launchPointer(dev: GpuDevice, u: Tensor, v: Tensor, w: Tensor, b
 @group(0) @binding(4) var<storage, read> MASK: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Z: array<f32>;
 @group(0) @binding(6) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let nj = (u.M + ${R - 1}u) / ${R}u;
   if (idx >= u.B * u.K * nj) { return; }
@@ -72,8 +71,7 @@ export function launchPointerBackward(dev: GpuDevice, u: Tensor, v: Tensor, w: T
 @group(0) @binding(4) var<storage, read_write> DV: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> DWP: array<vec4<f32>>;
 @group(0) @binding(6) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let H4 = u.H / 4u;
   if (idx >= u.B * u.K * H4) { return; }
@@ -96,8 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     code: () => `${HEADER}${binds}
 @group(0) @binding(4) var<storage, read_write> DU: array<vec4<f32>>;
 @group(0) @binding(5) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let H4 = u.H / 4u;
   if (idx >= u.B * u.M * H4) { return; }

@@ -8,7 +8,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { FLAT_INDEX, grid1d, UniformWriter, WG, wgslType } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG, wgslType } from './common.js';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax';
 
@@ -40,8 +40,7 @@ ${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read> X: array<T>;
 @group(0) @binding(1) var<storage, read_write> O: array<${OT}>;
 @group(0) @binding(2) var<uniform> u: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.outer * u.chunks * u.inner) { return; }
   let inn = i % u.inner;
