@@ -1,17 +1,19 @@
 /**
- * The `diffusionner` command: `train --config FILE`, `eval --model DIR --data FILE`. Bad input exits
- * non-zero with one line on stderr.
+ * The `diffusionner` command: `train --config FILE`, `eval --model DIR --data FILE`, `predict --model DIR`.
+ * Bad input exits non-zero with one line on stderr.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getDevice } from '../tensor/device.js';
 import { readSentences } from '../ner/data.js';
 import { evaluate, loadTrained, train, type TrainConfig } from '../ner/trainer.js';
+import { predictStream, readLines, type TaggedSentence } from '../ner/predict.js';
 
 const USAGE = `usage:
-  diffusionner train --config FILE [--out DIR] [--max-steps N] [--epochs N] [--device webgpu|cpu]
-  diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--json FILE]`;
+  diffusionner train --config FILE [--out DIR] [--resume] [--max-steps N] [--epochs N] [--device webgpu|cpu]
+  diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--json FILE]
+  diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--max-words N]`;
 
 function die(msg: string): never {
   process.stderr.write(`diffusionner: ${msg}\n`);
@@ -27,14 +29,21 @@ function num(v: string | undefined, name: string): number | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest, allowPositionals: false, strict: true,
+  const { values, positionals } = parseArgs({
+    args: rest, allowPositionals: cmd === 'predict', strict: true,
     options: {
       config: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, epochs: { type: 'string' },
       device: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, gamma: { type: 'string' },
       'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
-      mode: { type: 'string' }, json: { type: 'string' },
+      mode: { type: 'string' }, json: { type: cmd === 'predict' ? 'boolean' : 'string' }, resume: { type: 'boolean' },
+      file: { type: 'string' }, 'max-words': { type: 'string' },
     },
+  });
+  const mode = (values.mode ?? 'flat') as 'flat' | 'nested';
+  if (mode !== 'flat' && mode !== 'nested') die(`--mode must be flat or nested, got '${values.mode}'`);
+  const sampling = () => ({
+    steps: num(values.gamma, 'gamma') ?? 5, proposals: num(values['k-eval'], 'k-eval'), eta: num(values.eta, 'eta') ?? 1,
+    threshold: num(values.threshold, 'threshold') ?? 2.5, mode,
   });
   const kind = values.device ?? process.env.DNER_DEVICE ?? 'webgpu';
   if (kind !== 'cpu' && kind !== 'webgpu') die(`--device must be cpu or webgpu, got '${kind}'`);
@@ -58,21 +67,38 @@ async function main(argv: string[]): Promise<void> {
     if (maxSteps) cfg.train.maxSteps = maxSteps;
     if (epochs) cfg.train.epochs = epochs;
     for (const k of ['train', 'dev', 'test'] as const) if (cfg.data[k]) readSentences(cfg.data[k]!);
-    await train(cfg, await device());
+    await train(cfg, await device(), { resume: !!values.resume });
   } else if (cmd === 'eval') {
     if (!values.model || !values.data) die(`eval needs --model DIR and --data FILE\n${USAGE}`);
     const sents = readSentences(values.data);
     const dev = await device();
     const model = await loadTrained(values.model, dev);
-    const mode = (values.mode ?? 'flat') as 'flat' | 'nested';
-    if (mode !== 'flat' && mode !== 'nested') die(`--mode must be flat or nested`);
-    const r = await evaluate(model, sents, dev, {
-      steps: num(values.gamma, 'gamma') ?? 5, proposals: num(values['k-eval'], 'k-eval'), eta: num(values.eta, 'eta') ?? 1,
-      threshold: num(values.threshold, 'threshold') ?? 2.5, mode,
-    }, num(values.seed, 'seed') ?? 0);
+    const r = await evaluate(model, sents, dev, sampling(), num(values.seed, 'seed') ?? 0);
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s)`);
     for (const [t, s] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${s.precision.toFixed(2)}  R ${s.recall.toFixed(2)}  F1 ${s.f1.toFixed(2)}`);
-    if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 1));
+    if (values.json) writeFileSync(values.json as string, JSON.stringify(r, null, 1));
+  } else if (cmd === 'predict') {
+    if (!values.model) die(`predict needs --model DIR\n${USAGE}`);
+    if (values.file && positionals.length) die('predict takes a text argument or --file, not both');
+    if (values.file && !existsSync(values.file)) die(`${values.file}: no such file`);
+    if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
+    const maxWords = num(values['max-words'], 'max-words');
+    if (maxWords !== undefined && !(maxWords >= 1)) die('--max-words must be at least 1');
+    const dev = await device();
+    const model = await loadTrained(values.model, dev);
+    const lines = positionals.length
+      ? (async function* () { yield* positionals.join(' ').split('\n').map((text, i) => ({ text, line: i + 1 })); })()
+      : values.file ? readLines(createReadStream(values.file), values.file) : readLines(process.stdin, 'stdin');
+    const emit = (s: TaggedSentence) => {
+      if (values.json) { console.log(JSON.stringify(s)); return; }
+      console.log(s.tokens.join(' '));
+      for (const e of s.entities) console.log(`  ${e.type.padEnd(8)} ${e.text}  [${e.start}, ${e.end})  ${e.score.toFixed(2)}`);
+      if (!s.entities.length) console.log('  (no entities)');
+    };
+    const r = await predictStream(model, dev, lines, { ...sampling(), seed: num(values.seed, 'seed') ?? 0, maxWords }, emit);
+    if (r.sentences === 0) die('no text to tag (the input is empty)');
+    const split = r.split ? `; ${r.split} line(s) longer than ${maxWords ?? 256} words were split` : '';
+    process.stderr.write(`${r.sentences} sentence(s), ${r.entities} entities, ${(r.sentences / r.seconds).toFixed(1)} sentences/s${split}\n`);
   } else {
     die(cmd ? `unknown command '${cmd}'\n${USAGE}` : USAGE);
   }

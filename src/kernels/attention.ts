@@ -13,6 +13,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { keepThreshold, mix32, WGSL_HASH } from './dropout.js';
 import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
 
 export interface AttentionDims {
@@ -25,24 +26,7 @@ export interface AttentionDims {
 
 const NEG = -3.0e38;
 
-/** lowbias32 (Wellons): a good 32-bit integer mixer, the same in WGSL and JS. */
-const WGSL_HASH = /* wgsl */ `
-fn mix32(x: u32) -> u32 {
-  var h = x;
-  h ^= h >> 16u; h *= 0x7feb352du; h ^= h >> 15u; h *= 0x846ca68bu; h ^= h >> 16u;
-  return h;
-}`;
-
-export function mix32(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16; h = Math.imul(h, 0x7feb352d) >>> 0; h ^= h >>> 15; h = Math.imul(h, 0x846ca68b) >>> 0; h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** Dropout keep threshold: keep when hash >= threshold (probability 1 − p). */
-function threshold(p: number): number {
-  return Math.min(4294967295, Math.floor(p * 4294967296));
-}
+const threshold = keepThreshold;
 
 /** Z_ij: 0 or 1/(1−p), from the hash of (seed, b, h, i, j). */
 export function dropoutFactor(d: AttentionDims, b: number, h: number, i: number, j: number): number {

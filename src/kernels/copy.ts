@@ -58,10 +58,19 @@ export function launchStridedCopy(dev: GpuDevice, src: Tensor, dst: Tensor, c: S
   const n = c.shape.reduce((x, y) => x * y, 1);
   if (n === 0) return;
   if (isContiguous(c.shape, c.srcStrides) && isContiguous(c.shape, c.dstStrides) && launchBlockCopy(dev, src, dst, c.srcOffset, c.dstOffset, n)) return;
+  // Rows contiguous at both ends and everything 4-aligned (slices and concats along the last axis,
+  // broadcasts of rows): move vec4s, so the index arithmetic and the loads happen once per 4 elements.
+  const r = c.shape.length - 1;
+  const rowsOfVec4 = r >= 0 && c.shape[r] % 4 === 0 && c.srcStrides[r] === 1 && c.dstStrides[r] === 1 &&
+    c.srcOffset % 4 === 0 && c.dstOffset % 4 === 0 && c.srcStrides.every((s, d) => d === r || s % 4 === 0) &&
+    c.dstStrides.every((s, d) => d === r || s % 4 === 0);
+  const V = rowsOfVec4 ? 4 : 1;
+  const shape = rowsOfVec4 ? c.shape.map((d, i) => (i === r ? d / 4 : d)) : c.shape;
+  const scale = (st: readonly number[]) => (rowsOfVec4 ? st.map((s, i) => (i === r ? 1 : s / 4)) : st);
   const spec = {
-    key: `copy:${T}`,
-    name: 'strided_copy',
-    code: () => `alias T = ${T};
+    key: `copy:${T}:${V}`,
+    name: rowsOfVec4 ? 'strided_copy_vec4' : 'strided_copy',
+    code: () => `alias T = ${rowsOfVec4 ? `vec4<${T}>` : T};
 struct Params { n: u32, rank: u32, srcOff: u32, dstOff: u32,
   shape: array<vec4<u32>, ${MAX_RANK / 4}>, ss: array<vec4<u32>, ${MAX_RANK / 4}>, ds: array<vec4<u32>, ${MAX_RANK / 4}> }
 ${DIM_AT}${FLAT_INDEX}
@@ -81,9 +90,9 @@ ${ENTRY}
   D[dO] = S[so];
 }`,
   };
-  const uni = new UniformWriter().u32(n, c.shape.length, c.srcOffset, c.dstOffset)
-    .dims(c.shape).dims(c.srcStrides).dims(c.dstStrides).build();
-  dev.backend.dispatch(spec, [src.buffer, dst.buffer], uni, grid1d(n));
+  const uni = new UniformWriter().u32(n / V, shape.length, c.srcOffset / V, c.dstOffset / V)
+    .dims(shape).dims(scale(c.srcStrides)).dims(scale(c.dstStrides)).build();
+  dev.backend.dispatch(spec, [src.buffer, dst.buffer], uni, grid1d(n / V));
 }
 
 export function cpuStridedCopy(src: TypedArray, dst: TypedArray, c: StridedCopy): void {

@@ -316,7 +316,8 @@ export function launchMatmul(dev: GpuDevice, a: Tensor, b: Tensor, bias: Tensor 
   }
   const buffers = [a.buffer, b.buffer, ...(bias ? [bias.buffer] : []), out.buffer];
   const uni = new UniformWriter().u32(d.M, d.N, d.K, d.aStride, d.bStride).build();
-  dev.backend.dispatch({ key, name: `matmul_${plan.variant}`, code }, buffers, uni, groups);
+  const detail = `${d.batch > 1 ? `${d.batch}×` : ''}${d.M}×${d.N}×${d.K}${d.transA ? ' tA' : ''}${d.transB ? ' tB' : ''}`;
+  dev.backend.dispatch({ key, name: `matmul_${plan.variant}`, detail, code }, buffers, uni, groups);
 }
 
 /** Plain reference, m-k-n loop order; accumulates in the output array's precision (f64 on the f64 cpu device). */

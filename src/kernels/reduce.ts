@@ -3,14 +3,15 @@
  *   x[outer, len, inner] -> out[outer, chunks, inner]
  * Each invocation reduces `chunk` consecutive elements of one (outer, inner) line, so a long axis with
  * few lines can be split into chunks and reduced again (two passes) instead of running on one lane.
- * sum applies `scale` at the end (mean = sum with scale 1/len); argmax returns the first maximal index.
+ * sum and sumSquares apply `scale` at the end (mean = sum with scale 1/len); argmax returns the first maximal index.
  */
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG, wgslType } from './common.js';
 
-export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax';
+/** sumSquares: Σx² (gradient-norm clipping reads one of these per parameter). */
+export type ReduceOp = 'sum' | 'sumSquares' | 'max' | 'min' | 'argmax';
 
 export interface ReduceView { outer: number; len: number; inner: number; chunk: number; scale: number }
 
@@ -22,15 +23,17 @@ export function launchReduce(dev: GpuDevice, op: ReduceOp, x: Tensor, out: Tenso
   const T = wgslType(x.dtype);
   const chunks = chunksOf(v);
   const n = v.outer * chunks * v.inner;
-  const init = op === 'sum' ? 'T(0)' : 'X[base]';
+  const summing = op === 'sum' || op === 'sumSquares';
+  const init = summing ? 'T(0)' : 'X[base]';
   const body = {
     sum: 'acc += X[idx];',
+    sumSquares: 'let xv = X[idx]; acc += xv * xv;',
     max: 'acc = max(acc, X[idx]);',
     min: 'acc = min(acc, X[idx]);',
     argmax: 'let xv = X[idx]; if (xv > acc) { acc = xv; best = l; }',
   }[op];
   const OT = op === 'argmax' ? 'i32' : T;
-  const result = op === 'argmax' ? 'i32(best)' : op === 'sum' ? `acc * T(u.scale)` : 'acc';
+  const result = op === 'argmax' ? 'i32(best)' : summing ? `acc * T(u.scale)` : 'acc';
   const spec = {
     key: `reduce:${op}:${T}`,
     name: `reduce_${op}`,
@@ -68,16 +71,17 @@ export function cpuReduce(op: ReduceOp, x: TypedArray, out: TypedArray, v: Reduc
     for (let c = 0; c < chunks; c++) {
       for (let inn = 0; inn < v.inner; inn++) {
         const start = c * v.chunk, end = Math.min(v.len, start + v.chunk);
-        let acc = op === 'sum' ? 0 : x[(o * v.len + start) * v.inner + inn];
+        let acc = op === 'sum' || op === 'sumSquares' ? 0 : x[(o * v.len + start) * v.inner + inn];
         let best = start;
         for (let l = start; l < end; l++) {
           const xv = x[(o * v.len + l) * v.inner + inn];
           if (op === 'sum') acc += xv;
+          else if (op === 'sumSquares') acc += xv * xv;
           else if (op === 'max') acc = Math.max(acc, xv);
           else if (op === 'min') acc = Math.min(acc, xv);
           else if (xv > acc) { acc = xv; best = l; }
         }
-        out[(o * chunks + c) * v.inner + inn] = op === 'argmax' ? best : op === 'sum' ? acc * v.scale : acc;
+        out[(o * chunks + c) * v.inner + inn] = op === 'argmax' ? best : op === 'sum' || op === 'sumSquares' ? acc * v.scale : acc;
       }
     }
   }

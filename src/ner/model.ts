@@ -1,6 +1,7 @@
 /**
- * DiffusionNER with the from-scratch encoder: word embeddings over the training vocabulary -> BiLSTM
- * (+ optional sinusoidal word-position features) -> the span decoder; the diffusion training step
+ * DiffusionNER with the from-scratch encoder: word embeddings over the training vocabulary (with word
+ * dropout to UNK while training) and an optional character CNN -> BiLSTM (+ optional sinusoidal
+ * word-position features) -> the span decoder; the diffusion training step
  * (gold repeated to K, one t per sentence, q-sample, Hungarian matching, losses) and DDIM inference
  * (spec §1.4-1.7).
  */
@@ -8,6 +9,7 @@ import * as D from '../diffusion/index.js';
 import * as T from '../ops/index.js';
 import { Embedding, type InitOptions } from '../nn/layers.js';
 import { LSTM } from '../nn/lstm.js';
+import { CharCNN } from '../nn/char-cnn.js';
 import { Module } from '../nn/module.js';
 import { defaultRng, type RNG } from '../tensor/random.js';
 import { keep, tidy } from '../tensor/scope.js';
@@ -32,11 +34,21 @@ export interface ModelConfig {
   scale?: number;
   positionFeatures?: boolean;
   lowercase?: boolean;
+  /** Character vocabulary (index 0 padding, 1 unknown); with charEmbedding > 0 the char CNN is on. */
+  chars?: string[];
+  charEmbedding?: number;
+  charFilters?: number;
+  /** Characters kept per word (the rest are cut). */
+  maxChars?: number;
+  /** While training, each word id becomes UNK with this probability. */
+  wordDropout?: number;
 }
 
 export interface Batch {
   ids: Tensor; // (B, M) i32
   mask: Tensor; // (B, M) f32
+  /** Char CNN input: ids (B·M, L + 2) i32 and mask (B·M, L, 1), when the model has one. */
+  chars: { ids: Tensor; mask: Tensor } | null;
   lengths: number[];
   gold: GoldSpan[][]; // inclusive word spans, type 1..C
 }
@@ -44,24 +56,33 @@ export interface Batch {
 export class DiffusionNER extends Module {
   readonly c: Required<ModelConfig>;
   readonly embed: Embedding;
+  readonly charCnn: CharCNN | null;
   readonly lstm: LSTM;
   readonly decoder: SpanDecoder;
   readonly schedule: D.NoiseSchedule;
   private vocabIndex: Map<string, number>;
-  private rng: RNG;
+  private charIndex: Map<string, number>;
+  /** Drives word dropout, training noise and timesteps; its state is part of a training checkpoint. */
+  readonly rng: RNG;
 
   constructor(config: ModelConfig, o: InitOptions = {}) {
     super();
     this.c = {
       embedding: config.hidden, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat',
-      timesteps: 1000, schedule: 'cosine', scale: 1, positionFeatures: true, lowercase: false, ...config,
+      timesteps: 1000, schedule: 'cosine', scale: 1, positionFeatures: true, lowercase: false,
+      chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, ...config,
     };
     const c = this.c;
     if (c.hidden % 2 !== 0) throw new Error('DiffusionNER: hidden size must be even (two LSTM directions)');
     this.rng = o.rng ?? defaultRng();
     this.vocabIndex = new Map(c.vocab.map((w, i) => [w, i]));
+    this.charIndex = new Map(c.chars.map((ch, i) => [ch, i]));
     this.embed = this.child('word_embed', new Embedding(c.vocab.length, c.embedding, o));
-    this.lstm = this.child('lstm', new LSTM(c.embedding, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true }));
+    const useChars = c.charEmbedding > 0;
+    if (useChars && c.chars.length < 2) throw new Error('DiffusionNER: charEmbedding > 0 needs a character vocabulary (config.chars)');
+    this.charCnn = useChars ? this.child('char_cnn', new CharCNN(c.chars.length, c.charEmbedding, c.charFilters, c.dropout, o)) : null;
+    const input = c.embedding + (useChars ? c.charFilters : 0);
+    this.lstm = this.child('lstm', new LSTM(input, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true }));
     this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling }, o));
     this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
   }
@@ -71,20 +92,33 @@ export class DiffusionNER extends Module {
     const B = sentences.length, M = Math.max(1, ...sentences.map((s) => s.tokens.length));
     const ids = new Int32Array(B * M), mask = new Float32Array(B * M);
     const typeIndex = new Map(this.c.types.map((t, i) => [t, i + 1]));
+    const dropWords = this.training ? this.c.wordDropout : 0;
     sentences.forEach((s, b) => s.tokens.forEach((w, j) => {
-      ids[b * M + j] = this.vocabIndex.get(this.c.lowercase ? w.toLowerCase() : w) ?? 1;
+      ids[b * M + j] = dropWords > 0 && this.rng.uniform() < dropWords ? 1 : this.vocabIndex.get(this.c.lowercase ? w.toLowerCase() : w) ?? 1;
       mask[b * M + j] = 1;
     }));
+    let chars: Batch['chars'] = null;
+    if (this.charCnn) {
+      const words = sentences.flatMap((s) => Array.from({ length: M }, (_, j) => s.tokens[j] ?? ''));
+      const c = CharCNN.indices(words, this.charIndex, this.c.maxChars);
+      chars = { ids: T.tensor(c.ids, { shape: [B * M, c.L + 2], device }), mask: T.tensor(c.mask, { shape: [B * M, c.L, 1], device }) };
+    }
     return {
       ids: T.tensor(ids, { shape: [B, M], device }),
       mask: T.tensor(mask, { shape: [B, M], device }),
+      chars,
       lengths: sentences.map((s) => s.tokens.length),
       gold: sentences.map((s) => (s.entities ?? []).map((e) => ({ left: e.start, right: e.end - 1, type: typeIndex.get(e.type) ?? 0 }))),
     };
   }
 
   encode(b: Batch): Tensor {
-    let h = this.lstm.forward(this.embed.forward(b.ids), b.lengths);
+    let x = this.embed.forward(b.ids); // (B, M, E)
+    if (this.charCnn && b.chars) {
+      const [B, M] = b.ids.shape;
+      x = T.concat([x, T.reshape(this.charCnn.forward(b.chars.ids, b.chars.mask), [B, M, this.c.charFilters])], -1);
+    }
+    let h = this.lstm.forward(x, b.lengths);
     if (this.c.positionFeatures) {
       const M = b.ids.shape[1];
       h = T.add(h, T.reshape(D.sinusoidalEmbedding(T.arange(0, M, 1, { device: b.ids.device }), this.c.hidden), [1, M, this.c.hidden]));
@@ -127,6 +161,12 @@ export class DiffusionNER extends Module {
     const [classification, boundary] = await losses.data();
     losses.dispose();
     return { classification, boundary, matched: matches.reduce((n, m) => n + m.proposals.length, 0) };
+  }
+
+  /** Frees a batch's tensors. */
+  static disposeBatch(b: Batch): void {
+    b.ids.dispose(); b.mask.dispose();
+    if (b.chars) { b.chars.ids.dispose(); b.chars.mask.dispose(); }
   }
 
   /** DDIM sampling (spec §1.4.5) and decoding (§1.7); returns kept entities per sentence. */

@@ -3,9 +3,10 @@
  * style: no bias correction, decay after the step, no decay for biases and LayerNorm weights), linear
  * warm-up/decay, global-norm clipping, dev evaluation every epoch, the best dev model kept as a model
  * folder, test evaluation at the end, a progress line with ETA and sentences/s, a log file and metrics
- * JSON. (Resuming from a checkpoint is not implemented yet.)
+ * JSON, crash-safe checkpoints every N steps and at every epoch end (resumable: model, optimizer,
+ * schedule position, data order and RNG), and skipped steps on a non-finite loss or gradient.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, clipGradNorm, decayGroups, linearWarmupDecay } from '../nn/optim.js';
 import { loadModelFolder, saveModelFolder } from '../nn/folder.js';
@@ -14,12 +15,21 @@ import { RNG } from '../tensor/random.js';
 import { countDataset, describeCounts, inferTypes, readSentences, readTypes, checkTypes, type Sentence } from './data.js';
 import { score, type Scores } from './decode.js';
 import { DiffusionNER, type ModelConfig } from './model.js';
+import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { buildVocab } from './vocab.js';
 
 export interface TrainConfig {
   data: { train: string; dev?: string; test?: string; types?: string };
   model: Omit<ModelConfig, 'vocab' | 'types'> & { minFreq?: number };
-  train: { epochs: number; batch: number; lr: number; warmup?: number; weightDecay?: number; maxGradNorm?: number; seed?: number; maxSteps?: number };
+  train: {
+    epochs: number; batch: number; lr: number; warmup?: number; weightDecay?: number; maxGradNorm?: number; seed?: number; maxSteps?: number;
+    /** Steps between crash-safe checkpoints (default 200); every epoch end is one too. */
+    checkpointEvery?: number;
+    /** Multiplies the learning rate of the encoder (embeddings, char CNN, BiLSTM); default 1. */
+    encoderLrScale?: number;
+    /** Consecutive non-finite steps that abort the run (default 20). */
+    maxBadSteps?: number;
+  };
   eval: { steps?: number; proposals?: number; eta?: number; threshold?: number; mode: 'flat' | 'nested'; batch?: number };
   out: string;
 }
@@ -27,12 +37,12 @@ export interface TrainConfig {
 export interface EvalResult { micro: Scores; perType: Record<string, Scores>; sentencesPerSecond: number }
 
 /** Loads a model folder written by `train` (config.json, vocab.txt, model.safetensors). */
-export async function loadTrained(dir: string, device: Device): Promise<DiffusionNER> {
+export async function loadTrained(dir: string, device: Device, rng?: RNG): Promise<DiffusionNER> {
   let vocab: string[];
   try { vocab = readFileSync(join(dir, 'vocab.txt'), 'utf8').split('\n').filter((w, i, a) => i < a.length - 1 || w !== ''); } catch {
     throw new Error(`${dir}: not a DiffusionNER model folder (no vocab.txt)`);
   }
-  return loadModelFolder(dir, (c) => new DiffusionNER({ ...(c as unknown as ModelConfig), vocab }, { device }));
+  return loadModelFolder(dir, (c) => new DiffusionNER({ ...(c as unknown as ModelConfig), vocab }, { device, rng }));
 }
 
 export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<EvalResult> {
@@ -46,7 +56,7 @@ export async function evaluate(model: DiffusionNER, sentences: Sentence[], devic
   for (let i = 0; i < sentences.length; i += bs) {
     const b = model.batch(sentences.slice(i, i + bs), device);
     pred.push(...await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode, rng }));
-    b.ids.dispose(); b.mask.dispose();
+    DiffusionNER.disposeBatch(b);
     if (showProgress) progress('evaluating', Math.min(i + bs, sentences.length), sentences.length, t0, '');
   }
   if (showProgress) process.stderr.write('\n');
@@ -63,9 +73,28 @@ function progress(label: string, done: number, total: number, t0: number, extra:
   process.stderr.write(`\r${label} [${bar}] ${done}/${total}  ${(done / Math.max(secs, 1e-9)).toFixed(1)} sent/s  ETA ${Math.round(eta)}s  ${extra}   `);
 }
 
-export async function train(cfg: TrainConfig, device: Device, log: (line: string) => void = console.log): Promise<{ dev?: EvalResult; test?: EvalResult }> {
+/** Characters of the training words, most frequent first, after padding and unknown. */
+export function buildCharVocab(sentences: readonly Sentence[]): string[] {
+  const freq = new Map<string, number>();
+  for (const s of sentences) for (const w of s.tokens) for (const c of w) freq.set(c, (freq.get(c) ?? 0) + 1);
+  return ['<pad>', '<unk>', ...[...freq].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c]) => c)];
+}
+
+export interface TrainOptions {
+  log?: (line: string) => void;
+  /** Continue from out/checkpoint.json when it exists. */
+  resume?: boolean;
+  /** Progress line on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = {}): Promise<{ dev?: EvalResult; test?: EvalResult; steps: number }> {
+  const log = o.log ?? console.log;
+  const showProgress = o.progress ?? process.stderr.isTTY ?? false;
   mkdirSync(cfg.out, { recursive: true });
   const logFile = join(cfg.out, 'train.log');
+  // One line per optimiser step; a resumed run appends again from its checkpoint's step.
+  const stepsFile = join(cfg.out, 'steps.jsonl');
   const say = (line: string) => { log(line); appendFileSync(logFile, line + '\n'); };
   const trainSet = readSentences(cfg.data.train);
   const devSet = cfg.data.dev ? readSentences(cfg.data.dev) : undefined;
@@ -77,66 +106,121 @@ export async function train(cfg: TrainConfig, device: Device, log: (line: string
   if (testSet) say(describeCounts('test', countDataset(testSet)));
   const seed = cfg.train.seed ?? 48;
   const rng = new RNG(seed);
-  const vocab = buildVocab(trainSet, cfg.model.minFreq ?? 1, cfg.model.lowercase ?? false);
-  const { minFreq: _unused, ...modelCfg } = cfg.model;
-  const config: ModelConfig = { ...modelCfg, vocab, types };
-  const model = new DiffusionNER(config, { device, rng });
-  say(`model: ${model.parameterCount().toLocaleString('en')} parameters, vocabulary ${vocab.length}, types ${types.join(' ')}`);
-  const opt = new AdamW(decayGroups(model.namedParameters(), cfg.train.weightDecay ?? 0.01), { lr: cfg.train.lr, eps: 1e-6, correctBias: false, decayAfter: true });
+  const resuming = !!o.resume && hasCheckpoint(cfg.out);
+  const ckpt = resuming ? readCheckpoint(cfg.out) : null;
+  let model: DiffusionNER, vocab: string[], config: ModelConfig;
+  if (ckpt) {
+    model = await loadTrained(ckpt.dir, device, rng);
+    vocab = model.c.vocab;
+    config = { ...model.c };
+    rng.state = ckpt.state.rng;
+    say(`resuming from ${ckpt.dir} (epoch ${ckpt.state.epoch}, step ${ckpt.state.step})`);
+  } else {
+    vocab = buildVocab(trainSet, cfg.model.minFreq ?? 1, cfg.model.lowercase ?? false);
+    const { minFreq: _unused, ...modelCfg } = cfg.model;
+    config = { ...modelCfg, vocab, types, chars: (cfg.model.charEmbedding ?? 0) > 0 ? buildCharVocab(trainSet) : [] };
+    model = new DiffusionNER(config, { device, rng });
+  }
+  model.train();
+  say(`model: ${model.parameterCount().toLocaleString('en')} parameters, vocabulary ${vocab.length}${model.charCnn ? `, ${model.c.chars.length} characters` : ''}, types ${types.join(' ')}`);
+  // The from-scratch encoder may learn faster than the decoder, whose post-LN span layers collapse
+  // at high rates (../shared/DESIGN.md): encoderLrScale multiplies the encoder's rate.
+  const named = [...model.namedParameters()];
+  const isEncoder = (n: string) => !n.startsWith('decoder.');
+  const groups = [
+    ...decayGroups(named.filter(([n]) => isEncoder(n)), cfg.train.weightDecay ?? 0.01).map((g) => ({ ...g, lrScale: cfg.train.encoderLrScale ?? 1 })),
+    ...decayGroups(named.filter(([n]) => !isEncoder(n)), cfg.train.weightDecay ?? 0.01),
+  ].filter((g) => g.params.length);
+  const opt = new AdamW(groups, { lr: cfg.train.lr, eps: 1e-6, correctBias: false, decayAfter: true });
   const stepsPerEpoch = Math.ceil(trainSet.length / cfg.train.batch);
   const total = Math.min(cfg.train.maxSteps ?? Infinity, stepsPerEpoch * cfg.train.epochs);
   const warmup = Math.round((cfg.train.warmup ?? 0.1) * total);
-  let step = 0, best = -1, bestDev: EvalResult | undefined;
-  const metrics: unknown[] = [];
+  const every = cfg.train.checkpointEvery ?? 200;
+  const maxBad = cfg.train.maxBadSteps ?? 20;
   const saveConfig = { ...config, vocab: undefined };
-  let stop = false;
-  for (let epoch = 1; epoch <= cfg.train.epochs && !stop; epoch++) {
-    const order = rng.shuffle(trainSet.map((_, i) => i));
-    const t0 = performance.now();
-    let lossSum = 0, seen = 0;
-    for (let i = 0; i < order.length; i += cfg.train.batch) {
-      const batch = order.slice(i, i + cfg.train.batch).map((j) => trainSet[j]);
+  const st: TrainerState = ckpt?.state ?? {
+    epoch: 1, order: [], next: 0, step: 0, optimizerSteps: 0, rng: rng.state, best: -1, metrics: [], lossSum: 0, seen: 0, epochSeconds: 0, skippedSteps: 0,
+  };
+  if (ckpt) { restoreOptimizer(ckpt.dir, model, opt); opt.stepCount = st.optimizerSteps; }
+  const checkpoint = async () => {
+    st.rng = rng.state; st.optimizerSteps = opt.stepCount;
+    await saveCheckpoint(cfg.out, model, saveConfig, vocab, opt, st);
+  };
+  let bestDev = (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined);
+  let badInARow = 0;
+  while (st.epoch <= cfg.train.epochs && st.step < total) {
+    if (st.next === 0) { st.order = rng.shuffle(trainSet.map((_, i) => i)); st.lossSum = 0; st.seen = 0; st.epochSeconds = 0; }
+    let t0 = performance.now();
+    const elapsed = () => st.epochSeconds + (performance.now() - t0) / 1000;
+    while (st.next < st.order.length && st.step < total) {
+      const batch = st.order.slice(st.next, st.next + cfg.train.batch).map((j) => trainSet[j]);
+      st.next += cfg.train.batch;
       // The official code skips a batch with no gold entity (no backward, no optimiser step).
       if (batch.every((s) => s.entities.length === 0)) continue;
       const b = model.batch(batch, device);
       const l = await model.lossAndBackward(b);
-      b.ids.dispose(); b.mask.dispose();
-      const { scale } = await clipGradNorm(model.parameters(), cfg.train.maxGradNorm ?? 1);
-      opt.lr = cfg.train.lr * linearWarmupDecay(step, warmup, total);
+      DiffusionNER.disposeBatch(b);
+      const { norm, scale } = await clipGradNorm(model.parameters(), cfg.train.maxGradNorm ?? 1);
+      st.step++;
+      st.seen += batch.length;
+      if (!Number.isFinite(l.classification + l.boundary) || !Number.isFinite(norm)) {
+        // A non-finite loss or gradient: no update; too many in a row ends the run.
+        opt.zeroGrad();
+        st.skippedSteps++;
+        say(`step ${st.step}: non-finite ${Number.isFinite(norm) ? 'loss' : 'gradient'}, step skipped (${st.skippedSteps} so far)`);
+        if (++badInARow >= maxBad) {
+          opt.dispose();
+          throw new Error(`${badInARow} non-finite steps in a row at step ${st.step}: stopping; the last good checkpoint is in ${cfg.out} (lower the learning rate)`);
+        }
+        continue;
+      }
+      badInARow = 0;
+      opt.lr = cfg.train.lr * linearWarmupDecay(st.step - 1, warmup, total);
       opt.step(scale);
       opt.zeroGrad();
-      step++;
-      lossSum += l.classification + l.boundary;
-      seen += batch.length;
-      if (step % 10 === 0 || i + cfg.train.batch >= order.length) progress(`epoch ${epoch}`, seen, trainSet.length, t0, `loss ${(lossSum / step).toFixed(3)}`);
-      if (step >= total) { stop = true; break; }
+      st.lossSum += l.classification + l.boundary;
+      appendFileSync(stepsFile, JSON.stringify({ step: st.step, loss: l.classification + l.boundary, classification: l.classification, boundary: l.boundary, lr: opt.lr, gradNorm: norm }) + '\n');
+      if (showProgress && (st.step % 10 === 0 || st.next >= st.order.length)) {
+        progress(`epoch ${st.epoch}`, Math.min(st.next, st.order.length), st.order.length, performance.now() - 1000 * elapsed(), `loss ${(st.lossSum / Math.max(1, st.seen / cfg.train.batch)).toFixed(3)}`);
+      }
+      if (st.step % every === 0) {
+        st.epochSeconds = elapsed(); t0 = performance.now();
+        await checkpoint();
+      }
     }
-    process.stderr.write('\n');
-    if (stop && step < stepsPerEpoch * cfg.train.epochs) say(`stopping after ${step} steps (maxSteps)`);
-    const epochSecs = (performance.now() - t0) / 1000;
-    const entry: Record<string, unknown> = { epoch, steps: step, trainSeconds: epochSecs, trainSentencesPerSecond: seen / epochSecs };
+    if (showProgress) process.stderr.write('\n');
+    const finished = st.next >= st.order.length;
+    if (!finished) say(`stopping after ${st.step} steps (maxSteps)`);
+    const epochSecs = elapsed();
+    const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, trainSeconds: epochSecs, trainSentencesPerSecond: st.seen / epochSecs };
     if (devSet) {
-      const r = await evaluate(model, devSet, device, cfg.eval, seed, true);
+      const r = await evaluate(model, devSet, device, cfg.eval, seed, showProgress);
       entry.dev = r;
-      say(`epoch ${epoch}: ${epochSecs.toFixed(0)} s, ${(seen / epochSecs).toFixed(1)} train sent/s; dev P ${r.micro.precision.toFixed(2)} R ${r.micro.recall.toFixed(2)} F1 ${r.micro.f1.toFixed(2)}`);
-      if (r.micro.f1 > best) {
-        best = r.micro.f1; bestDev = r;
+      say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s; dev P ${r.micro.precision.toFixed(2)} R ${r.micro.recall.toFixed(2)} F1 ${r.micro.f1.toFixed(2)} (${r.sentencesPerSecond.toFixed(1)} sent/s)`);
+      if (r.micro.f1 > st.best) {
+        st.best = r.micro.f1; bestDev = r;
         await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, { 'vocab.txt': vocab.join('\n') + '\n' });
       }
     } else {
+      say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s`);
       await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, { 'vocab.txt': vocab.join('\n') + '\n' });
     }
-    metrics.push(entry);
-    writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify(metrics, null, 1));
+    st.metrics.push(entry);
+    writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics }, null, 1));
+    // The epoch's end (after its dev evaluation) is a checkpoint too: a resumed run starts the next epoch.
+    if (!finished) { await checkpoint(); break; }
+    st.next = 0; st.order = []; st.epoch++;
+    await checkpoint();
   }
   let test: EvalResult | undefined;
   if (testSet) {
-    const bestModel = devSet ? await loadTrained(join(cfg.out, 'model'), device) : model;
-    test = await evaluate(bestModel, testSet, device, cfg.eval, seed, true);
-    say(`test (${devSet ? 'best dev model' : 'last model'}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)}`);
+    const bestModel = existsSync(join(cfg.out, 'model', 'config.json')) ? await loadTrained(join(cfg.out, 'model'), device) : model;
+    test = await evaluate(bestModel, testSet, device, cfg.eval, seed, showProgress);
+    say(`test (${devSet ? 'best dev model' : 'last model'}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)} (${test.sentencesPerSecond.toFixed(1)} sent/s)`);
     if (bestModel !== model) bestModel.dispose();
-    writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: metrics, test }, null, 1));
+    writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics, test }, null, 1));
   }
   opt.dispose();
-  return { dev: bestDev, test };
+  model.dispose();
+  return { dev: bestDev, test, steps: st.step };
 }

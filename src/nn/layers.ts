@@ -79,10 +79,7 @@ export class Dropout extends Module {
 
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    const keepScale = 1 / (1 - this.p);
-    const mask = new Float32Array(x.size);
-    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.uniform() >= this.p ? keepScale : 0;
-    return T.mul(x, T.tensor(mask, { shape: x.shape, device: x.device, dtype: x.dtype === 'f64' ? 'f64' : 'f32' }));
+    return T.dropout(x, this.p, this.rng.nextU32());
   }
 }
 

@@ -86,6 +86,17 @@ export class AdamW {
     return this.moments.get(p);
   }
 
+  /** Restores a parameter's moments (resuming from a checkpoint). */
+  setState(p: Tensor, expAvg: Float32Array, expAvgSq: Float32Array): void {
+    if (expAvg.length !== p.size || expAvgSq.length !== p.size) {
+      throw new Error(`AdamW.setState: moments of ${expAvg.length} and ${expAvgSq.length} values for ${p.describe()}`);
+    }
+    let m = this.moments.get(p);
+    if (!m) this.moments.set(p, (m = [keep(T.zerosLike(p)), keep(T.zerosLike(p))]));
+    m[0].copyFrom(expAvg);
+    m[1].copyFrom(expAvgSq);
+  }
+
   dispose(): void {
     for (const [m, v] of this.moments.values()) { m.dispose(); v.dispose(); }
     this.moments.clear();
@@ -99,7 +110,7 @@ export class AdamW {
 export async function clipGradNorm(params: Tensor[], maxNorm: number): Promise<{ norm: number; scale: number }> {
   const grads = params.filter((p) => p.grad).map((p) => p.grad!);
   if (grads.length === 0) return { norm: 0, scale: 1 };
-  const sq = tidy(() => grads.map((g) => T.sum(T.square(g))).reduce((a, b) => T.add(a, b)));
+  const sq = tidy(() => grads.map((g) => T.sumSquares(g)).reduce((a, b) => T.add(a, b)));
   const norm = Math.sqrt(await sq.item());
   sq.dispose();
   return { norm, scale: Number.isFinite(norm) ? Math.min(1, maxNorm / (norm + 1e-6)) : 1 };

@@ -9,7 +9,7 @@ import { shapeEq } from '../tensor/shape.js';
 import type { GradNode, Tensor } from '../tensor/tensor.js';
 import { zeros } from './creation.js';
 import { add, affine, cos, div, eq, ge, gt, le, log, lt, mul, neg, pow, sin, square, sub, unary, where } from './elementwise.js';
-import { indexAdd, indexSelect, layerNormBackward, matmul, softmaxBackward } from './nn.js';
+import { dropout, indexAdd, indexSelect, layerNormBackward, matmul, softmaxBackward } from './nn.js';
 import { attentionBackward } from './attention.js';
 import { lstmLayerBackward } from './lstm.js';
 import { boundaryPointerBackward } from './pointer.js';
@@ -148,6 +148,7 @@ export const GRAD_RULES: Record<string, Rule> = {
     const x = X(n);
     return [indexAdd(zeros(x.shape, { dtype: x.dtype, device: x.device }), n.attrs.axis as number, n.saved[0], g)];
   },
+  dropout: (g, n) => [dropout(g, n.attrs.p as number, n.attrs.seed as number)],
   indexAdd: (g, n) => [g, indexSelect(g, n.attrs.axis as number, n.saved[0])],
   binaryCrossEntropy: (g, n) => [sumToShape(mul(g, binaryCrossEntropyGrad(X(n), Y(n))), X(n).shape), null],
   boundaryPointer: (g, n) => {

@@ -7,6 +7,8 @@ import { fmtShape, normAxis, shapeEq, sizeOf, splitAtAxis } from '../tensor/shap
 import type { Tensor } from '../tensor/tensor.js';
 import { checkTensor, empty, needsGrad, record, requireDType, requireFloat, sameDevice, sameDType } from './core.js';
 import { gelu } from './elementwise.js';
+import { cpuDropout, launchDropout } from '../kernels/dropout.js';
+import { reshape } from './shape-ops.js';
 
 function axisView(x: Tensor, axis: number, op: string): AxisView {
   return splitAtAxis(x.shape, normAxis(axis, x.rank, op));
@@ -96,6 +98,11 @@ export function matmul(a: Tensor, b: Tensor, o: MatmulOptions = {}): Tensor {
   else if (na === 1) batchShape = bBatch;
   else if (nb === 1) batchShape = aBatch;
   else throw new Error(`matmul: batch dimensions ${fmtShape(aBatch)} and ${fmtShape(bBatch)} must be equal or one side must have none`);
+  // A shared 2-D right operand: fold a's batch into its rows, so one matmul runs forward and the
+  // weight gradient is one (K × rows)·(rows × N) product instead of per-batch products summed after.
+  if (!transA && b.rank === 2 && na > 1) {
+    return reshape(matmul(reshape(a, [na * M, K]), b, o), [...aBatch, M, N]);
+  }
   const batch = sizeOf(batchShape);
   const bias = o.bias ?? null;
   if (bias) {
@@ -152,4 +159,20 @@ export function indexAdd(base: Tensor, axis: number, idx: Tensor, src: Tensor): 
   if (base.device.kind === 'cpu') cpuIndexAdd(base.array, idx.array, src.array, out.array, v);
   else launchIndexAdd(base.device, base, idx, src, out, v);
   return record(out, 'indexAdd', [base, src], [idx], { axis: a });
+}
+
+/**
+ * Inverted dropout with a hashed mask: keeps each element with probability 1 − p and scales it by
+ * 1/(1 − p). The mask is a function of (seed, element index) only, so the backward pass and the cpu
+ * device reproduce it exactly; pass a fresh seed per call.
+ */
+export function dropout(x: Tensor, p: number, seed: number): Tensor {
+  checkTensor('dropout', x);
+  requireFloat('dropout', x);
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
+  if (p === 0) return reshape(x, x.shape);
+  const out = empty(x.device, x.dtype, x.shape);
+  if (x.device.kind === 'cpu') cpuDropout(x.array, out.array, p, seed);
+  else launchDropout(x.device, x, out, p, seed);
+  return record(out, 'dropout', [x], [], { p, seed: seed >>> 0 });
 }

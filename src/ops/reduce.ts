@@ -15,10 +15,10 @@ function reduceAxis(op: ReduceOp, x: Tensor, axis: number, scale: number): Tenso
   const shape = [...x.shape];
   shape[axis] = 1;
   const dtype = op === 'argmax' ? 'i32' : x.dtype;
-  const run = (src: Tensor, v: ReduceView, outShape: number[]): Tensor => {
+  const run = (src: Tensor, v: ReduceView, outShape: number[], pass: ReduceOp = op): Tensor => {
     const out = empty(src.device, dtype, outShape);
-    if (src.device.kind === 'cpu') cpuReduce(op, src.array, out.array, v);
-    else launchReduce(src.device, op, src, out, v);
+    if (src.device.kind === 'cpu') cpuReduce(pass, src.array, out.array, v);
+    else launchReduce(src.device, pass, src, out, v);
     return out;
   };
   if (len === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce an empty axis of ${x.describe()}`);
@@ -26,7 +26,7 @@ function reduceAxis(op: ReduceOp, x: Tensor, axis: number, scale: number): Tenso
     const v1 = { outer, len, inner, chunk: CHUNK, scale: 1 };
     const partial = run(x, v1, [outer, chunksOf(v1), inner]);
     const chunks = chunksOf(v1);
-    const out = run(partial, { outer, len: chunks, inner, chunk: chunks, scale }, shape);
+    const out = run(partial, { outer, len: chunks, inner, chunk: chunks, scale }, shape, op === 'sumSquares' ? 'sum' : op);
     partial.dispose();
     return out;
   }
@@ -66,6 +66,18 @@ export const sum = (x: Tensor, axes?: Axes, keepdim = false) => reduce('sum', x,
 export const mean = (x: Tensor, axes?: Axes, keepdim = false) => reduce('sum', x, axes, keepdim, true);
 export const max = (x: Tensor, axes?: Axes, keepdim = false) => reduce('max', x, axes, keepdim, false);
 export const min = (x: Tensor, axes?: Axes, keepdim = false) => reduce('min', x, axes, keepdim, false);
+
+/** Σx² over every element, as a scalar (no gradient: for norms of gradients). */
+export function sumSquares(x: Tensor): Tensor {
+  checkTensor('sumSquares', x);
+  if (x.requiresGrad) throw new Error('sumSquares: has no gradient; use sum(square(x))');
+  const flat = reshape(x, [x.size]);
+  const out = reduceAxis('sumSquares', flat, 0, 1);
+  flat.dispose();
+  const scalar = out.viewAs([]);
+  out.dispose();
+  return scalar;
+}
 
 /** Index of the first maximum along `axis` (i32). */
 export function argmax(x: Tensor, axis = -1, keepdim = false): Tensor {

@@ -6,7 +6,7 @@ import { assertClose, assertProperty, checkAgainstReference, DEVICES, randomValu
 
 const s = suite('gather, scatter, copies, casts, fill, AdamW');
 
-const tableAndIndex = fc.tuple(shapeArb(1, 3, 8), fc.integer({ min: 1, max: 12 }), fc.nat(), fc.boolean()).map(([shape, count, ax, oob]) => {
+const tableAndIndex = fc.tuple(shapeArb(1, 3, 8), fc.integer({ min: 1, max: 20 }), fc.nat(), fc.boolean()).map(([shape, count, ax, oob]) => {
   const axis = ax % shape.length;
   return { shape, axis, count, oob };
 });
@@ -37,6 +37,13 @@ s('permute, transpose, slice (with steps and negative bounds), concat, stack, ex
       T.clone(x),
     ], { rtol: 1e-7, atol: 0 }, seed); // only f32 rounding of the inputs separates the devices from f64
   }, 12);
+  // Last axes that are multiples of 4 take the vec4 row-copy path.
+  await assertProperty([shapeArb(2, 4, 5).map((sh) => [...sh.slice(0, -1), 4 * sh[sh.length - 1]]), fc.integer({ min: 1, max: 1e6 })], async (shape, seed) => {
+    const rank = shape.length;
+    await checkAgainstReference('movement-vec4', [{ shape }, { shape }], (x, y) => [
+      T.slice(x, -1, 4), T.slice(x, 0, 1), T.concat([x, y], rank - 1), T.expand(T.unsqueeze(x, 0), [2, ...shape]), T.transpose(x, 0, 1),
+    ], { rtol: 1e-7, atol: 0 }, seed);
+  }, 10);
 });
 
 s('cast truncates toward zero; fill writes every element', async () => {

@@ -16,6 +16,7 @@ type Sent = { tokens: string[]; entities: { start: number; end: number; type: st
 const filler = Array.from({ length: 20 }, (_, i) => `f${i}`);
 const words = { A: ['a0', 'a1', 'a2', 'a3'], B: ['b0', 'b1', 'b2', 'b3'] };
 const vocab = ['[PAD]', '[UNK]', ...filler, ...words.A, ...words.B];
+const chars = ['<pad>', '<unk>', ...new Set(vocab.slice(2).join(''))];
 
 function flat(rng: T.RNG): Sent {
   const n = 4 + rng.int(5);
@@ -51,16 +52,22 @@ for (const dev of DEVICES) {
     s(`${name} task on ${dev.name}: >= 95 F1 within 1000 steps`, async () => {
       const rng = new T.RNG(1);
       const train = Array.from({ length: 400 }, () => gen(rng)), held = Array.from({ length: 60 }, () => gen(rng));
-      const model = new DiffusionNER({ vocab, types: ['A', 'B'], hidden: 32, lstmLayers: 1, proposals: 8, heads: 4, ffn: 64, dropout: 0 }, { device: dev, rng: new T.RNG(2) });
+      // The whole scratch encoder: words with word dropout, and the char CNN.
+      const model = new DiffusionNER({
+        vocab, types: ['A', 'B'], hidden: 32, lstmLayers: 1, proposals: 8, heads: 4, ffn: 64, dropout: 0,
+        chars, charEmbedding: 8, charFilters: 8, wordDropout: 0.05,
+      }, { device: dev, rng: new T.RNG(2) });
       const opt = new nn.AdamW(model.parameters(), { lr: 3e-3 });
       const gold = held.map((x) => x.entities.map((e) => ({ left: e.start, right: e.end - 1, type: e.type === 'A' ? 1 : 2 })));
+      model.eval();
       const heldBatch = model.batch(held, dev);
+      model.train();
       const trail: string[] = [];
       try {
         for (let step = 1; step <= 1000; step++) {
           const b = model.batch(Array.from({ length: 16 }, () => train[rng.int(train.length)]), dev);
           await model.lossAndBackward(b);
-          [b.ids, b.mask].forEach((t) => t.dispose());
+          DiffusionNER.disposeBatch(b);
           opt.step((await nn.clipGradNorm(model.parameters(), 1)).scale);
           opt.zeroGrad();
           if (step >= 300 && step % 100 === 0) {
@@ -73,7 +80,7 @@ for (const dev of DEVICES) {
         }
         throw new Error(`F1 stayed below 95 (${trail.join(', ')})`);
       } finally {
-        [heldBatch.ids, heldBatch.mask].forEach((t) => t.dispose());
+        DiffusionNER.disposeBatch(heldBatch);
         opt.dispose();
         model.dispose();
         if (process.env.DNER_VERBOSE) console.log(`  ${name}/${dev.name}: ${trail.join(', ')}`);

@@ -45,14 +45,22 @@ s('loadStateDict copies values and reports every missing, unexpected and mis-sha
   }
 });
 
-s('Dropout: seeded, scaled by 1/(1−p), identity in eval mode', async () => {
-  const d = new nn.Dropout(0.2, new T.RNG(4));
-  const x = T.ones([10000], { device: 'cpu' });
-  const y = d.forward(x).array;
-  const kept = y.filter((v) => v !== 0);
-  if (Math.abs(kept.length / 10000 - 0.8) > 0.02 || kept.some((v) => Math.abs(v - 1.25) > 1e-6)) throw new Error('dropout statistics');
-  d.eval();
-  if (d.forward(x) !== x) throw new Error('eval dropout is not the identity');
+s('Dropout: hashed mask, scaled by 1/(1−p), the same on every device, backward uses the same mask, identity in eval', async () => {
+  const masks: Float32Array[] = [];
+  for (const dev of DEVICES) {
+    const d = new nn.Dropout(0.2, new T.RNG(4));
+    const x = T.ones([10001], { device: dev, requiresGrad: true });
+    const y = d.forward(x);
+    const yv = Float32Array.from(await y.data());
+    const kept = yv.filter((v) => v !== 0);
+    if (Math.abs(kept.length / 10001 - 0.8) > 0.02 || kept.some((v) => Math.abs(v - 1.25) > 1e-6)) throw new Error(`dropout statistics on ${dev.name}`);
+    T.sum(y).backward();
+    assertClose(await x.grad!.data(), yv, { atol: 0 }, `gradient is the mask on ${dev.name}`);
+    masks.push(yv);
+    d.eval();
+    if (d.forward(x) !== x) throw new Error('eval dropout is not the identity');
+  }
+  for (const m of masks.slice(1)) assertClose(m, masks[0], { atol: 0 }, 'mask differs between devices');
 });
 
 s('MultiHeadAttention matches torch.nn.MultiheadAttention (outputs and all gradients, cross and self, with padding)', async () => {

@@ -20,6 +20,8 @@ export interface KernelSpec {
   key: string;
   /** Human name used in error messages and profiles. */
   name: string;
+  /** Shape summary the profiler can group by (e.g. matmul M×N×K). */
+  detail?: string;
   code: () => string;
 }
 
@@ -78,6 +80,7 @@ export class WebGPUBackend {
   private lostReason: string | null = null;
   private stagingFree = new Map<number, GPUBuffer[]>();
   private timestampWrites: GPUComputePassTimestampWrites | null = null;
+  private profile: KernelProfiler | null = null;
 
   private constructor(
     readonly gpu: GPU,
@@ -197,12 +200,15 @@ export class WebGPUBackend {
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: spec.name });
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'batch' });
-    if (!this.pass) this.pass = this.encoder.beginComputePass({ label: 'batch', timestampWrites: this.timestampWrites ?? undefined });
+    const timed = this.profile?.timestampWrites(this.kernelsInBatch.length);
+    if (timed) { this.pass?.end(); this.pass = null; }
+    if (!this.pass) this.pass = this.encoder.beginComputePass({ label: 'batch', timestampWrites: timed ?? this.timestampWrites ?? undefined });
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
+    if (timed) { this.pass.end(); this.pass = null; }
     this.counters.dispatches++;
-    this.kernelsInBatch.push(spec.name);
+    this.kernelsInBatch.push(this.profile?.byShape && spec.detail ? `${spec.name} ${spec.detail}` : spec.name);
     if (this.kernelsInBatch.length >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
@@ -219,10 +225,12 @@ export class WebGPUBackend {
     if (this.encoder) {
       this.pass?.end();
       this.pass = null;
+      this.profile?.beforeSubmit(this.encoder, this.kernelsInBatch);
       if (this.uniformSlot > 0) {
         this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformStaging, 0, this.uniformSlot * UNIFORM_SLOT);
       }
       this.device.queue.submit([this.encoder.finish()]);
+      this.profile?.afterSubmit();
       this.encoder = null;
       this.uniformSlot = 0;
       this.counters.submits++;
@@ -303,6 +311,24 @@ export class WebGPUBackend {
     return Number(t1 - t0) / 1e6;
   }
 
+  /**
+   * Profiles every dispatch until `stopProfile`: each gets its own compute pass with timestamp queries
+   * (adapters without them report counts only). Slower than normal running; for the profiler only.
+   */
+  startProfile(o: { byShape?: boolean } = {}): void {
+    this.flush();
+    this.profile = new KernelProfiler(this.device, this.hasTimestamps, o.byShape ?? false);
+  }
+
+  /** Per-kernel totals since `startProfile`, sorted by time (or by count without timestamps). */
+  async stopProfile(): Promise<KernelTiming[]> {
+    if (!this.profile) throw new WebGPUError('stopProfile: no profile was started');
+    this.flush();
+    const p = this.profile;
+    this.profile = null;
+    return this.waitForQueue(() => p.results());
+  }
+
   private throwIfBroken(): void {
     if (this.lostReason) {
       throw new WebGPUError(`WebGPU device lost (${this.lostReason}). Restart the process; if it recurs, ` +
@@ -317,5 +343,63 @@ export class WebGPUBackend {
   destroy(): void {
     try { this.flush(); } catch { /* exiting anyway */ }
     this.device.destroy();
+  }
+}
+
+export interface KernelTiming { kernel: string; dispatches: number; ms: number | null }
+
+/** Timestamp pairs around each dispatch of a submit, read back once the submit is done. */
+class KernelProfiler {
+  private querySet: GPUQuerySet | null;
+  private pending: Promise<void>[] = [];
+  private totals = new Map<string, { dispatches: number; ns: bigint }>();
+  private submitted: { names: string[]; staging: GPUBuffer; resolved: GPUBuffer } | null = null;
+
+  constructor(private device: GPUDevice, timestamps: boolean, readonly byShape: boolean) {
+    this.querySet = timestamps ? device.createQuerySet({ type: 'timestamp', count: 2 * MAX_DISPATCHES_PER_SUBMIT }) : null;
+  }
+
+  timestampWrites(index: number): GPUComputePassTimestampWrites | null {
+    return this.querySet ? { querySet: this.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 } : null;
+  }
+
+  beforeSubmit(encoder: GPUCommandEncoder, kernels: string[]): void {
+    const names = kernels.slice();
+    if (!this.querySet || names.length === 0) {
+      for (const k of names) this.add(k, 0n);
+      return;
+    }
+    const bytes = 16 * names.length;
+    const resolved = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    encoder.resolveQuerySet(this.querySet, 0, 2 * names.length, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+    this.submitted = { names, staging, resolved };
+  }
+
+  /** Maps the submit's timestamps (a buffer may only be mapped once the submit using it is queued). */
+  afterSubmit(): void {
+    if (!this.submitted) return;
+    const { names, staging, resolved } = this.submitted;
+    this.submitted = null;
+    this.pending.push(staging.mapAsync(GPUMapMode.READ).then(() => {
+      const t = new BigUint64Array(staging.getMappedRange());
+      names.forEach((k, i) => this.add(k, t[2 * i + 1] > t[2 * i] ? t[2 * i + 1] - t[2 * i] : 0n));
+      staging.unmap(); staging.destroy(); resolved.destroy();
+    }));
+  }
+
+  private add(kernel: string, ns: bigint): void {
+    const e = this.totals.get(kernel) ?? { dispatches: 0, ns: 0n };
+    e.dispatches++; e.ns += ns;
+    this.totals.set(kernel, e);
+  }
+
+  async results(): Promise<KernelTiming[]> {
+    await Promise.all(this.pending);
+    this.querySet?.destroy();
+    const timed = this.querySet !== null;
+    return [...this.totals].map(([kernel, e]) => ({ kernel, dispatches: e.dispatches, ms: timed ? Number(e.ns) / 1e6 : null }))
+      .sort((a, b) => (b.ms ?? 0) - (a.ms ?? 0) || b.dispatches - a.dispatches);
   }
 }

@@ -1,0 +1,101 @@
+/**
+ * Crash-safe training checkpoints. Each checkpoint is a new folder checkpoints/step-N holding the model
+ * folder files (config.json, vocab.txt, model.safetensors), optimizer.safetensors (AdamW moments) and
+ * state.json (trainer position, RNG, schedule, metrics, and the SHA-256 of every other file). Only when
+ * all of it is on disk does checkpoint.json, rewritten atomically, point at it (with state.json's hash);
+ * older folders are deleted after that. A kill at any moment leaves the previous checkpoint intact,
+ * and a load verifies every checksum.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { saveModelFolder, writeFileAtomic } from '../nn/folder.js';
+import type { Module } from '../nn/module.js';
+import type { AdamW } from '../nn/optim.js';
+import { readSafetensors, type RawTensor, serializeSafetensors } from '../nn/safetensors.js';
+
+export interface TrainerState {
+  epoch: number;
+  /** The epoch's shuffled sentence order and how far into it training got. */
+  order: number[];
+  next: number;
+  step: number;
+  optimizerSteps: number;
+  rng: { key: [number, number]; counter: number; buffered: number[] };
+  best: number;
+  metrics: unknown[];
+  lossSum: number;
+  seen: number;
+  epochSeconds: number;
+  skippedSteps: number;
+}
+
+const POINTER = 'checkpoint.json';
+const MODEL_FILES = ['config.json', 'vocab.txt', 'model.safetensors', 'optimizer.safetensors'];
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+export async function saveCheckpoint(out: string, model: Module, modelConfig: object, vocab: string[], opt: AdamW, state: TrainerState): Promise<string> {
+  const name = `checkpoints/step-${state.step}`;
+  const dir = join(out, name);
+  rmSync(dir, { recursive: true, force: true });
+  await saveModelFolder(dir, model, modelConfig, { 'vocab.txt': vocab.join('\n') + '\n' });
+  const moments = new Map<string, RawTensor>();
+  for (const [pname, p] of model.namedParameters()) {
+    const m = opt.state(p);
+    if (!m) continue;
+    const [a, b] = await Promise.all([m[0].data(), m[1].data()]);
+    moments.set(`${pname}.exp_avg`, { dtype: 'f32', shape: [...p.shape], data: Float32Array.from(a) });
+    moments.set(`${pname}.exp_avg_sq`, { dtype: 'f32', shape: [...p.shape], data: Float32Array.from(b) });
+  }
+  writeFileAtomic(join(dir, 'optimizer.safetensors'), serializeSafetensors(moments, { step: String(opt.stepCount) }));
+  const checksums = Object.fromEntries(MODEL_FILES.map((f) => [f, sha256(join(dir, f))]));
+  writeFileAtomic(join(dir, 'state.json'), JSON.stringify({ ...state, checksums }) + '\n');
+  fsyncDir(dir);
+  writeFileAtomic(join(out, POINTER), JSON.stringify({ checkpoint: name, step: state.step, sha256: sha256(join(dir, 'state.json')) }, null, 1) + '\n');
+  fsyncDir(out);
+  for (const old of readdirSync(join(out, 'checkpoints'))) {
+    if (`checkpoints/${old}` !== name) rmSync(join(out, 'checkpoints', old), { recursive: true, force: true });
+  }
+  return dir;
+}
+
+export function hasCheckpoint(out: string): boolean {
+  return existsSync(join(out, POINTER));
+}
+
+/** Verifies and reads the latest checkpoint: its folder (a loadable model folder) and trainer state. */
+export function readCheckpoint(out: string): { dir: string; state: TrainerState } {
+  const pointerPath = join(out, POINTER);
+  let pointer: { checkpoint?: unknown; sha256?: unknown };
+  try { pointer = JSON.parse(readFileSync(pointerPath, 'utf8')); } catch (e) { throw new Error(`${pointerPath}: unreadable checkpoint pointer (${(e as Error).message})`); }
+  if (typeof pointer.checkpoint !== 'string' || typeof pointer.sha256 !== 'string') throw new Error(`${pointerPath}: fields 'checkpoint' and 'sha256' are required`);
+  const dir = join(out, pointer.checkpoint);
+  const statePath = join(dir, 'state.json');
+  if (!existsSync(statePath)) throw new Error(`${statePath}: missing (the checkpoint named by ${pointerPath} is incomplete)`);
+  if (sha256(statePath) !== pointer.sha256) throw new Error(`${statePath}: checksum mismatch (corrupt checkpoint)`);
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState & { checksums: Record<string, string> };
+  for (const f of MODEL_FILES) {
+    const p = join(dir, f);
+    if (!existsSync(p)) throw new Error(`${p}: missing from the checkpoint`);
+    if (sha256(p) !== state.checksums?.[f]) throw new Error(`${p}: checksum mismatch (corrupt checkpoint)`);
+  }
+  return { dir, state };
+}
+
+/** Restores AdamW's moments and step count from a checkpoint folder. */
+export function restoreOptimizer(dir: string, model: Module, opt: AdamW): void {
+  const file = join(dir, 'optimizer.safetensors');
+  const moments = readSafetensors(file);
+  for (const [pname, p] of model.namedParameters()) {
+    const a = moments.get(`${pname}.exp_avg`), b = moments.get(`${pname}.exp_avg_sq`);
+    if (!a && !b) continue;
+    if (!a || !b) throw new Error(`${file}: only one moment of '${pname}'`);
+    opt.setState(p, Float32Array.from(a.data), Float32Array.from(b.data));
+  }
+}
