@@ -7,7 +7,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getDevice } from '../tensor/device.js';
 import { readSentences } from '../ner/data.js';
-import { evaluate, loadTrained, train, type TrainConfig } from '../ner/trainer.js';
+import { evaluate, loadTrained, train } from '../ner/trainer.js';
+import { readTrainConfig } from '../ner/config.js';
 import { predictStream, readLines, type TaggedSentence } from '../ner/predict.js';
 
 const USAGE = `usage:
@@ -51,16 +52,7 @@ async function main(argv: string[]): Promise<void> {
   const device = () => getDevice(kind);
   if (cmd === 'train') {
     if (!values.config) die(`train needs --config FILE\n${USAGE}`);
-    if (!existsSync(values.config)) die(`${values.config}: no such config file`);
-    let cfg: TrainConfig;
-    try { cfg = JSON.parse(readFileSync(values.config, 'utf8')); } catch (e) { die(`${values.config}: not valid JSON (${(e as Error).message})`); }
-    // Data paths are relative to the config file.
-    const base = dirname(resolve(values.config));
-    for (const k of ['train', 'dev', 'test', 'types'] as const) {
-      const p = cfg.data?.[k];
-      if (p) cfg.data[k] = isAbsolute(p) ? p : join(base, p);
-    }
-    if (!cfg.data?.train) die(`${values.config}: field 'data.train' is required`);
+    const cfg = readTrainConfig(values.config);
     if (values.out) cfg.out = values.out;
     cfg.out ??= 'runs/out';
     const maxSteps = num(values['max-steps'], 'max-steps'), epochs = num(values.epochs, 'epochs');

@@ -1,7 +1,9 @@
 /**
- * DiffusionNER with the from-scratch encoder: word embeddings over the training vocabulary (with word
- * dropout to UNK while training) and an optional character CNN -> BiLSTM (+ optional sinusoidal
- * word-position features) -> the span decoder; the diffusion training step
+ * DiffusionNER with one of two encoders, then the span decoder:
+ *   scratch: word embeddings over the training vocabulary (with word dropout to UNK while training) and
+ *            an optional character CNN -> BiLSTM (+ optional sinusoidal word-position features)
+ *   bert:    a BERT (WordPiece sub-words, pooled to words by max or mean, spec §1.2) -> BiLSTM (spec §1.3)
+ * and the diffusion training step
  * (gold repeated to K, one t per sentence, q-sample, Hungarian matching, losses) and DDIM inference
  * (spec §1.4-1.7).
  */
@@ -10,6 +12,8 @@ import * as T from '../ops/index.js';
 import { Embedding, type InitOptions } from '../nn/layers.js';
 import { LSTM } from '../nn/lstm.js';
 import { CharCNN } from '../nn/char-cnn.js';
+import { BertModel, type BertConfig, poolWords } from '../nn/bert.js';
+import { WordPieceTokenizer } from '../text/wordpiece.js';
 import { Module } from '../nn/module.js';
 import { defaultRng, type RNG } from '../tensor/random.js';
 import { keep, tidy } from '../tensor/scope.js';
@@ -19,7 +23,13 @@ import { type Candidate, decodeSentence } from './decode.js';
 import { SpanDecoder } from './decoder.js';
 
 export interface ModelConfig {
+  /** scratch: the word vocabulary; bert: the WordPiece vocabulary (vocab.txt of the BERT folder). */
   vocab: string[];
+  encoder?: 'scratch' | 'bert';
+  /** The BERT's config.json (encoder bert). */
+  bert?: BertConfig;
+  /** Sub-word -> word pooling (encoder bert): max (official default) or mean (its GENIA setting). */
+  pooling?: 'max' | 'mean';
   types: string[];
   hidden: number;
   embedding?: number;
@@ -49,14 +59,18 @@ export interface Batch {
   mask: Tensor; // (B, M) f32
   /** Char CNN input: ids (B·M, L + 2) i32 and mask (B·M, L, 1), when the model has one. */
   chars: { ids: Tensor; mask: Tensor } | null;
+  /** BERT input: sub-word ids and attention mask (B, S), each word's sub-word span [start, end). */
+  pieces: { ids: Tensor; mask: Tensor; spans: [number, number][][] } | null;
   lengths: number[];
   gold: GoldSpan[][]; // inclusive word spans, type 1..C
 }
 
 export class DiffusionNER extends Module {
   readonly c: Required<ModelConfig>;
-  readonly embed: Embedding;
+  readonly embed: Embedding | null;
   readonly charCnn: CharCNN | null;
+  readonly bert: BertModel | null;
+  readonly tokenizer: WordPieceTokenizer | null;
   readonly lstm: LSTM;
   readonly decoder: SpanDecoder;
   readonly schedule: D.NoiseSchedule;
@@ -70,18 +84,29 @@ export class DiffusionNER extends Module {
     this.c = {
       embedding: config.hidden, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat',
       timesteps: 1000, schedule: 'cosine', scale: 1, positionFeatures: true, lowercase: false,
-      chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, ...config,
+      chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, encoder: 'scratch', pooling: 'max',
+      bert: undefined as unknown as BertConfig, ...config,
     };
     const c = this.c;
     if (c.hidden % 2 !== 0) throw new Error('DiffusionNER: hidden size must be even (two LSTM directions)');
     this.rng = o.rng ?? defaultRng();
     this.vocabIndex = new Map(c.vocab.map((w, i) => [w, i]));
     this.charIndex = new Map(c.chars.map((ch, i) => [ch, i]));
-    this.embed = this.child('word_embed', new Embedding(c.vocab.length, c.embedding, o));
-    const useChars = c.charEmbedding > 0;
-    if (useChars && c.chars.length < 2) throw new Error('DiffusionNER: charEmbedding > 0 needs a character vocabulary (config.chars)');
-    this.charCnn = useChars ? this.child('char_cnn', new CharCNN(c.chars.length, c.charEmbedding, c.charFilters, c.dropout, o)) : null;
-    const input = c.embedding + (useChars ? c.charFilters : 0);
+    let input: number;
+    if (c.encoder === 'bert') {
+      if (!c.bert) throw new Error('DiffusionNER: encoder bert needs the BERT config (config.bert)');
+      this.bert = this.child('bert', new BertModel(c.bert, o));
+      this.tokenizer = new WordPieceTokenizer(c.vocab, { lowercase: c.lowercase });
+      this.embed = null; this.charCnn = null;
+      input = c.bert.hidden_size;
+    } else {
+      this.bert = null; this.tokenizer = null;
+      this.embed = this.child('word_embed', new Embedding(c.vocab.length, c.embedding, o));
+      const useChars = c.charEmbedding > 0;
+      if (useChars && c.chars.length < 2) throw new Error('DiffusionNER: charEmbedding > 0 needs a character vocabulary (config.chars)');
+      this.charCnn = useChars ? this.child('char_cnn', new CharCNN(c.chars.length, c.charEmbedding, c.charFilters, c.dropout, o)) : null;
+      input = c.embedding + (useChars ? c.charFilters : 0);
+    }
     this.lstm = this.child('lstm', new LSTM(input, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true }));
     this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling }, o));
     this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
@@ -97,7 +122,19 @@ export class DiffusionNER extends Module {
       ids[b * M + j] = dropWords > 0 && this.rng.uniform() < dropWords ? 1 : this.vocabIndex.get(this.c.lowercase ? w.toLowerCase() : w) ?? 1;
       mask[b * M + j] = 1;
     }));
-    let chars: Batch['chars'] = null;
+    let chars: Batch['chars'] = null, pieces: Batch['pieces'] = null;
+    if (this.tokenizer) {
+      const limit = this.c.bert.max_position_embeddings;
+      const enc = sentences.map((s) => {
+        const e = this.tokenizer!.encodeWords(s.tokens, limit);
+        if (e.truncated) throw new Error(`${(s as { origin?: string }).origin ?? 'a sentence'}: more than ${limit} sub-words for BERT (split the sentence; predict does with --max-words)`);
+        return e;
+      });
+      const S = Math.max(...enc.map((e) => e.ids.length));
+      const pid = new Int32Array(B * S), pmask = new Float32Array(B * S);
+      enc.forEach((e, b) => e.ids.forEach((id, j) => { pid[b * S + j] = id; pmask[b * S + j] = 1; }));
+      pieces = { ids: T.tensor(pid, { shape: [B, S], device }), mask: T.tensor(pmask, { shape: [B, S], device }), spans: enc.map((e) => e.spans) };
+    }
     if (this.charCnn) {
       const words = sentences.flatMap((s) => Array.from({ length: M }, (_, j) => s.tokens[j] ?? ''));
       const c = CharCNN.indices(words, this.charIndex, this.c.maxChars);
@@ -107,13 +144,20 @@ export class DiffusionNER extends Module {
       ids: T.tensor(ids, { shape: [B, M], device }),
       mask: T.tensor(mask, { shape: [B, M], device }),
       chars,
+      pieces,
       lengths: sentences.map((s) => s.tokens.length),
       gold: sentences.map((s) => (s.entities ?? []).map((e) => ({ left: e.start, right: e.end - 1, type: typeIndex.get(e.type) ?? 0 }))),
     };
   }
 
   encode(b: Batch): Tensor {
-    let x = this.embed.forward(b.ids); // (B, M, E)
+    let x: Tensor;
+    if (this.bert) {
+      if (!b.pieces) throw new Error('DiffusionNER: a BERT model needs batches made by its own batch()');
+      x = poolWords(this.bert.forward(b.pieces.ids, b.pieces.mask), b.pieces.spans, this.c.pooling); // (B, M, hidden)
+    } else {
+      x = this.embed!.forward(b.ids); // (B, M, E)
+    }
     if (this.charCnn && b.chars) {
       const [B, M] = b.ids.shape;
       x = T.concat([x, T.reshape(this.charCnn.forward(b.chars.ids, b.chars.mask), [B, M, this.c.charFilters])], -1);
@@ -167,6 +211,7 @@ export class DiffusionNER extends Module {
   static disposeBatch(b: Batch): void {
     b.ids.dispose(); b.mask.dispose();
     if (b.chars) { b.chars.ids.dispose(); b.chars.mask.dispose(); }
+    if (b.pieces) { b.pieces.ids.dispose(); b.pieces.mask.dispose(); }
   }
 
   /** DDIM sampling (spec §1.4.5) and decoding (§1.7); returns kept entities per sentence. */

@@ -8,7 +8,8 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW, clipGradNorm, decayGroups, linearWarmupDecay } from '../nn/optim.js';
+import { AdamW, clipGradNorm, decayGroups, linearWarmupDecay, twoStageSchedule } from '../nn/optim.js';
+import { BertModel, parseBertConfig } from '../nn/bert.js';
 import { loadModelFolder, saveModelFolder } from '../nn/folder.js';
 import type { Device } from '../tensor/device.js';
 import { RNG } from '../tensor/random.js';
@@ -20,11 +21,16 @@ import { buildVocab } from './vocab.js';
 
 export interface TrainConfig {
   data: { train: string; dev?: string; test?: string; types?: string };
-  model: Omit<ModelConfig, 'vocab' | 'types'> & { minFreq?: number };
+  model: Omit<ModelConfig, 'vocab' | 'types' | 'bert'> & { minFreq?: number; bertPath?: string };
   train: {
     epochs: number; batch: number; lr: number; warmup?: number; weightDecay?: number; maxGradNorm?: number; seed?: number; maxSteps?: number;
     /** Steps between crash-safe checkpoints (default 200); every epoch end is one too. */
     checkpointEvery?: number;
+    /**
+     * Warm-up freezing (spec §1.3, encoder bert): BERT stays frozen for this many epochs, under the
+     * two-stage schedule (§1.8); 0 trains everything from the start with one linear schedule.
+     */
+    splitEpoch?: number;
     /** Multiplies the learning rate of the encoder (embeddings, char CNN, BiLSTM); default 1. */
     encoderLrScale?: number;
     /** Consecutive non-finite steps that abort the run (default 20). */
@@ -36,12 +42,19 @@ export interface TrainConfig {
 
 export interface EvalResult { micro: Scores; perType: Record<string, Scores>; sentencesPerSecond: number }
 
+/** One entry per line (the line number is the id); a final newline ends the last entry. */
+export function readVocabFile(path: string): string[] {
+  if (!existsSync(path)) throw new Error(`${path}: no such vocabulary file`);
+  const lines = readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) throw new Error(`${path}: empty vocabulary`);
+  return lines;
+}
+
 /** Loads a model folder written by `train` (config.json, vocab.txt, model.safetensors). */
 export async function loadTrained(dir: string, device: Device, rng?: RNG): Promise<DiffusionNER> {
-  let vocab: string[];
-  try { vocab = readFileSync(join(dir, 'vocab.txt'), 'utf8').split('\n').filter((w, i, a) => i < a.length - 1 || w !== ''); } catch {
-    throw new Error(`${dir}: not a DiffusionNER model folder (no vocab.txt)`);
-  }
+  if (!existsSync(join(dir, 'vocab.txt'))) throw new Error(`${dir}: not a DiffusionNER model folder (no vocab.txt)`);
+  const vocab = readVocabFile(join(dir, 'vocab.txt'));
   return loadModelFolder(dir, (c) => new DiffusionNER({ ...(c as unknown as ModelConfig), vocab }, { device, rng }));
 }
 
@@ -115,9 +128,20 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     config = { ...model.c };
     rng.state = ckpt.state.rng;
     say(`resuming from ${ckpt.dir} (epoch ${ckpt.state.epoch}, step ${ckpt.state.step})`);
+  } else if (cfg.model.encoder === 'bert') {
+    const dir = cfg.model.bertPath!;
+    const { minFreq: _m, bertPath: _b, ...modelCfg } = cfg.model;
+    const bertCfgPath = join(dir, 'config.json');
+    if (!existsSync(bertCfgPath)) throw new Error(`${dir}: not a BERT folder (no config.json)`);
+    vocab = readVocabFile(join(dir, 'vocab.txt'));
+    config = { ...modelCfg, vocab, types, bert: parseBertConfig(readFileSync(bertCfgPath, 'utf8'), bertCfgPath) };
+    model = new DiffusionNER(config, { device, rng });
+    const pre = await BertModel.fromPretrained(dir, { device });
+    await model.bert!.loadStateDict(pre.stateDict());
+    pre.dispose();
   } else {
     vocab = buildVocab(trainSet, cfg.model.minFreq ?? 1, cfg.model.lowercase ?? false);
-    const { minFreq: _unused, ...modelCfg } = cfg.model;
+    const { minFreq: _unused, bertPath: _b, ...modelCfg } = cfg.model;
     config = { ...modelCfg, vocab, types, chars: (cfg.model.charEmbedding ?? 0) > 0 ? buildCharVocab(trainSet) : [] };
     model = new DiffusionNER(config, { device, rng });
   }
@@ -126,7 +150,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   // The from-scratch encoder may learn faster than the decoder, whose post-LN span layers collapse
   // at high rates (../shared/DESIGN.md): encoderLrScale multiplies the encoder's rate.
   const named = [...model.namedParameters()];
-  const isEncoder = (n: string) => !n.startsWith('decoder.');
+  const isEncoder = (n: string) => /^(word_embed|char_cnn|lstm)\./.test(n);
   const groups = [
     ...decayGroups(named.filter(([n]) => isEncoder(n)), cfg.train.weightDecay ?? 0.01).map((g) => ({ ...g, lrScale: cfg.train.encoderLrScale ?? 1 })),
     ...decayGroups(named.filter(([n]) => !isEncoder(n)), cfg.train.weightDecay ?? 0.01),
@@ -148,8 +172,16 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   };
   let bestDev = (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined);
   let badInARow = 0;
+  // Warm-up freezing: BERT is frozen until epoch splitEpoch + 1 (the official `epoch >= split_epoch`, 0-based).
+  const split = model.bert ? cfg.train.splitEpoch ?? 0 : 0;
+  const u1 = Math.min(total, split * stepsPerEpoch);
   while (st.epoch <= cfg.train.epochs && st.step < total) {
     if (st.next === 0) { st.order = rng.shuffle(trainSet.map((_, i) => i)); st.lossSum = 0; st.seen = 0; st.epochSeconds = 0; }
+    if (model.bert) {
+      const frozen = st.epoch <= split;
+      model.bert.freeze(frozen);
+      if (st.epoch === split + 1 && st.next === 0 && split > 0) say(`epoch ${st.epoch}: BERT unfrozen`);
+    }
     let t0 = performance.now();
     const elapsed = () => st.epochSeconds + (performance.now() - t0) / 1000;
     while (st.next < st.order.length && st.step < total) {
@@ -175,7 +207,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
         continue;
       }
       badInARow = 0;
-      opt.lr = cfg.train.lr * linearWarmupDecay(st.step - 1, warmup, total);
+      opt.lr = cfg.train.lr * (split > 0 ? twoStageSchedule(st.step - 1, u1, total - u1, cfg.train.warmup ?? 0.1) : linearWarmupDecay(st.step - 1, warmup, total));
       opt.step(scale);
       opt.zeroGrad();
       st.lossSum += l.classification + l.boundary;

@@ -8,7 +8,12 @@ import { suite } from 'uvu';
 const s = suite('diffusionner command');
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'dner-cli-'));
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'diffusionner.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, DNER_DEVICE: 'cpu' }, timeout: 120_000 });
+const cli = (...args: string[]) => cliWith(undefined, ...args);
+const cliWith = (input: string | Buffer | undefined, ...args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'bin', 'diffusionner.mjs'), ...args], { encoding: 'utf8', input, env: { ...process.env, DNER_DEVICE: 'cpu' }, timeout: 120_000 });
+const oneLineError = (r: ReturnType<typeof cli>, pattern: RegExp, what: string) => {
+  if (r.status === 0 || r.stderr.trim().split('\n').length !== 1 || !pattern.test(r.stderr)) throw new Error(`${what}: status ${r.status}, stderr ${JSON.stringify(r.stderr)}`);
+};
 
 s('train writes a model folder, metrics and a log; eval scores it; bad input is one line and a non-zero exit', () => {
   const sent = (i: number) => JSON.stringify({ tokens: ['x', `w${i % 3}`, 'Paris', 'y'], entities: [{ start: 2, end: 3, type: 'LOC' }] });
@@ -32,6 +37,19 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (bad.status === 0 || bad.stderr.trim().split('\n').length !== 1 || !/bad\.jsonl:1: field 'entities\[0\]': span \[0, 3\) is outside the 1 tokens/.test(bad.stderr)) {
     throw new Error(`bad input: status ${bad.status}, stderr ${JSON.stringify(bad.stderr)}`);
   }
+  const model = join(dir, 'run', 'model');
+  // predict: a text argument, --json, a file, stdin; empty and invalid input; long lines split.
+  const p = cli('predict', '--model', model, 'x w1 Paris y');
+  if (p.status !== 0 || !p.stdout.startsWith('x w1 Paris y\n') || !/1 sentence\(s\)/.test(p.stderr)) throw new Error(`predict: ${p.stdout} ${p.stderr}`);
+  const pj = cliWith('x w1 Paris y\n\nx Paris\n', 'predict', '--model', model, '--json');
+  const rows = pj.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  if (pj.status !== 0 || rows.length !== 2 || rows[1].line !== 3 || rows[1].tokens.join(' ') !== 'x Paris' || !Array.isArray(rows[0].entities)) throw new Error(`predict --json: ${pj.stdout} ${pj.stderr}`);
+  writeFileSync(join(dir, 'text.txt'), 'a b c d e\n');
+  const pf = cli('predict', '--model', model, '--file', join(dir, 'text.txt'), '--max-words', '2', '--json');
+  if (pf.status !== 0 || pf.stdout.trim().split('\n').length !== 3 || !/1 line\(s\) longer than 2 words were split/.test(pf.stderr)) throw new Error(`predict --file: ${pf.stdout} ${pf.stderr}`);
+  oneLineError(cliWith('\n  \n', 'predict', '--model', model), /no text to tag/, 'empty input');
+  oneLineError(cliWith(Buffer.from([0x61, 0x0a, 0x62, 0xff, 0xfe, 0x0a]), 'predict', '--model', model), /stdin:2: invalid UTF-8/, 'invalid UTF-8');
+  oneLineError(cli('predict', '--model', join(dir, 'nope'), 'x'), /nope: no such model folder/, 'missing model');
   const none = cli('frobnicate');
   if (none.status === 0 || !/unknown command 'frobnicate'/.test(none.stderr)) throw new Error(none.stderr);
 });

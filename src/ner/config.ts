@@ -1,0 +1,83 @@
+/**
+ * Training configs (configs/*.json): reading, checking every field with a one-line error naming the file
+ * and the field, and resolving data paths relative to the config file.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { TrainConfig } from './trainer.js';
+
+export class ConfigError extends Error {
+  constructor(file: string, field: string, message: string) {
+    super(`${file}: field '${field}' ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Check = 'positive' | 'nonneg' | 'int+' | 'fraction' | 'bool' | 'string';
+const MODEL: Record<string, Check> = {
+  hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', proposals: 'int+', heads: 'int+', ffn: 'int+', dropout: 'fraction',
+  timesteps: 'int+', scale: 'positive', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
+  charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', spanPooling: 'string', schedule: 'string',
+  encoder: 'string', bertPath: 'string', pooling: 'string',
+};
+const TRAIN: Record<string, Check> = {
+  epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'nonneg',
+  maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'nonneg',
+};
+const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', mode: 'string', batch: 'int+' };
+const CHOICES: Record<string, string[]> = {
+  'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'eval.mode': ['flat', 'nested'],
+};
+
+function checkSection(file: string, name: string, section: unknown, rules: Record<string, Check>, required: string[]): void {
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new ConfigError(file, name, 'must be an object');
+  for (const r of required) if (!(r in section)) throw new ConfigError(file, `${name}.${r}`, 'is required');
+  for (const [k, v] of Object.entries(section)) {
+    const field = `${name}.${k}`, rule = rules[k];
+    if (!rule) throw new ConfigError(file, field, `is not a known setting (known: ${Object.keys(rules).join(', ')})`);
+    const num = typeof v === 'number' && Number.isFinite(v);
+    const ok = {
+      positive: num && (v as number) > 0, nonneg: num && (v as number) >= 0, 'int+': num && Number.isInteger(v) && (v as number) >= 1,
+      fraction: num && (v as number) >= 0 && (v as number) < 1, bool: typeof v === 'boolean', string: typeof v === 'string',
+    }[rule];
+    const want = { positive: 'a positive number', nonneg: 'a number >= 0', 'int+': 'a whole number >= 1', fraction: 'a number in [0, 1)', bool: 'true or false', string: 'a string' }[rule];
+    if (!ok) throw new ConfigError(file, field, `must be ${want}, got ${JSON.stringify(v)}`);
+    if (CHOICES[field] && !CHOICES[field].includes(v as string)) throw new ConfigError(file, field, `must be one of ${CHOICES[field].join(', ')}, got ${JSON.stringify(v)}`);
+  }
+}
+
+/** Parses and checks a config; data paths become absolute (relative ones are relative to the file). */
+export function parseTrainConfig(text: string, file: string): TrainConfig {
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch (e) { throw new Error(`${file}: not valid JSON (${(e as Error).message})`); }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: must hold a JSON object`);
+  const cfg = raw as Record<string, unknown>;
+  for (const k of Object.keys(cfg)) if (!['data', 'model', 'train', 'eval', 'out'].includes(k)) throw new ConfigError(file, k, 'is not a known section (data, model, train, eval, out)');
+  const data = cfg.data as Record<string, unknown> | undefined;
+  if (typeof data !== 'object' || data === null) throw new ConfigError(file, 'data', 'is required: { "train": FILE, "dev"?: FILE, "test"?: FILE, "types"?: FILE }');
+  const base = dirname(resolve(file));
+  for (const [k, v] of Object.entries(data)) {
+    if (!['train', 'dev', 'test', 'types'].includes(k)) throw new ConfigError(file, `data.${k}`, 'is not one of train, dev, test, types');
+    if (typeof v !== 'string' || v === '') throw new ConfigError(file, `data.${k}`, 'must be a file path');
+    data[k] = isAbsolute(v) ? v : join(base, v);
+  }
+  if (!data.train) throw new ConfigError(file, 'data.train', 'is required');
+  checkSection(file, 'model', cfg.model, MODEL, ['hidden']);
+  checkSection(file, 'train', cfg.train, TRAIN, ['epochs', 'batch', 'lr']);
+  checkSection(file, 'eval', cfg.eval ?? { mode: 'flat' }, EVAL, []);
+  const m = cfg.model as Record<string, number>;
+  if (m.hidden % 2) throw new ConfigError(file, 'model.hidden', `must be even (two LSTM directions), got ${m.hidden}`);
+  if (m.hidden % (m.heads ?? 8)) throw new ConfigError(file, 'model.heads', `must divide model.hidden (${m.hidden})`);
+  if (m.encoder as unknown === 'bert') {
+    const bp = (cfg.model as Record<string, unknown>).bertPath;
+    if (typeof bp !== 'string') throw new ConfigError(file, 'model.bertPath', 'is required with encoder bert (a Hugging Face BERT folder: config.json, vocab.txt, model.safetensors)');
+    (cfg.model as Record<string, unknown>).bertPath = isAbsolute(bp) ? bp : join(base, bp);
+  }
+  if (cfg.out !== undefined && (typeof cfg.out !== 'string' || cfg.out === '')) throw new ConfigError(file, 'out', 'must be a folder path');
+  return { ...(cfg as unknown as TrainConfig), eval: { mode: 'flat', ...(cfg.eval as object | undefined) } as TrainConfig['eval'] };
+}
+
+export function readTrainConfig(file: string): TrainConfig {
+  if (!existsSync(file)) throw new Error(`${file}: no such config file`);
+  return parseTrainConfig(readFileSync(file, 'utf8'), file);
+}

@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import { parseTrainConfig } from '../../src/ner/config.js';
+import { assertThrows } from '../helpers.js';
+
+const s = suite('training configs');
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const shared = resolve(root, '..', 'shared', 'data');
+
+s('every committed config is valid and reads ../shared/data', () => {
+  const files = readdirSync(join(root, 'configs')).filter((f) => f.endsWith('.json'));
+  for (const want of ['conll2003', 'genia', 'wnut17', 'ncbi_disease', 'resume']) {
+    if (!files.includes(`${want}.json`)) throw new Error(`configs/${want}.json is missing`);
+  }
+  for (const f of files) {
+    const path = join(root, 'configs', f);
+    const cfg = parseTrainConfig(readFileSync(path, 'utf8'), path);
+    for (const k of ['train', 'dev', 'test'] as const) {
+      if (!cfg.data[k]?.startsWith(join(shared, f.replace('.json', '')))) throw new Error(`${f}: data.${k} = ${cfg.data[k]} is not under ${shared}`);
+    }
+  }
+});
+
+s('bad configs are rejected with one line naming the file and the field', async () => {
+  const ok = { data: { train: 't.jsonl' }, model: { hidden: 8 }, train: { epochs: 1, batch: 2, lr: 1e-3 } };
+  const bad: [unknown, RegExp][] = [
+    ['{', /^c\.json: not valid JSON/],
+    [{ ...ok, data: undefined }, /field 'data' is required/],
+    [{ ...ok, model: { hidden: 7 } }, /field 'model.hidden' must be even/],
+    [{ ...ok, model: { hidden: 8, heads: 3 } }, /field 'model.heads' must divide/],
+    [{ ...ok, train: { epochs: 1, batch: 0, lr: 1e-3 } }, /field 'train.batch' must be a whole number >= 1, got 0/],
+    [{ ...ok, train: { epochs: 1, batch: 2 } }, /field 'train.lr' is required/],
+    [{ ...ok, train: { ...ok.train, lr: 'fast' } }, /field 'train.lr' must be a positive number, got "fast"/],
+    [{ ...ok, eval: { mode: 'sideways' } }, /field 'eval.mode' must be one of flat, nested/],
+    [{ ...ok, model: { hidden: 8, dropuot: 0.1 } }, /field 'model.dropuot' is not a known setting/],
+    [{ ...ok, extra: 1 }, /field 'extra' is not a known section/],
+  ];
+  for (const [cfg, pattern] of bad) {
+    await assertThrows(() => parseTrainConfig(typeof cfg === 'string' ? cfg : JSON.stringify(cfg), 'c.json'), pattern);
+    try { parseTrainConfig(typeof cfg === 'string' ? cfg : JSON.stringify(cfg), 'c.json'); } catch (e) {
+      if ((e as Error).message.includes('\n')) throw new Error(`not one line: ${(e as Error).message}`);
+    }
+  }
+});
+
+s.run();
