@@ -3,6 +3,7 @@
 // 1. installs npm dependencies when missing or stale;
 // 2. makes sure a WebGPU adapter exists; on Debian/Ubuntu as root it installs Mesa's lavapipe
 //    (software Vulkan) from bookworm-backports, because bookworm's own Mesa 22 is rejected by Dawn.
+// 3. with --test (npm test): installs Debian's chromium, which the HTML trace test drives headless.
 // A stamp file makes re-runs a fast no-op.
 import { execSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -104,4 +105,16 @@ if (!adapter.ok) {
   log(msg);
 } else if (!depsOk || !stamp.adapter?.ok) {
   log(`WebGPU adapter: ${adapter.info.description} (${adapter.info.vendor}, ${adapter.info.architecture})`);
+}
+
+if (process.argv.includes('--test') && !existsSync('/usr/bin/chromium')) {
+  if (process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
+    try {
+      sh('apt-get install -y -qq chromium');
+    } catch {
+      try { sh('apt-get update -qq'); sh('apt-get install -y -qq chromium'); } catch (e) { log(`could not install chromium: ${e.message}`); }
+    }
+  } else {
+    log('the HTML trace test needs a headless chromium at /usr/bin/chromium (apt-get install chromium); it is skipped without one');
+  }
 }

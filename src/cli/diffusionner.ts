@@ -10,10 +10,14 @@ import { readSentences } from '../ner/data.js';
 import { evaluate, loadTrained, train } from '../ner/trainer.js';
 import { readTrainConfig } from '../ner/config.js';
 import { predictStream, readLines, type TaggedSentence } from '../ner/predict.js';
+import { formatDenoising, formatModuleTable, traceSentence } from '../ner/trace.js';
+import { tokenizeText } from '../text/tokenize.js';
+import { renderTraceHtml } from './trace-html.js';
 
 const USAGE = `usage:
   diffusionner train --config FILE [--out DIR] [--resume] [--max-steps N] [--epochs N] [--device webgpu|cpu]
   diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--json FILE]
+  diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
   diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--max-words N]`;
 
 function die(msg: string): never {
@@ -31,12 +35,13 @@ function num(v: string | undefined, name: string): number | undefined {
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   const { values, positionals } = parseArgs({
-    args: rest, allowPositionals: cmd === 'predict', strict: true,
+    args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace', strict: true,
     options: {
       config: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, epochs: { type: 'string' },
       device: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, gamma: { type: 'string' },
       'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
-      mode: { type: 'string' }, json: { type: cmd === 'predict' ? 'boolean' : 'string' }, resume: { type: 'boolean' },
+      mode: { type: 'string' }, json: { type: cmd === 'eval' ? 'string' : 'boolean' }, resume: { type: 'boolean' },
+      html: { type: 'string' }, values: { type: 'boolean' },
       file: { type: 'string' }, 'max-words': { type: 'string' },
     },
   });
@@ -68,7 +73,29 @@ async function main(argv: string[]): Promise<void> {
     const r = await evaluate(model, sents, dev, sampling(), num(values.seed, 'seed') ?? 0);
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s)`);
     for (const [t, s] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${s.precision.toFixed(2)}  R ${s.recall.toFixed(2)}  F1 ${s.f1.toFixed(2)}`);
-    if (values.json) writeFileSync(values.json as string, JSON.stringify(r, null, 1));
+    if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(r, null, 1));
+  } else if (cmd === 'trace') {
+    if (!values.model) die(`trace needs --model DIR\n${USAGE}`);
+    if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
+    const tokens = tokenizeText(positionals.join(' ')).map((t) => t.text);
+    if (!tokens.length) die('trace needs a sentence, e.g. diffusionner trace --model DIR "Obama visited Paris ."');
+    const dev = await device();
+    const model = await loadTrained(values.model, dev);
+    const t = await traceSentence(model, dev, tokens, { ...sampling(), seed: num(values.seed, 'seed') ?? 0, values: !!values.values });
+    if (values.json) console.log(JSON.stringify(t));
+    else {
+      console.log(`${tokens.join(' ')}\n`);
+      const first = t.steps.length ? `step 1 ` : '';
+      console.log(formatModuleTable(t, (ph) => ph === 'encode' || ph.startsWith(first)));
+      if (t.steps.length > 1) console.log(`(steps 2..${t.steps.length} run the same decoder modules again; --json lists every call)`);
+      console.log(`\nDenoising (${t.steps.length} DDIM steps, K = ${t.options.proposals}):`);
+      console.log(formatDenoising(t));
+      console.log(`\nentities: ${t.entities.length ? t.entities.map((e) => `${e.text} [${e.type}]`).join(', ') : '(none)'}`);
+    }
+    if (values.html) {
+      writeFileSync(values.html, renderTraceHtml(t));
+      process.stderr.write(`wrote ${values.html}\n`);
+    }
   } else if (cmd === 'predict') {
     if (!values.model) die(`predict needs --model DIR\n${USAGE}`);
     if (values.file && positionals.length) die('predict takes a text argument or --file, not both');

@@ -22,23 +22,38 @@ function argmax(a: ArrayLike<number>, from: number, n: number): [number, number]
   return [best, v];
 }
 
+/** One proposal read out: argmax boundaries and type, their probabilities, and what filtering did. */
+export interface ProposalReadout extends Candidate {
+  /** Passed the type / threshold / order tests. */
+  candidate: boolean;
+  /** Survived the flat or nested filtering (the final entities). */
+  kept: boolean;
+}
+
 /**
- * One sentence: pl, pr (K x M) boundary probabilities over its real words only (M = its length),
- * probs (K x (C+1)) class probabilities. Returns the kept entities, highest score first.
+ * Every proposal of one sentence: pl, pr (K x M) boundary probabilities over its real words only
+ * (M = its length), probs (K x (C+1)) class probabilities.
  */
-export function decodeSentence(pl: ArrayLike<number>, pr: ArrayLike<number>, probs: ArrayLike<number>, K: number, M: number, C1: number, o: DecodeOptions): Candidate[] {
+export function readProposals(pl: ArrayLike<number>, pr: ArrayLike<number>, probs: ArrayLike<number>, K: number, M: number, C1: number, o: DecodeOptions): ProposalReadout[] {
   const phi = o.threshold ?? 2.5, cls = o.clsThreshold ?? 0, bnd = o.boundaryThreshold ?? 0;
-  const cands: Candidate[] = [];
+  const all: ProposalReadout[] = [];
   for (let k = 0; k < K; k++) {
     const [left, leftScore] = argmax(pl, k * M, M);
     const [right, rightScore] = argmax(pr, k * M, M);
     const [type, typeScore] = argmax(probs, k * C1, C1);
     const score = leftScore + rightScore + typeScore;
-    if (type !== 0 && typeScore > cls && left <= right && (leftScore > bnd || rightScore > bnd) && score > phi) {
-      cands.push({ left, right, type, score, leftScore, rightScore, typeScore });
-    }
+    const candidate = type !== 0 && typeScore > cls && left <= right && (leftScore > bnd || rightScore > bnd) && score > phi;
+    all.push({ left, right, type, score, leftScore, rightScore, typeScore, candidate, kept: false });
   }
-  return filterCandidates(cands, o.mode);
+  const kept = new Set(filterCandidates(all.filter((p) => p.candidate), o.mode));
+  for (const p of all) p.kept = kept.has(p);
+  return all;
+}
+
+/** The kept entities of one sentence, highest score first (see readProposals for the inputs). */
+export function decodeSentence(pl: ArrayLike<number>, pr: ArrayLike<number>, probs: ArrayLike<number>, K: number, M: number, C1: number, o: DecodeOptions): Candidate[] {
+  return filterCandidates(readProposals(pl, pr, probs, K, M, C1, o).filter((p) => p.candidate), o.mode)
+    .map(({ left, right, type, score, leftScore, rightScore, typeScore }) => ({ left, right, type, score, leftScore, rightScore, typeScore }));
 }
 
 export function overlaps(a: Span, b: Span): boolean {

@@ -54,6 +54,23 @@ export interface ModelConfig {
   wordDropout?: number;
 }
 
+export interface PredictOptions {
+  steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; rng?: RNG;
+  /** Called before each DDIM step's decoder runs (index from 0, its timestep). */
+  beforeStep?: (index: number, t: number) => void;
+  /** Called after each DDIM step with its decoder outputs on the host. */
+  onStep?: (s: DdimStepOutputs) => void | Promise<void>;
+}
+
+/** One DDIM step's decoder outputs for the whole batch. */
+export interface DdimStepOutputs {
+  index: number; t: number; tNext: number; K: number; M: number; C1: number;
+  /** The noisy spans the decoder read, as word positions (B, K, 2). */
+  spans: Float32Array;
+  /** Boundary probabilities (B, K, M) and class probabilities (B, K, C+1). */
+  left: Float32Array; right: Float32Array; probs: Float32Array;
+}
+
 export interface Batch {
   ids: Tensor; // (B, M) i32
   mask: Tensor; // (B, M) f32
@@ -214,23 +231,33 @@ export class DiffusionNER extends Module {
     if (b.pieces) { b.pieces.ids.dispose(); b.pieces.mask.dispose(); }
   }
 
-  /** DDIM sampling (spec §1.4.5) and decoding (§1.7); returns kept entities per sentence. */
-  async predict(b: Batch, o: { steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; rng?: RNG } = {}): Promise<Candidate[][]> {
+  /**
+   * DDIM sampling (spec §1.4.5) and decoding (§1.7); returns kept entities per sentence. With `onStep`,
+   * every step's decoder outputs are read back and handed over (for traces; it costs a readback a step).
+   */
+  async predict(b: Batch, o: PredictOptions = {}): Promise<Candidate[][]> {
     const K = o.proposals ?? this.c.proposals, B = b.lengths.length, M = b.ids.shape[1], C1 = this.c.types.length + 1, dev = b.ids.device;
     const rng = o.rng ?? this.rng;
     // Gradients off for every synchronous block (noGrad cannot span an await).
     const words = keep(noGrad(() => tidy(() => this.encode(b))));
     const lens = keep(T.tensor(Float32Array.from(b.lengths), { device: dev }));
     let x = keep(T.randn([B, K, 2], { device: dev, rng }));
-    let last: { logits: Tensor; left: Tensor; right: Tensor } | null = null;
+    let last: { logits: Tensor; left: Tensor; right: Tensor; spans: Tensor } | null = null;
+    let index = 0;
     for (const [t, tn] of D.ddimTimesteps(this.c.timesteps, o.steps ?? 5)) {
       const xt = x;
+      o.beforeStep?.(index, t);
       const next = noGrad(() => tidy(() => {
         const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), words, Array(B).fill(t), b.mask, b.lengths);
         const x0 = D.boundariesToX0(T.argmax(out.left, -1), T.argmax(out.right, -1), lens, this.c.scale);
         const step = D.ddimStep(this.schedule, xt, x0, t, tn, o.eta ?? 1, T.randn([B, K, 2], { device: dev, rng }));
-        return { x: step.x, out: { logits: T.softmax(out.logits, -1), left: out.left, right: out.right } };
+        return { x: step.x, out: { logits: T.softmax(out.logits, -1), left: out.left, right: out.right, spans: out.words } };
       }));
+      if (o.onStep) {
+        const [left, right, probs, spans] = await Promise.all([next.out.left.data(), next.out.right.data(), next.out.logits.data(), next.out.spans.data()]);
+        await o.onStep({ index, t, tNext: tn, K, M, C1, spans: Float32Array.from(spans), left: Float32Array.from(left), right: Float32Array.from(right), probs: Float32Array.from(probs) });
+      }
+      index++;
       x.dispose();
       x = next.x;
       if (last) Object.values(last).forEach((v) => v.dispose());
