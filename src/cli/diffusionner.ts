@@ -2,10 +2,11 @@
  * The `diffusionner` command: `train --config FILE`, `eval --model DIR --data FILE`, `predict --model DIR`.
  * Bad input exits non-zero with one line on stderr.
  */
-import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { getDevice } from '../tensor/device.js';
+import { cpu as cpuDevice, getDevice } from '../tensor/device.js';
+import { saveModelFolder } from '../nn/folder.js';
 import { readSentences } from '../ner/data.js';
 import { evaluate, loadTrained, train } from '../ner/trainer.js';
 import { readTrainConfig } from '../ner/config.js';
@@ -18,7 +19,10 @@ const USAGE = `usage:
   diffusionner train --config FILE [--out DIR] [--resume] [--max-steps N] [--epochs N] [--device webgpu|cpu]
   diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--json FILE]
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
+  diffusionner export --model DIR --out DIR [--f16]
   diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--max-words N]`;
+
+const getCpu = () => cpuDevice;
 
 function die(msg: string): never {
   process.stderr.write(`diffusionner: ${msg}\n`);
@@ -41,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
       device: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, gamma: { type: 'string' },
       'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
       mode: { type: 'string' }, json: { type: cmd === 'eval' ? 'string' : 'boolean' }, resume: { type: 'boolean' },
-      html: { type: 'string' }, values: { type: 'boolean' },
+      html: { type: 'string' }, values: { type: 'boolean' }, f16: { type: 'boolean' },
       file: { type: 'string' }, 'max-words': { type: 'string' },
     },
   });
@@ -74,6 +78,14 @@ async function main(argv: string[]): Promise<void> {
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s)`);
     for (const [t, s] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${s.precision.toFixed(2)}  R ${s.recall.toFixed(2)}  F1 ${s.f1.toFixed(2)}`);
     if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(r, null, 1));
+  } else if (cmd === 'export') {
+    if (!values.model || !values.out) die(`export needs --model DIR and --out DIR\n${USAGE}`);
+    if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
+    const model = await loadTrained(values.model, getCpu());
+    const { vocab, ...config } = model.c;
+    await saveModelFolder(values.out, model, config, { 'vocab.txt': vocab.join('\n') + '\n' }, { f16: !!values.f16 });
+    const size = statSync(join(values.out, 'model.safetensors')).size;
+    console.log(`wrote ${values.out} (${(size / 2 ** 20).toFixed(1)} MiB of weights${values.f16 ? ', f16' : ''})`);
   } else if (cmd === 'trace') {
     if (!values.model) die(`trace needs --model DIR\n${USAGE}`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);

@@ -1,47 +1,65 @@
 #!/usr/bin/env node
 /**
- * `npm start`: until the DiffusionNER issue gives it its real job, this reports the WebGPU adapter and
- * runs a small demonstration of the engine: a kernel checked against the cpu reference, and a small MLP
- * (src/nn) trained with autograd and the fused AdamW kernel at flat memory.
+ * `npm start [-- "any text"]`: the main job. Loads the DiffusionNER model bundled in models/conll2003
+ * (trained from scratch on CoNLL-2003 by this project's `train` command), tags a few example sentences
+ * or the user's text, prints the entities and a compact denoising trace of the first sentence, and says
+ * how to get the full trace and its HTML view.
  */
-import * as T from '../index.js';
-import * as nn from '../nn/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getDevice, type Device } from '../tensor/device.js';
+import { loadTrained } from '../ner/trainer.js';
+import { formatDenoising, traceSentence } from '../ner/trace.js';
+import { tokenizeText } from '../text/tokenize.js';
+import { RNG } from '../tensor/random.js';
+import { DiffusionNER } from '../ner/model.js';
 
-const dev = (await T.getDevice('webgpu')) as T.GpuDevice;
-const r = dev.backend.report;
-console.log(`WebGPU adapter: ${r.description} (vendor ${r.vendor || '?'}, ${r.isSoftware ? 'software rasteriser' : 'hardware'})`);
-console.log(`  subgroups: ${r.subgroupSize ?? 'no'}, timestamp queries: ${dev.backend.hasTimestamps ? 'yes' : 'no'}, max buffer ${(r.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB`);
+// DNER_MODEL points at another model folder (tests use it).
+const MODEL = process.env.DNER_MODEL ?? join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'models', 'conll2003');
+const EXAMPLES = [
+  'Germany beat Brazil 2-1 in Frankfurt on Saturday .',
+  'EU rejects German call to boycott British lamb .',
+  'Peter Blackburn of Reuters reported from Brussels .',
+  'Microsoft shares rose 3 percent on the Nasdaq after Bill Gates spoke in Seattle .',
+];
 
-T.manualSeed(0);
-const a = T.randn([480, 256], { device: dev }), b = T.randn([256, 1024], { device: dev });
-const t0 = performance.now();
-const c = T.matmul(a, b, { act: 'gelu' });
-const got = await c.data();
-const ms = performance.now() - t0;
-const [ac, bc] = [await a.to('cpu'), await b.to('cpu')];
-const want = T.matmul(ac, bc, { act: 'gelu' }).array;
-let err = 0;
-for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
-console.log(`\nmatmul 480x256 . 256x1024 + GELU on webgpu: ${ms.toFixed(1)} ms (first call, includes compiling the kernel), max rel. error vs cpu ${err.toExponential(1)}`);
-
-console.log('\nA 2-layer MLP learning y = sin(x1 + ... + x8) with autograd and the fused AdamW kernel:');
-const mlp = new nn.MLP([8, 32, 1], 'gelu', { device: dev });
-const opt = new nn.AdamW(mlp.parameters(), { lr: 1e-2 });
-const x = T.randn([256, 8], { device: dev });
-const y = T.sin(T.sum(x, -1, true));
-for (let step = 1; step <= 300; step++) {
-  const loss = T.tidy(() => {
-    const l = T.mean(T.square(T.sub(mlp.forward(x), y)));
-    l.backward();
-    opt.step();
-    opt.zeroGrad();
-    return T.noGrad(() => T.clone(l));
-  });
-  if (step === 1 || step % 100 === 0) {
-    const m = T.memoryStats(dev);
-    console.log(`  step ${String(step).padStart(3)}  loss ${(await loss.item()).toFixed(4)}  live tensors ${m.liveTensors}  GPU bytes live ${m.liveBytes}  dispatches ${m.dispatches}  submits ${m.submits}`);
+async function pickDevice(): Promise<Device> {
+  const want = process.env.DNER_DEVICE;
+  if (want === 'cpu') return getDevice('cpu');
+  try { return await getDevice('webgpu'); } catch (e) {
+    if (want === 'webgpu') throw e;
+    console.error(`(no WebGPU adapter: ${(e as Error).message.split('\n')[0]}; running on the cpu device)`);
+    return getDevice('cpu');
   }
-  loss.dispose();
 }
-console.log('\nNext: `npm test` runs the test suite; `npm run bench -- matmul` measures the kernels.');
+
+const t0 = performance.now();
+const text = process.argv.slice(2).join(' ').trim();
+const sentences = (text ? text.split('\n') : EXAMPLES).map((l) => tokenizeText(l).map((t) => t.text)).filter((s) => s.length);
+if (!sentences.length) { console.error('npm start: nothing to tag (give a sentence: npm start -- "Obama visited Paris .")'); process.exit(2); }
+if (!existsSync(join(MODEL, 'config.json'))) {
+  console.error(`npm start: the bundled model is missing (${MODEL}). Train one: npx diffusionner train --config configs/conll2003.json, then npx diffusionner export --model runs/conll2003/model --out models/conll2003 --f16`);
+  process.exit(2);
+}
+const device = await pickDevice();
+const model = await loadTrained(MODEL, device);
+model.eval();
+const rep = device.kind === 'webgpu' ? `WebGPU: ${device.backend.report.description}` : 'cpu device';
+console.log(`DiffusionNER (from-scratch encoder, trained on CoNLL-2003; ${model.parameterCount().toLocaleString('en')} parameters) on ${rep}\n`);
+const b = model.batch(sentences.map((tokens) => ({ tokens, entities: [] })), device);
+const pred = await model.predict(b, { steps: 5, rng: new RNG(0) });
+DiffusionNER.disposeBatch(b);
+sentences.forEach((tokens, i) => {
+  const ents = pred[i].sort((x, y) => x.left - y.left).map((c) => `${tokens.slice(c.left, c.right + 1).join(' ')} [${model.c.types[c.type - 1]}]`);
+  console.log(`${tokens.join(' ')}\n  -> ${ents.length ? ents.join(', ') : '(no entities)'}`);
+});
+const first = sentences[0];
+const trace = await traceSentence(model, device, first, { steps: 5 });
+console.log(`\nHow the first sentence was denoised (K = ${trace.options.proposals} noisy spans, ${trace.steps.length} DDIM steps; the strongest spans per step):`);
+console.log(formatDenoising(trace, { onlyInteresting: true, maxSpans: 4 }));
+const quoted = JSON.stringify(first.join(' '));
+console.log(`\nFull trace (every layer, every span): npx diffusionner trace --model models/conll2003 ${quoted}`);
+console.log(`HTML view of the denoising:          npx diffusionner trace --model models/conll2003 ${quoted} --html trace.html`);
+console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 process.exit(0);

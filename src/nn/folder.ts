@@ -21,14 +21,14 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-export async function saveModelFolder(dir: string, model: Module, config: object, extraFiles: Record<string, string> = {}): Promise<void> {
+export async function saveModelFolder(dir: string, model: Module, config: object, extraFiles: Record<string, string> = {}, o: { f16?: boolean } = {}): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const tensors = new Map<string, RawTensor>();
   for (const [name, p] of model.namedParameters()) {
     const data = await p.data();
     tensors.set(name, { dtype: p.dtype === 'i32' ? 'i32' : 'f32', shape: [...p.shape], data: data instanceof Int32Array ? data : Float32Array.from(data) });
   }
-  writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
+  writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }, o));
   for (const [file, text] of Object.entries(extraFiles)) writeFileAtomic(join(dir, file), text);
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 }

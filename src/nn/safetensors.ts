@@ -19,11 +19,32 @@ function fail(file: string, msg: string): never {
   throw new Error(`${file}: invalid safetensors: ${msg}`);
 }
 
-function f16ToF32(h: number): number {
+export function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Nearest f16 bit pattern (ties to even); out-of-range values become ±Infinity, NaN stays NaN. */
+export function f32ToF16(v: number): number {
+  const f = new Float32Array([v]), u = new Uint32Array(f.buffer)[0];
+  const sign = (u >>> 16) & 0x8000, exp = (u >>> 23) & 0xff, man = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = man | 0x800000, shift = 14 - e;
+    let half = m >>> shift;
+    const rem = m & ((1 << shift) - 1), mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = sign | (e << 10) | (man >>> 13);
+  const rem = man & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct
+  return half;
 }
 
 export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<string, RawTensor> {
@@ -103,29 +124,40 @@ export function readSafetensors(file: string): Map<string, RawTensor> {
   return parseSafetensors(readFileSync(file), file);
 }
 
-/** Serialises f32 tensors (i32 as I32) in name order, 8-byte aligned header as the reference writer does. */
-export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata?: Record<string, string>): Uint8Array {
+/**
+ * Serialises f32 tensors (i32 as I32) in name order, 8-byte aligned header as the reference writer does.
+ * With `f16`, float tensors are stored as F16 (half the size; values rounded to nearest).
+ */
+export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata?: Record<string, string>, o: { f16?: boolean } = {}): Uint8Array {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
+  const half = (t: RawTensor) => !!o.f16 && t.dtype === 'f32';
   let offset = 0;
   for (const n of names) {
     const t = tensors.get(n)!;
-    const bytes = t.data.length * 4;
-    header[n] = { dtype: t.dtype === 'i32' ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    const bytes = t.data.length * (half(t) ? 2 : 4);
+    header[n] = { dtype: t.dtype === 'i32' ? 'I32' : half(t) ? 'F16' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
   let pos = 8 + headerBytes.length;
   for (const n of names) {
-    const d = tensors.get(n)!.data;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
-    pos += d.byteLength;
+    const t = tensors.get(n)!, d = t.data;
+    if (half(t)) {
+      for (let i = 0; i < d.length; i++) view.setUint16(pos + 2 * i, f32ToF16(d[i]), true);
+      pos += 2 * d.length;
+    } else {
+      // Little-endian on every platform Node runs on; copy the raw bytes.
+      out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
+      pos += d.byteLength;
+    }
   }
   return out;
 }

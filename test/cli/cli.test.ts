@@ -50,6 +50,15 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   oneLineError(cliWith('\n  \n', 'predict', '--model', model), /no text to tag/, 'empty input');
   oneLineError(cliWith(Buffer.from([0x61, 0x0a, 0x62, 0xff, 0xfe, 0x0a]), 'predict', '--model', model), /stdin:2: invalid UTF-8/, 'invalid UTF-8');
   oneLineError(cli('predict', '--model', join(dir, 'nope'), 'x'), /nope: no such model folder/, 'missing model');
+  // npm start's program on a given model folder and text; export writes an f16 copy that still loads.
+  const ex = cli('export', '--model', model, '--out', join(dir, 'small'), '--f16');
+  if (ex.status !== 0 || !/wrote .*f16/.test(ex.stdout)) throw new Error(`export: ${ex.stdout} ${ex.stderr}`);
+  const start = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'x w1 Paris y'], {
+    encoding: 'utf8', env: { ...process.env, DNER_DEVICE: 'cpu', DNER_MODEL: join(dir, 'small') }, timeout: 120_000,
+  });
+  if (start.status !== 0 || !start.stdout.includes('x w1 Paris y\n  -> ') || !/How the first sentence was denoised/.test(start.stdout) || !/--html trace\.html/.test(start.stdout)) {
+    throw new Error(`npm start: ${start.stdout} ${start.stderr}`);
+  }
   const none = cli('frobnicate');
   if (none.status === 0 || !/unknown command 'frobnicate'/.test(none.stderr)) throw new Error(none.stderr);
 });

@@ -1,9 +1,10 @@
+import * as fc from 'fast-check';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
-import { assertClose, assertThrows, DEVICES, randomValues } from '../helpers.js';
+import { assertClose, assertProperty, assertThrows, DEVICES, randomValues } from '../helpers.js';
 
 const s = suite('nn: modules, layers, attention vs torch, optimiser, safetensors');
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
@@ -132,6 +133,30 @@ s('a model folder round-trips config, weights and extra files', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+s('f32 -> f16 rounds to the nearest half (ties to even), saturates to infinity, keeps NaN; F16 files round-trip', async () => {
+  // Oracle: every finite half, sorted by value.
+  const halves = Array.from({ length: 0x10000 }, (_, h) => h).filter((h) => ((h >> 10) & 0x1f) !== 31);
+  const vals = halves.map((h) => [nn.f16ToF32(h), h] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const nearest = (v: number) => {
+    let lo = 0, hi = vals.length - 1;
+    while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (vals[mid][0] <= v) lo = mid; else hi = mid; }
+    const [a, b] = [vals[lo], vals[hi]];
+    const da = Math.abs(v - a[0]), db = Math.abs(b[0] - v);
+    if (da !== db) return da < db ? a[1] : b[1];
+    return (a[1] & 1) === 0 ? a[1] : b[1];
+  };
+  await assertProperty([fc.float({ min: -65000, max: 65000, noNaN: true })], async (v) => {
+    const f = Math.fround(v), got = nn.f32ToF16(f), want = nearest(f);
+    // ±0 are both nearest to a zero input; compare values there.
+    if (got !== want && !(nn.f16ToF32(got) === 0 && nn.f16ToF32(want) === 0)) throw new Error(`${f}: got ${got.toString(16)}, want ${want.toString(16)}`);
+  }, 2000);
+  if (nn.f32ToF16(1e6) !== 0x7c00 || nn.f32ToF16(-1e6) !== 0xfc00 || !Number.isNaN(nn.f16ToF32(nn.f32ToF16(NaN)))) throw new Error('saturation / NaN');
+  const t = new Map([['w', { dtype: 'f32' as const, shape: [3], data: Float32Array.from([1, -2.5, 0.1]) }], ['i', { dtype: 'i32' as const, shape: [1], data: Int32Array.from([7]) }]]);
+  const back = nn.parseSafetensors(nn.serializeSafetensors(t, undefined, { f16: true }));
+  assertClose(back.get('w')!.data, [1, -2.5, nn.f16ToF32(nn.f32ToF16(0.1))], { atol: 0 });
+  if (back.get('i')!.data[0] !== 7) throw new Error('i32 must stay I32');
 });
 
 s('safetensors: round trip, F16/BF16 decoding, and one-line errors for malformed files', async () => {

@@ -1,0 +1,33 @@
+import * as fc from 'fast-check';
+import { suite } from 'uvu';
+import { tokenizeText } from '../../src/text/tokenize.js';
+import { assertProperty } from '../helpers.js';
+
+const s = suite('plain-text tokenizer');
+
+s('splits like the NER corpora', () => {
+  const cases: [string, string[]][] = [
+    ['Germany beat Brazil 2-1 in the U.S. , didn\'t they?', ['Germany', 'beat', 'Brazil', '2-1', 'in', 'the', 'U.S.', ',', 'didn\'t', 'they', '?']],
+    ['IL-2 gene (NF-kappa B) costs $3,000.50.', ['IL-2', 'gene', '(', 'NF-kappa', 'B', ')', 'costs', '$', '3,000.50', '.']],
+    ['Müller’s café', ['Müller’s', 'café']],
+    ['  ', []],
+  ];
+  for (const [text, want] of cases) {
+    const got = tokenizeText(text).map((t) => t.text);
+    if (got.join('|') !== want.join('|')) throw new Error(`${text}: got ${got.join('|')}`);
+  }
+});
+
+s('tokens are the text at their offsets, in order, and cover every non-space character', async () => {
+  await assertProperty([fc.string({ unit: fc.constantFrom('a', 'B', 'é', '1', '-', '.', ',', "'", ' ', '\t', '(', '中', '😀'), maxLength: 40 })], async (text) => {
+    const toks = tokenizeText(text);
+    let pos = 0, covered = '';
+    for (const t of toks) {
+      if (text.slice(t.start, t.end) !== t.text || t.start < pos || /\s/u.test(t.text) || t.text === '') throw new Error(`bad token ${JSON.stringify(t)} in ${JSON.stringify(text)}`);
+      covered += t.text; pos = t.end;
+    }
+    if (covered !== text.replace(/\s/gu, '')) throw new Error(`not covered: ${JSON.stringify(text)}`);
+  }, 300);
+});
+
+s.run();
