@@ -14,12 +14,14 @@ import { predictStream, readLines, type TaggedSentence } from '../ner/predict.js
 import { formatDenoising, formatModuleTable, traceSentence } from '../ner/trace.js';
 import { tokenizeText } from '../text/tokenize.js';
 import { renderTraceHtml } from './trace-html.js';
+import { kernelHelp, KERNELS, runKernel } from './kernel-playground.js';
 
 const USAGE = `usage:
   diffusionner train --config FILE [--out DIR] [--resume] [--max-steps N] [--epochs N] [--device webgpu|cpu]
   diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--json FILE]
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
   diffusionner export --model DIR --out DIR [--f16]
+  diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
   diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--max-words N]`;
 
 const getCpu = () => cpuDevice;
@@ -39,13 +41,13 @@ function num(v: string | undefined, name: string): number | undefined {
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   const { values, positionals } = parseArgs({
-    args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace', strict: true,
+    args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace' || cmd === 'kernel', strict: true,
     options: {
       config: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, epochs: { type: 'string' },
       device: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, gamma: { type: 'string' },
       'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
       mode: { type: 'string' }, json: { type: cmd === 'eval' ? 'string' : 'boolean' }, resume: { type: 'boolean' },
-      html: { type: 'string' }, values: { type: 'boolean' }, f16: { type: 'boolean' },
+      html: { type: 'string' }, values: { type: 'boolean' }, f16: { type: 'boolean' }, shape: { type: 'string' }, list: { type: 'boolean' },
       file: { type: 'string' }, 'max-words': { type: 'string' },
     },
   });
@@ -78,6 +80,15 @@ async function main(argv: string[]): Promise<void> {
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s)`);
     for (const [t, s] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${s.precision.toFixed(2)}  R ${s.recall.toFixed(2)}  F1 ${s.f1.toFixed(2)}`);
     if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(r, null, 1));
+  } else if (cmd === 'kernel') {
+    const [name] = positionals;
+    if (values.list || !name) { console.log(`kernels:\n${kernelHelp()}`); return; }
+    if (!KERNELS[name]) die(`unknown kernel '${name}'; kernels: ${Object.keys(KERNELS).join(', ')}`);
+    const shape = values.shape?.split(',').map((v) => Number(v.trim()));
+    if (shape && shape.some((d) => !Number.isInteger(d) || d < 1)) die(`--shape expects positive whole numbers separated by commas, got '${values.shape}'`);
+    const r = await runKernel(name, shape, await device(), num(values.seed, 'seed') ?? 0);
+    const dims = Object.entries(r.shape).map(([k, v]) => `${k}=${v}`).join(' ');
+    console.log(`${r.kernel} (${dims}) on ${r.device}: max |error| vs cpu reference ${r.maxAbsError.toExponential(2)} (${r.maxRelError.toExponential(2)} of the largest value); ${r.ms.toFixed(3)} ms (${r.timing}, best of 5)${r.rate ? `, ${r.rate}` : ''}`);
   } else if (cmd === 'export') {
     if (!values.model || !values.out) die(`export needs --model DIR and --out DIR\n${USAGE}`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
