@@ -29,8 +29,9 @@ export class DataError extends Error {
   }
 }
 
+/** Messages stay on one line whatever the input held (JSON.parse quotes the offending text). */
 function fail(where: string, msg: string): never {
-  throw new DataError(`${where}: ${msg}`);
+  throw new DataError(`${where}: ${msg}`.replace(/[\r\n\u2028\u2029]+/g, ' ').slice(0, 500));
 }
 
 function stringList(v: unknown, where: string, field: string, allowEmpty: boolean): string[] {
@@ -141,11 +142,28 @@ export function detectFormat(file: string): Format {
 }
 
 export function readSentences(file: string, format: Format = detectFormat(file)): Sentence[] {
+  let bytes: Buffer;
+  try { bytes = readFileSync(file); } catch (e) { fail(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) { fail(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
-  if (format === 'jsonl') return parseJsonl(text, file);
-  if (format === 'json') return parseJsonArray(text, file);
-  return parseConll(text, file);
+  try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch {
+    const line = firstBadUtf8Line(bytes);
+    fail(`${file}:${line}`, 'invalid UTF-8');
+  }
+  const out = format === 'jsonl' ? parseJsonl(text, file) : format === 'json' ? parseJsonArray(text, file) : parseConll(text, file);
+  if (out.length === 0) fail(file, 'no sentences (the file is empty)');
+  return out;
+}
+
+function firstBadUtf8Line(bytes: Uint8Array): number {
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  let start = 0, line = 1;
+  while (start <= bytes.length) {
+    const nl = bytes.indexOf(10, start), end = nl < 0 ? bytes.length : nl;
+    try { dec.decode(bytes.subarray(start, end)); } catch { return line; }
+    if (nl < 0) break;
+    start = nl + 1; line++;
+  }
+  return line;
 }
 
 /**

@@ -18,6 +18,7 @@ import { score, type Scores } from './decode.js';
 import { DiffusionNER, type ModelConfig } from './model.js';
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { buildVocab } from './vocab.js';
+import { readVocabFile } from '../text/vocab-file.js';
 
 export interface TrainConfig {
   data: { train: string; dev?: string; test?: string; types?: string };
@@ -41,15 +42,6 @@ export interface TrainConfig {
 }
 
 export interface EvalResult { micro: Scores; perType: Record<string, Scores>; sentencesPerSecond: number }
-
-/** One entry per line (the line number is the id); a final newline ends the last entry. */
-export function readVocabFile(path: string): string[] {
-  if (!existsSync(path)) throw new Error(`${path}: no such vocabulary file`);
-  const lines = readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
-  if (lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) throw new Error(`${path}: empty vocabulary`);
-  return lines;
-}
 
 /** Loads a model folder written by `train` (config.json, vocab.txt, model.safetensors). */
 export async function loadTrained(dir: string, device: Device, rng?: RNG): Promise<DiffusionNER> {

@@ -16,7 +16,7 @@ const ELEMENT_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2,
 const MAX_HEADER = 100 * 1024 * 1024;
 
 function fail(file: string, msg: string): never {
-  throw new Error(`${file}: invalid safetensors: ${msg}`);
+  throw new Error(`${file}: invalid safetensors: ${msg}`.replace(/[\r\n\u2028\u2029]+/g, ' ').slice(0, 500));
 }
 
 export function f16ToF32(h: number): number {
@@ -60,14 +60,13 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<stri
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) fail(file, 'header is not a JSON object');
   const dataStart = 8 + n, dataLen = bytes.length - dataStart;
-  const out = new Map<string, RawTensor>();
-  const spans: [number, number, string][] = [];
+  const entries: { name: string; dtype: string; shape: number[]; off: number[]; count: number }[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const where = `tensor '${name}'`;
+    const where = `tensor ${JSON.stringify(name.slice(0, 80))}`;
     if (typeof t !== 'object' || t === null) fail(file, `${where}: entry is not an object`);
-    if (typeof t.dtype !== 'string' || !(t.dtype in ELEMENT_BYTES)) fail(file, `${where}: unsupported dtype ${JSON.stringify(t.dtype)}`);
+    if (typeof t.dtype !== 'string' || !Object.hasOwn(ELEMENT_BYTES, t.dtype)) fail(file, `${where}: unsupported dtype ${JSON.stringify(t.dtype)}`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, `${where}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
     const off = t.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
@@ -77,11 +76,19 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<stri
     const eb = ELEMENT_BYTES[t.dtype];
     if (off[1] - off[0] !== count * eb) fail(file, `${where}: ${off[1] - off[0]} bytes for ${t.dtype}[${t.shape}] (${count * eb} needed)`);
     if (off[1] > dataLen) fail(file, `${where}: data_offsets end ${off[1]} is past the data (${dataLen} bytes)`);
-    spans.push([off[0], off[1], name]);
+    entries.push({ name, dtype: t.dtype, shape: t.shape as number[], off: off as number[], count });
+  }
+  // Overlaps are refused before anything is decoded, so no file makes us allocate more than it holds.
+  const spans = entries.map((e) => [e.off[0], e.off[1], e.name] as const).sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][0] < spans[i - 1][1]) fail(file, `tensors ${JSON.stringify(spans[i - 1][2].slice(0, 80))} and ${JSON.stringify(spans[i][2].slice(0, 80))} overlap`);
+  }
+  const out = new Map<string, RawTensor>();
+  for (const { name, dtype, shape, off, count } of entries) {
     const raw = bytes.subarray(dataStart + off[0], dataStart + off[1]);
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     let data: Float32Array | Int32Array;
-    switch (t.dtype) {
+    switch (dtype) {
       case 'F32': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = dv.getFloat32(4 * i, true); break;
       case 'F64': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = dv.getFloat64(8 * i, true); break;
       case 'F16': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = f16ToF32(dv.getUint16(2 * i, true)); break;
@@ -96,28 +103,24 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<stri
         data = new Int32Array(count);
         for (let i = 0; i < count; i++) {
           const v = dv.getBigInt64(8 * i, true);
-          if (v > 2147483647n || v < -2147483648n) fail(file, `${where}: I64 value ${v} does not fit in i32`);
+          if (v > 2147483647n || v < -2147483648n) fail(file, `tensor ${JSON.stringify(name.slice(0, 80))}: I64 value ${v} at element ${i} does not fit in i32`);
           data[i] = Number(v);
         }
       }
     }
-    out.set(name, { dtype: data instanceof Int32Array ? 'i32' : 'f32', shape: t.shape as number[], data });
-  }
-  spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) fail(file, `tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
+    out.set(name, { dtype: data instanceof Int32Array ? 'i32' : 'f32', shape, data });
   }
   return out;
 }
 
-/** The `__metadata__` strings of a file (empty when it has none). */
 export function safetensorsMetadata(file: string): Record<string, string> {
   const bytes = readFileSync(file);
   if (bytes.length < 8) fail(file, `${bytes.length} bytes is shorter than the 8-byte header length`);
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
   if (n > MAX_HEADER || n > bytes.length - 8) fail(file, `header length ${n} at byte 0 exceeds the file (${bytes.length} bytes)`);
-  const meta = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')).__metadata__;
-  return meta && typeof meta === 'object' ? meta : {};
+  let meta: unknown;
+  try { meta = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')).__metadata__; } catch (e) { fail(file, `header is not JSON: ${(e as Error).message}`); }
+  return meta && typeof meta === 'object' ? (meta as Record<string, string>) : {};
 }
 
 export function readSafetensors(file: string): Map<string, RawTensor> {

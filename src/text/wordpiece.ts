@@ -4,7 +4,7 @@
  * split) followed by greedy longest-match-first WordPiece with "##" continuations and [UNK] for words
  * that cannot be covered or are longer than 100 characters.
  */
-import { readFileSync } from 'node:fs';
+import { readVocabFile } from './vocab-file.js';
 
 export interface TokenizerOptions {
   lowercase?: boolean;
@@ -72,13 +72,9 @@ export class WordPieceTokenizer {
 
   /** vocab.txt: one token per line, the line number is the id. */
   static fromFile(path: string, o: TokenizerOptions = {}): WordPieceTokenizer {
-    const text = readFileSync(path, 'utf8');
-    const tokens = text.split('\n');
-    if (tokens[tokens.length - 1] === '') tokens.pop();
-    tokens.forEach((t, i) => { tokens[i] = t.replace(/\r$/, ''); });
-    if (tokens.length === 0) throw new Error(`${path}: empty vocabulary`);
-    return new WordPieceTokenizer(tokens, o);
+    return new WordPieceTokenizer(readVocabFile(path), o);
   }
+
 
   id(token: string): number {
     const i = this.vocab.get(token);

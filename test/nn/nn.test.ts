@@ -183,8 +183,8 @@ s('safetensors: round trip, F16/BF16 decoding, and one-line errors for malformed
   await assertThrows(() => nn.parseSafetensors(new Uint8Array(4), 'f.st'), /f\.st: invalid safetensors: 4 bytes is shorter/);
   const huge = new Uint8Array(16); new DataView(huge.buffer).setBigUint64(0, 100n * 2n ** 30n, true);
   await assertThrows(() => nn.parseSafetensors(huge, 'f.st'), /header length 107374182400 at byte 0 exceeds the file/);
-  await assertThrows(() => nn.parseSafetensors(mk({ t: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), 'f.st'), /'t': 4 bytes for F32\[2\] \(8 needed\)/);
-  await assertThrows(() => nn.parseSafetensors(mk({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), 'f.st'), /'a' and 'b' overlap/);
+  await assertThrows(() => nn.parseSafetensors(mk({ t: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), 'f.st'), /"t": 4 bytes for F32\[2\] \(8 needed\)/);
+  await assertThrows(() => nn.parseSafetensors(mk({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), 'f.st'), /"a" and "b" overlap/);
   await assertThrows(() => nn.parseSafetensors(mk({ t: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), 'f.st'), /unsupported dtype "Q8"/);
 });
 
