@@ -6,6 +6,7 @@
  * older folders are deleted after that. A kill at any moment leaves the previous checkpoint intact,
  * and a load verifies every checksum.
  */
+import { oneLine } from '../text/one-line.js';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,7 +74,7 @@ export function hasCheckpoint(out: string): boolean {
 export function readCheckpoint(out: string): { dir: string; state: TrainerState } {
   const pointerPath = join(out, POINTER);
   let pointer: { checkpoint?: unknown; sha256?: unknown };
-  try { pointer = JSON.parse(readFileSync(pointerPath, 'utf8')); } catch (e) { throw new Error(`${pointerPath}: unreadable checkpoint pointer (${(e as Error).message})`); }
+  try { pointer = JSON.parse(readFileSync(pointerPath, 'utf8')); } catch (e) { throw new Error(oneLine(`${pointerPath}: unreadable checkpoint pointer (${(e as Error).message})`)); }
   if (typeof pointer.checkpoint !== 'string' || typeof pointer.sha256 !== 'string') throw new Error(`${pointerPath}: fields 'checkpoint' and 'sha256' are required`);
   const dir = join(out, pointer.checkpoint);
   const statePath = join(dir, 'state.json');

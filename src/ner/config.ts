@@ -2,13 +2,15 @@
  * Training configs (configs/*.json): reading, checking every field with a one-line error naming the file
  * and the field, and resolving data paths relative to the config file.
  */
+import { oneLine } from '../text/one-line.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { TrainConfig } from './trainer.js';
+import { parseBertConfig } from '../nn/bert.js';
 
 export class ConfigError extends Error {
   constructor(file: string, field: string, message: string) {
-    super(`${file}: field '${field}' ${message}`);
+    super(oneLine(`${file}: field '${field}' ${message}`));
     this.name = 'ConfigError';
   }
 }
@@ -49,7 +51,7 @@ function checkSection(file: string, name: string, section: unknown, rules: Recor
 /** Parses and checks a config; data paths become absolute (relative ones are relative to the file). */
 export function parseTrainConfig(text: string, file: string): TrainConfig {
   let raw: unknown;
-  try { raw = JSON.parse(text); } catch (e) { throw new Error(`${file}: not valid JSON (${(e as Error).message})`); }
+  try { raw = JSON.parse(text); } catch (e) { throw new Error(oneLine(`${file}: not valid JSON (${(e as Error).message})`)); }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: must hold a JSON object`);
   const cfg = raw as Record<string, unknown>;
   for (const k of Object.keys(cfg)) if (!['data', 'model', 'train', 'eval', 'out'].includes(k)) throw new ConfigError(file, k, 'is not a known section (data, model, train, eval, out)');
@@ -80,4 +82,50 @@ export function parseTrainConfig(text: string, file: string): TrainConfig {
 export function readTrainConfig(file: string): TrainConfig {
   if (!existsSync(file)) throw new Error(`${file}: no such config file`);
   return parseTrainConfig(readFileSync(file, 'utf8'), file);
+}
+
+/**
+ * The config.json of a model folder (what `train` and `export` write), checked before any tensor is
+ * allocated: known fields only, types and sane ranges, so a hostile or damaged file is one error line.
+ */
+export function checkModelConfig(c: unknown, file: string): Record<string, unknown> {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error(`${file}: expected a JSON object`);
+  const cfg = c as Record<string, unknown>;
+  const int = (k: string, lo: number, hi: number, required = false) => {
+    const v = cfg[k];
+    if (v === undefined) { if (required) throw new ConfigError(file, k, 'is required'); return; }
+    if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi) throw new ConfigError(file, k, `must be a whole number in [${lo}, ${hi}], got ${JSON.stringify(v)?.slice(0, 40)}`);
+  };
+  const real = (k: string, lo: number, hi: number, openHi = false) => {
+    const v = cfg[k];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (openHi && v === hi)) throw new ConfigError(file, k, `must be a number in [${lo}, ${hi}${openHi ? ')' : ']'}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  };
+  const choice = (k: string, options: string[]) => {
+    const v = cfg[k];
+    if (v !== undefined && !options.includes(v as string)) throw new ConfigError(file, k, `must be one of ${options.join(', ')}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  };
+  const bool = (k: string) => { if (cfg[k] !== undefined && typeof cfg[k] !== 'boolean') throw new ConfigError(file, k, 'must be true or false'); };
+  const strings = (k: string, max: number, required: boolean) => {
+    const v = cfg[k];
+    if (v === undefined) { if (required) throw new ConfigError(file, k, 'is required'); return; }
+    if (!Array.isArray(v) || v.length > max || v.some((x) => typeof x !== 'string' || x === '')) throw new ConfigError(file, k, `must be a list of at most ${max} non-empty strings`);
+    if (new Set(v).size !== v.length) throw new ConfigError(file, k, 'has repeated entries');
+  };
+  const known = new Set(['hidden', 'embedding', 'lstmLayers', 'proposals', 'heads', 'ffn', 'dropout', 'spanPooling', 'timesteps', 'schedule', 'scale',
+    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'encoder', 'bert', 'pooling', 'types', 'vocab']);
+  for (const k of Object.keys(cfg)) if (!known.has(k)) throw new ConfigError(file, k.slice(0, 40), 'is not a model setting');
+  int('hidden', 2, 8192, true); int('embedding', 1, 8192); int('lstmLayers', 1, 16); int('proposals', 1, 4096); int('heads', 1, 256);
+  int('ffn', 1, 65536); int('timesteps', 1, 100000); int('charEmbedding', 0, 4096); int('charFilters', 1, 8192); int('maxChars', 1, 4096);
+  real('dropout', 0, 1, true); real('wordDropout', 0, 1, true); real('scale', 1e-6, 1e6);
+  choice('spanPooling', ['lrconcat', 'meanpool']); choice('schedule', ['linear', 'cosine']); choice('encoder', ['scratch', 'bert']); choice('pooling', ['max', 'mean']);
+  bool('positionFeatures'); bool('lowercase');
+  strings('types', 10000, true); strings('chars', 1 << 20, false);
+  if ((cfg.hidden as number) % 2) throw new ConfigError(file, 'hidden', 'must be even');
+  if ((cfg.hidden as number) % ((cfg.heads as number | undefined) ?? 8)) throw new ConfigError(file, 'heads', `must divide hidden (${cfg.hidden})`);
+  if (cfg.encoder === 'bert') {
+    if (typeof cfg.bert !== 'object' || cfg.bert === null) throw new ConfigError(file, 'bert', 'is required with encoder bert (the BERT config)');
+    cfg.bert = parseBertConfig(JSON.stringify(cfg.bert), `${file} (field 'bert')`);
+  }
+  return cfg;
 }

@@ -5,6 +5,7 @@
  * Entities are word spans with `end` exclusive. Every problem is one line naming the file, the line (or
  * document) and the field.
  */
+import { oneLine } from '../text/one-line.js';
 import { readFileSync } from 'node:fs';
 
 export interface Entity { start: number; end: number; type: string }
@@ -31,7 +32,7 @@ export class DataError extends Error {
 
 /** Messages stay on one line whatever the input held (JSON.parse quotes the offending text). */
 function fail(where: string, msg: string): never {
-  throw new DataError(`${where}: ${msg}`.replace(/[\r\n\u2028\u2029]+/g, ' ').slice(0, 500));
+  throw new DataError(oneLine(`${where}: ${msg}`));
 }
 
 function stringList(v: unknown, where: string, field: string, allowEmpty: boolean): string[] {

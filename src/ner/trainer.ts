@@ -19,6 +19,7 @@ import { DiffusionNER, type ModelConfig } from './model.js';
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { buildVocab } from './vocab.js';
 import { readVocabFile } from '../text/vocab-file.js';
+import { checkModelConfig } from './config.js';
 
 export interface TrainConfig {
   data: { train: string; dev?: string; test?: string; types?: string };
@@ -47,7 +48,7 @@ export interface EvalResult { micro: Scores; perType: Record<string, Scores>; se
 export async function loadTrained(dir: string, device: Device, rng?: RNG): Promise<DiffusionNER> {
   if (!existsSync(join(dir, 'vocab.txt'))) throw new Error(`${dir}: not a DiffusionNER model folder (no vocab.txt)`);
   const vocab = readVocabFile(join(dir, 'vocab.txt'));
-  return loadModelFolder(dir, (c) => new DiffusionNER({ ...(c as unknown as ModelConfig), vocab }, { device, rng }));
+  return loadModelFolder(dir, (c) => new DiffusionNER({ ...(checkModelConfig(c, join(dir, 'config.json')) as unknown as ModelConfig), vocab }, { device, rng }));
 }
 
 export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<EvalResult> {

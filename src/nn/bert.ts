@@ -4,6 +4,7 @@
  *   x = LN(x + Dropout(SelfOutput(Attention(x))));  x = LN(x + Dropout(W2 GELU(W1 x)))
  * and sub-word -> word max/mean pooling (spec §1.2).
  */
+import { oneLine } from '../text/one-line.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as T from '../ops/index.js';
@@ -27,21 +28,36 @@ export interface BertConfig {
   layer_norm_eps?: number;
 }
 
-const REQUIRED: (keyof BertConfig)[] = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings'];
+/** Upper bounds keep a hostile config.json from asking for absurd allocations. */
+const REQUIRED: [keyof BertConfig, number][] = [
+  ['vocab_size', 1_000_000], ['hidden_size', 8192], ['num_hidden_layers', 256], ['num_attention_heads', 256],
+  ['intermediate_size', 65536], ['max_position_embeddings', 65536],
+];
 
 export function parseBertConfig(text: string, file = 'config.json'): BertConfig {
-  let c: Record<string, unknown>;
-  try { c = JSON.parse(text); } catch (e) { throw new Error(`${file}: not valid JSON: ${(e as Error).message}`); }
-  if (!c || typeof c !== 'object' || Array.isArray(c)) throw new Error(`${file}: expected a JSON object`);
-  for (const k of REQUIRED) {
+  const bad = (msg: string): never => { throw new Error(oneLine(`${file}: ${msg}`)); };
+  let c: Record<string, unknown> = {};
+  try { c = JSON.parse(text); } catch (e) { bad(`not valid JSON: ${(e as Error).message}`); }
+  if (!c || typeof c !== 'object' || Array.isArray(c)) bad('expected a JSON object');
+  for (const [k, max] of REQUIRED) {
     const v = c[k];
-    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 1e7) throw new Error(`${file}: field '${k}' must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > max) bad(`field '${k}' must be a whole number in [1, ${max}], got ${JSON.stringify(v)?.slice(0, 40)}`);
   }
   if ((c.hidden_size as number) % (c.num_attention_heads as number) !== 0) {
-    throw new Error(`${file}: hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${c.num_attention_heads}`);
+    bad(`hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${c.num_attention_heads}`);
+  }
+  if (c.type_vocab_size !== undefined && (!Number.isInteger(c.type_vocab_size) || (c.type_vocab_size as number) < 1 || (c.type_vocab_size as number) > 1024)) {
+    bad(`field 'type_vocab_size' must be a whole number in [1, 1024], got ${JSON.stringify(c.type_vocab_size)?.slice(0, 40)}`);
+  }
+  for (const k of ['hidden_dropout_prob', 'attention_probs_dropout_prob']) {
+    const v = c[k];
+    if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v < 1))) bad(`field '${k}' must be a number in [0, 1), got ${JSON.stringify(v)?.slice(0, 40)}`);
+  }
+  if (c.layer_norm_eps !== undefined && (typeof c.layer_norm_eps !== 'number' || !(c.layer_norm_eps > 0 && c.layer_norm_eps < 1))) {
+    bad(`field 'layer_norm_eps' must be a number in (0, 1), got ${JSON.stringify(c.layer_norm_eps)?.slice(0, 40)}`);
   }
   const act = c.hidden_act ?? 'gelu';
-  if (act !== 'gelu') throw new Error(`${file}: hidden_act '${String(act)}' is not supported (only exact 'gelu')`);
+  if (act !== 'gelu') bad(`hidden_act ${JSON.stringify(act)?.slice(0, 40)} is not supported (only exact 'gelu')`);
   return c as unknown as BertConfig;
 }
 

@@ -2,6 +2,7 @@
  * A model folder: config.json + model.safetensors (+ a vocabulary file the caller names), written
  * atomically per file (temp file, fsync, rename) so an interrupted save never leaves a half-written file.
  */
+import { oneLine } from '../text/one-line.js';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from './module.js';
@@ -38,7 +39,7 @@ export async function loadModelFolder<M extends Module>(dir: string, build: (con
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new Error(`${dir}: not a model folder (no config.json)`);
   let config: Record<string, unknown>;
-  try { config = JSON.parse(readFileSync(cfgPath, 'utf8')); } catch (e) { throw new Error(`${cfgPath}: not valid JSON: ${(e as Error).message}`); }
+  try { config = JSON.parse(readFileSync(cfgPath, 'utf8')); } catch (e) { throw new Error(oneLine(`${cfgPath}: not valid JSON: ${(e as Error).message}`)); }
   const model = build(config);
   await model.loadStateDict(readSafetensors(join(dir, 'model.safetensors')));
   return model;

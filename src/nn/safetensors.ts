@@ -4,6 +4,7 @@
  * data. F32, F16 and BF16 read into f32 (F64 too; I32/I64 into i32). Every malformed input is rejected with
  * one line naming the file and what is wrong, before anything large is allocated.
  */
+import { oneLine } from '../text/one-line.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface RawTensor {
@@ -16,7 +17,7 @@ const ELEMENT_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2,
 const MAX_HEADER = 100 * 1024 * 1024;
 
 function fail(file: string, msg: string): never {
-  throw new Error(`${file}: invalid safetensors: ${msg}`.replace(/[\r\n\u2028\u2029]+/g, ' ').slice(0, 500));
+  throw new Error(oneLine(`${file}: invalid safetensors: ${msg}`));
 }
 
 export function f16ToF32(h: number): number {

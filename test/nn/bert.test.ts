@@ -81,7 +81,7 @@ s('sub-word -> word max and mean pooling', async () => {
 });
 
 s('config.json problems are reported with the file and field', async () => {
-  await assertThrows(() => nn.parseBertConfig('{"vocab_size": 10}', 'c.json'), /c\.json: field 'hidden_size' must be a positive integer, got undefined/);
+  await assertThrows(() => nn.parseBertConfig('{"vocab_size": 10}', 'c.json'), /c\.json: field 'hidden_size' must be a whole number in \[1, 8192\], got undefined/);
   await assertThrows(() => nn.parseBertConfig('{bad', 'c.json'), /c\.json: not valid JSON/);
   await assertThrows(() => nn.BertModel.fromPretrained('/nonexistent'), /no config\.json/);
 });
