@@ -42,9 +42,10 @@ function fsyncDir(dir: string): void {
 }
 
 export async function saveCheckpoint(out: string, model: Module, modelConfig: object, vocab: string[], opt: AdamW, state: TrainerState): Promise<string> {
-  const name = `checkpoints/step-${state.step}`;
+  // Never reuse the folder the pointer may name (an epoch end can checkpoint the same step twice).
+  let name = `checkpoints/step-${state.step}`;
+  for (let k = 2; existsSync(join(out, name)); k++) name = `checkpoints/step-${state.step}-${k}`;
   const dir = join(out, name);
-  rmSync(dir, { recursive: true, force: true });
   await saveModelFolder(dir, model, modelConfig, { 'vocab.txt': vocab.join('\n') + '\n' });
   const moments = new Map<string, RawTensor>();
   for (const [pname, p] of model.namedParameters()) {

@@ -1,0 +1,80 @@
+/**
+ * Crash safety: a training process is SIGKILLed at random moments (20 times); each time the latest
+ * checkpoint must load and verify, and the run resumed from it must produce exactly the losses of an
+ * uninterrupted run with the same seed (cpu device, which is bit-reproducible).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import { RNG } from '../../src/tensor/random.js';
+import { readCheckpoint } from '../../src/ner/checkpoint.js';
+
+const s = suite('training survives SIGKILL');
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const bin = join(root, 'bin', 'diffusionner.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'dner-kill-'));
+const env = { ...process.env, DNER_DEVICE: 'cpu' };
+
+function losses(out: string): Map<number, number> {
+  const m = new Map<number, number>();
+  if (!existsSync(join(out, 'steps.jsonl'))) return m;
+  for (const line of readFileSync(join(out, 'steps.jsonl'), 'utf8').split('\n')) {
+    // A kill can cut the last line short; a resumed run writes that step again.
+    try { const r = JSON.parse(line); m.set(r.step, r.loss); } catch { /* partial line */ }
+  }
+  return m;
+}
+
+s('20 kills at random moments: no corrupt checkpoint, and the resumed run matches the uninterrupted losses', async () => {
+  const rng = new RNG(7);
+  const words = ['Paris', 'London', 'Alice', 'Bob', 'the', 'met', 'in', 'today'];
+  const lines = Array.from({ length: 40 }, () => {
+    const a = words[rng.int(2)], p = words[2 + rng.int(2)];
+    return JSON.stringify({ tokens: [p, 'met', 'them', 'in', a, 'today'], entities: [{ start: 0, end: 1, type: 'PER' }, { start: 4, end: 5, type: 'LOC' }] });
+  });
+  writeFileSync(join(dir, 'd.jsonl'), lines.join('\n') + '\n');
+  const cfg = (out: string) => {
+    const file = join(dir, `${out}.json`);
+    writeFileSync(file, JSON.stringify({
+      data: { train: 'd.jsonl', dev: 'd.jsonl' },
+      model: { hidden: 8, embedding: 8, charEmbedding: 4, charFilters: 4, wordDropout: 0.1, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8, dropout: 0.1 },
+      train: { epochs: 60, batch: 4, lr: 1e-3, checkpointEvery: 1, seed: 3 }, eval: { mode: 'flat', proposals: 4, steps: 2 }, out: join(dir, out),
+    }));
+    return file;
+  };
+  const ref = spawnSync(process.execPath, [bin, 'train', '--config', cfg('ref')], { env, encoding: 'utf8', timeout: 300_000 });
+  if (ref.status !== 0) throw new Error(`reference run failed: ${ref.stderr}`);
+  const want = losses(join(dir, 'ref'));
+  const killedCfg = cfg('killed');
+  let kills = 0, finished = false;
+  while (!finished) {
+    const child = spawn(process.execPath, [bin, 'train', '--config', killedCfg, '--resume'], { env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    if (kills < 20) {
+      // Startup takes about a second; kill somewhere in the next few seconds of training.
+      const delay = 700 + rng.int(1500);
+      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      const code = await exited;
+      clearTimeout(timer);
+      if (code === 0) finished = true; else kills++;
+    } else {
+      const code = await exited;
+      if (code !== 0) throw new Error(`the final resumed run failed with ${code}`);
+      finished = true;
+    }
+    // Whatever moment the kill hit, the checkpoint on disk verifies.
+    if (existsSync(join(dir, 'killed', 'checkpoint.json'))) readCheckpoint(join(dir, 'killed'));
+  }
+  const got = losses(join(dir, 'killed'));
+  if (kills < 20) throw new Error(`the run finished after only ${kills} kills; make it longer`);
+  if (got.size !== want.size) throw new Error(`${got.size} steps after resuming, ${want.size} uninterrupted`);
+  for (const [step, loss] of want) {
+    if (got.get(step) !== loss) throw new Error(`step ${step}: loss ${got.get(step)} after kills, ${loss} uninterrupted`);
+  }
+});
+
+s.after(() => rmSync(dir, { recursive: true, force: true }));
+s.run();
