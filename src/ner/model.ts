@@ -54,6 +54,11 @@ export interface ModelConfig {
   wordDropout?: number;
 }
 
+function allFinite(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
 export interface PredictOptions {
   steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; rng?: RNG;
   /** Called before each DDIM step's decoder runs (index from 0, its timestep). */
@@ -212,6 +217,11 @@ export class DiffusionNER extends Module {
     });
     // Matching runs on the host: one readback per step.
     const [pl, pr, pc] = await Promise.all([fwd.left.data(), fwd.right.data(), fwd.probs.data()]);
+    if (!allFinite(pl) || !allFinite(pr) || !allFinite(pc)) {
+      // A diverged forward pass: no matching, no backward; the trainer skips and counts the step.
+      Object.values(fwd).forEach((v) => v.dispose());
+      return { classification: NaN, boundary: NaN, matched: 0 };
+    }
     const matches = matchProposals(pl, pr, pc, rows, K, M, C1);
     const losses = tidy(() => {
       const parts = diffusionNerLosses(fwd.logits, fwd.left, fwd.right, b.mask, rows, matches);

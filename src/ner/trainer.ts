@@ -92,6 +92,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Progress line on stderr (default: when stderr is a terminal). */
   progress?: boolean;
+  /** Called before each optimiser step's forward pass with the step number (for tests and debugging). */
+  beforeStep?: (step: number, model: DiffusionNER) => void;
 }
 
 export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = {}): Promise<{ dev?: EvalResult; test?: EvalResult; steps: number }> {
@@ -159,12 +161,14 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     epoch: 1, order: [], next: 0, step: 0, optimizerSteps: 0, rng: rng.state, best: -1, metrics: [], lossSum: 0, seen: 0, epochSeconds: 0, skippedSteps: 0,
   };
   if (ckpt) { restoreOptimizer(ckpt.dir, model, opt); opt.stepCount = st.optimizerSteps; }
+  let badInARow = 0;
   const checkpoint = async () => {
+    // After non-finite steps the weights are suspect: the last good checkpoint stays the latest.
+    if (badInARow > 0) return;
     st.rng = rng.state; st.optimizerSteps = opt.stepCount;
     await saveCheckpoint(cfg.out, model, saveConfig, vocab, opt, st);
   };
   let bestDev = (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined);
-  let badInARow = 0;
   // Warm-up freezing: BERT is frozen until epoch splitEpoch + 1 (the official `epoch >= split_epoch`, 0-based).
   const split = model.bert ? cfg.train.splitEpoch ?? 0 : 0;
   const u1 = Math.min(total, split * stepsPerEpoch);
@@ -182,6 +186,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
       st.next += cfg.train.batch;
       // The official code skips a batch with no gold entity (no backward, no optimiser step).
       if (batch.every((s) => s.entities.length === 0)) continue;
+      o.beforeStep?.(st.step + 1, model);
       const b = model.batch(batch, device);
       const l = await model.lossAndBackward(b);
       DiffusionNER.disposeBatch(b);
@@ -217,7 +222,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     const finished = st.next >= st.order.length;
     if (!finished) say(`stopping after ${st.step} steps (maxSteps)`);
     const epochSecs = elapsed();
-    const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, trainSeconds: epochSecs, trainSentencesPerSecond: st.seen / epochSecs };
+    const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: epochSecs, trainSentencesPerSecond: st.seen / epochSecs };
     if (devSet) {
       const r = await evaluate(model, devSet, device, cfg.eval, seed, showProgress);
       entry.dev = r;

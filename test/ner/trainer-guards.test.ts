@@ -1,0 +1,55 @@
+/**
+ * Training guards: a non-finite loss skips the step (no update), is counted and reported; a run of
+ * them aborts with a clear message and leaves the last good checkpoint, whose weights are finite.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import { readCheckpoint } from '../../src/ner/checkpoint.js';
+import { readSafetensors } from '../../src/nn/safetensors.js';
+import { train, type TrainConfig } from '../../src/ner/trainer.js';
+import { assertThrows } from '../helpers.js';
+
+const s = suite('training guards');
+const dir = mkdtempSync(join(tmpdir(), 'dner-guards-'));
+const sents = Array.from({ length: 12 }, (_, i) => JSON.stringify({ tokens: ['x', `w${i % 3}`, 'Paris'], entities: [{ start: 2, end: 3, type: 'LOC' }] }));
+writeFileSync(join(dir, 'd.jsonl'), sents.join('\n') + '\n');
+const cfg = (out: string, maxBadSteps = 20): TrainConfig => ({
+  data: { train: join(dir, 'd.jsonl') },
+  model: { hidden: 8, embedding: 8, lstmLayers: 1, proposals: 3, heads: 2, ffn: 8, dropout: 0 },
+  train: { epochs: 2, batch: 3, lr: 1e-3, checkpointEvery: 1, maxBadSteps }, eval: { mode: 'flat', proposals: 3 }, out: join(dir, out),
+});
+
+s('one non-finite step is skipped, counted and reported, and training goes on', async () => {
+  const lines: string[] = [];
+  let saved: Float32Array | null = null;
+  await train(cfg('transient'), T.cpu, {
+    log: (l) => lines.push(l), progress: false,
+    beforeStep: (step, model) => {
+      const bias = model.decoder.classifier.l2.bias!;
+      if (step === 3) { saved = Float32Array.from(bias.array); bias.copyFrom([NaN, 0]); }
+      if (step === 4) bias.copyFrom(saved!);
+    },
+  });
+  if (!lines.some((l) => l === 'step 3: non-finite loss, step skipped (1 so far)')) throw new Error(lines.join('\n'));
+  const metrics = JSON.parse(readFileSync(join(dir, 'transient', 'metrics.json'), 'utf8'));
+  if (metrics.epochs.at(-1).skippedSteps !== 1 || metrics.epochs.at(-1).steps !== 8) throw new Error(JSON.stringify(metrics.epochs.at(-1)));
+});
+
+s('a run of non-finite steps aborts with a clear message and keeps the last good checkpoint', async () => {
+  await assertThrows(() => train(cfg('persistent', 3), T.cpu, {
+    log: () => {}, progress: false,
+    beforeStep: (step, model) => { if (step >= 3) model.decoder.classifier.l2.bias!.copyFrom([NaN, 0]); },
+  }), /^3 non-finite steps in a row at step 5: stopping; the last good checkpoint is in .*persistent \(lower the learning rate\)$/);
+  const { dir: ckpt, state } = readCheckpoint(join(dir, 'persistent'));
+  if (state.step !== 2) throw new Error(`last checkpoint at step ${state.step}, want 2`);
+  for (const [name, t] of readSafetensors(join(ckpt, 'model.safetensors'))) {
+    if (Array.from(t.data).some((v) => !Number.isFinite(v))) throw new Error(`${name} is not finite in the kept checkpoint`);
+  }
+  if (!existsSync(join(dir, 'persistent', 'train.log'))) throw new Error('no log');
+});
+
+s.after(() => rmSync(dir, { recursive: true, force: true }));
+s.run();
