@@ -17,6 +17,7 @@ import { checkModelConfig, parseTrainConfig } from '../../src/ner/config.js';
 import { parseBertConfig } from '../../src/nn/bert.js';
 import { parseSafetensors, serializeSafetensors } from '../../src/nn/safetensors.js';
 import { parseVocab } from '../../src/text/vocab-file.js';
+import { oneLine } from '../../src/text/one-line.js';
 import { readCheckpoint, restoreOptimizer, saveCheckpoint } from '../../src/ner/checkpoint.js';
 import { loadTrained } from '../../src/ner/trainer.js';
 import { DiffusionNER } from '../../src/ner/model.js';
@@ -130,7 +131,8 @@ export function makeFuzzers(): Fuzzer[] {
     bytesToText('training config', 'train.json', [trainCfg], [enc.encode('{"data": {"train": 5}}')], parseTrainConfig),
     bytesToText('model config.json', 'model/config.json', [modelCfg], modelHostile, (text, file) => {
       let obj: unknown;
-      try { obj = JSON.parse(text); } catch (e) { throw new Error(`${file}: not valid JSON: ${(e as Error).message}`.replace(/\n/g, ' ')); }
+      // As loadModelFolder reads it.
+      try { obj = JSON.parse(text); } catch (e) { throw new Error(oneLine(`${file}: not valid JSON: ${(e as Error).message}`)); }
       checkModelConfig(obj, file);
     }),
     { name: 'vocab.txt', file: 'vocab.txt', arbitrary: inputs([vocab], vocabHostile), run: (b) => { try { parseVocab(b, 'vocab.txt'); } catch (e) { checkRejection(e, 'vocab.txt'); } } },
