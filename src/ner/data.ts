@@ -225,3 +225,24 @@ export function describeCounts(name: string, c: DatasetCounts): string {
   const types = Object.entries(c.perType).map(([t, n]) => `${t} ${n}`).join(', ');
   return `${name}: ${c.sentences} sentences, ${c.entities} entities (${types})${c.nested ? `, ${c.nested} containing another` : ''}`;
 }
+
+/**
+ * The policy for over-long training sentences: each is cut into pieces of at most `maxWords` words;
+ * an entity that crosses a cut is dropped. Returns the pieces and what was done, for the log.
+ */
+export function splitLongSentences(sentences: readonly Sentence[], maxWords: number): { sentences: Sentence[]; split: number; pieces: number; droppedEntities: number } {
+  const out: Sentence[] = [];
+  let split = 0, pieces = 0, droppedEntities = 0;
+  for (const s of sentences) {
+    if (s.tokens.length <= maxWords) { out.push(s); continue; }
+    split++;
+    for (let a = 0; a < s.tokens.length; a += maxWords) {
+      const b = Math.min(s.tokens.length, a + maxWords);
+      out.push({ tokens: s.tokens.slice(a, b), origin: `${s.origin} (words ${a}..${b - 1})`,
+        entities: s.entities.filter((e) => e.start >= a && e.end <= b).map((e) => ({ ...e, start: e.start - a, end: e.end - a })) });
+      pieces++;
+    }
+    droppedEntities += s.entities.filter((e) => Math.floor(e.start / maxWords) !== Math.floor((e.end - 1) / maxWords)).length;
+  }
+  return { sentences: out, split, pieces, droppedEntities };
+}

@@ -13,7 +13,7 @@ import { BertModel, parseBertConfig } from '../nn/bert.js';
 import { loadModelFolder, saveModelFolder } from '../nn/folder.js';
 import type { Device } from '../tensor/device.js';
 import { RNG } from '../tensor/random.js';
-import { countDataset, describeCounts, inferTypes, readSentences, readTypes, checkTypes, type Sentence } from './data.js';
+import { countDataset, describeCounts, inferTypes, readSentences, readTypes, checkTypes, splitLongSentences, type Sentence } from './data.js';
 import { score, type Scores } from './decode.js';
 import { DiffusionNER, type ModelConfig } from './model.js';
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
@@ -33,6 +33,8 @@ export interface TrainConfig {
      * two-stage schedule (§1.8); 0 trains everything from the start with one linear schedule.
      */
     splitEpoch?: number;
+    /** Training sentences longer than this are cut into pieces (default 256; dev and test are not cut). */
+    maxWords?: number;
     /** Multiplies the learning rate of the encoder (embeddings, char CNN, BiLSTM); default 1. */
     encoderLrScale?: number;
     /** Consecutive non-finite steps that abort the run (default 20). */
@@ -104,12 +106,14 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   // One line per optimiser step; a resumed run appends again from its checkpoint's step.
   const stepsFile = join(cfg.out, 'steps.jsonl');
   const say = (line: string) => { log(line); appendFileSync(logFile, line + '\n'); };
-  const trainSet = readSentences(cfg.data.train);
+  const long = splitLongSentences(readSentences(cfg.data.train), cfg.train.maxWords ?? 256);
+  const trainSet = long.sentences;
   const devSet = cfg.data.dev ? readSentences(cfg.data.dev) : undefined;
   const testSet = cfg.data.test ? readSentences(cfg.data.test) : undefined;
   const types = cfg.data.types ? readTypes(cfg.data.types) : inferTypes(trainSet);
   for (const set of [trainSet, devSet, testSet]) if (set) checkTypes(set, types);
   say(describeCounts('train', countDataset(trainSet)));
+  if (long.split) say(`train: ${long.split} sentences longer than ${cfg.train.maxWords ?? 256} words were cut into ${long.pieces} pieces; ${long.droppedEntities} entities crossing a cut were dropped`);
   if (devSet) say(describeCounts('dev', countDataset(devSet)));
   if (testSet) say(describeCounts('test', countDataset(testSet)));
   const seed = cfg.train.seed ?? 48;

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as D from '../../src/ner/data.js';
-import { assertThrows } from '../helpers.js';
+import * as fc from 'fast-check';
+import { RNG } from '../../src/tensor/random.js';
+import { assertProperty, assertThrows } from '../helpers.js';
 
 const s = suite('NER data readers');
 const dir = mkdtempSync(join(tmpdir(), 'dner-data-'));
@@ -62,4 +64,28 @@ s('CoNLL errors name the line; types come from a file or the training data', asy
 });
 
 s.after(() => rmSync(dir, { recursive: true, force: true }));
+s('over-long training sentences are cut into pieces; entities inside a piece move with it, crossing ones are counted', async () => {
+  await assertProperty([fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 1e6 })], async (n, maxWords, seed) => {
+    const rng = new RNG(seed);
+    const tokens = Array.from({ length: n }, (_, i) => `w${i}`);
+    const entities = Array.from({ length: 4 }, () => { const a = rng.int(n), b = a + 1 + rng.int(Math.min(3, n - a)); return { start: a, end: b, type: 'T' }; });
+    const r = D.splitLongSentences([{ tokens, entities, origin: 'f:1' }], maxWords);
+    if (r.sentences.some((p) => p.tokens.length > maxWords || p.tokens.length === 0)) throw new Error('piece size');
+    if (r.sentences.flatMap((p) => p.tokens).join() !== tokens.join()) throw new Error('words lost or reordered');
+    const kept = r.sentences.flatMap((p) => p.entities.map((e) => p.tokens.slice(e.start, e.end).join(' ')));
+    const inside = entities.filter((e) => Math.floor(e.start / maxWords) === Math.floor((e.end - 1) / maxWords));
+    if (kept.sort().join('|') !== inside.map((e) => tokens.slice(e.start, e.end).join(' ')).sort().join('|')) throw new Error('entities');
+    if (r.droppedEntities !== entities.length - inside.length || (n > maxWords) !== (r.split === 1)) throw new Error('counts');
+  }, 200);
+});
+
+s('invalid UTF-8 and empty data files are one-line errors naming the line', async () => {
+  const d2 = mkdtempSync(join(tmpdir(), 'dner-data-'));
+  writeFileSync(join(d2, 'bad.jsonl'), Buffer.concat([Buffer.from('{"tokens": ["a"], "entities": []}\n{"tokens": ["'), Buffer.from([0xc3, 0x28]), Buffer.from('"], "entities": []}\n')]));
+  await assertThrows(() => D.readSentences(join(d2, 'bad.jsonl')), /bad\.jsonl:2: invalid UTF-8$/);
+  writeFileSync(join(d2, 'empty.jsonl'), '\n\n');
+  await assertThrows(() => D.readSentences(join(d2, 'empty.jsonl')), /empty\.jsonl: no sentences/);
+  rmSync(d2, { recursive: true, force: true });
+});
+
 s.run();

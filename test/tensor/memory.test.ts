@@ -59,4 +59,16 @@ for (const dev of DEVICES) {
   });
 }
 
+s('a tensor larger than the adapter allows is a clear error that says what to lower, and the device stays usable', async () => {
+  const gpu = DEVICES.find((d) => d.kind === 'webgpu');
+  if (!gpu || gpu.kind !== 'webgpu') return;
+  const max = gpu.backend.device.limits.maxStorageBufferBindingSize;
+  let msg = '';
+  try { T.zeros([Math.floor(max / 4) + 1024], { device: gpu }); } catch (e) { msg = (e as Error).message; }
+  if (!/larger than this adapter's largest storage buffer .*: lower the batch size, K \(proposals\) or the sentence length/.test(msg)) throw new Error(`message: ${msg}`);
+  const ok = T.ones([4], { device: gpu });
+  if ((await ok.data())[3] !== 1) throw new Error('device unusable after the refusal');
+  ok.dispose();
+});
+
 s.run();

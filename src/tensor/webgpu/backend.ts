@@ -336,6 +336,10 @@ export class WebGPUBackend {
     }
     if (this.errors.length) {
       const msgs = this.errors.splice(0);
+      if (msgs.some((m) => /out of memory|outofmemory/i.test(m))) {
+        throw new WebGPUError(`GPU out of memory (${msgs[0].trim().split('\n')[0]}). Lower the batch size (train.batch, eval.batch), ` +
+          'K (proposals) or the sentence length (--max-words), or close other programs using the GPU.');
+      }
       throw new WebGPUError(`WebGPU error in kernel ${msgs.map((m) => m.trim()).join('\n')}`);
     }
   }

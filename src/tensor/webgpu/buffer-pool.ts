@@ -52,6 +52,11 @@ export class BufferPool {
     } else if ((buf = take(this.free, size))) {
       this.counters.pooledBytes -= size;
     } else {
+      const max = this.device.limits.maxStorageBufferBindingSize;
+      if (size > max) {
+        throw new Error(`a tensor of ${(bytes / 2 ** 20).toFixed(1)} MiB is larger than this adapter's largest storage buffer ` +
+          `(${(max / 2 ** 20).toFixed(0)} MiB): lower the batch size, K (proposals) or the sentence length (--max-words)`);
+      }
       buf = this.device.createBuffer({ size, usage: TENSOR_USAGE, label });
       this.counters.buffersCreated++;
     }
