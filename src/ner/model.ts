@@ -129,7 +129,8 @@ export class DiffusionNER extends Module {
       this.charCnn = useChars ? this.child('char_cnn', new CharCNN(c.chars.length, c.charEmbedding, c.charFilters, c.dropout, o)) : null;
       input = c.embedding + (useChars ? c.charFilters : 0);
     }
-    this.lstm = this.child('lstm', new LSTM(input, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true }));
+    // Dropout between the LSTM layers, as the official prop_drop (spec §1.3).
+    this.lstm = this.child('lstm', new LSTM(input, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true, dropout: c.dropout }));
     this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling }, o));
     this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
   }

@@ -4,6 +4,7 @@
  * U(−1/√H, 1/√H). Input (B, L, I) -> output (B, L, H · directions); padded positions are 0.
  */
 import * as T from '../ops/index.js';
+import { defaultRng } from '../tensor/random.js';
 import { resolveDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { InitOptions } from './layers.js';
@@ -49,11 +50,7 @@ export class LSTM extends Module {
     const layer = this.o.unfused ? T.lstmLayerUnfused : T.lstmLayer;
     let h = x;
     for (let l = 0; l < this.layers; l++) {
-      if (l > 0 && this.training && (this.o.dropout ?? 0) > 0) {
-        const p = this.o.dropout!;
-        const mask = T.rand(h.shape, { device: h.device, rng: this.o.rng });
-        h = T.mul(h, T.affine(T.ge(mask, p), 1 / (1 - p)));
-      }
+      if (l > 0 && this.training && (this.o.dropout ?? 0) > 0) h = T.dropout(h, this.o.dropout!, (this.o.rng ?? defaultRng()).nextU32());
       const outs = this.weights[l].map((w, dir) => layer(h, w, lengths, dir === 1));
       h = outs.length === 1 ? outs[0] : T.concat(outs, -1);
     }
