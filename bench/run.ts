@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<{ run: (ctx: SuiteContext) => Promise
   matmul: () => import('./suites/matmul.js'),
   memory: () => import('./suites/memory.js'),
   layers: () => import('./suites/layers.js'),
+  e2e: () => import('./suites/e2e.js'),
 };
 
 const { values, positionals } = parseArgs({

@@ -110,14 +110,33 @@ class Decoder(nn.Module):
         return self.classifier(x), self.left_pointer(words, x, mask), self.right_pointer(words, x, mask)
 
 
+class Bert(nn.Module):
+    """BERT's encoder (post-LN layers, exact GELU) for the BERT-sized benchmark configuration."""
+    def __init__(self, vocab, hidden, layers, heads, intermediate, max_pos=512):
+        super().__init__()
+        self.word, self.pos, self.type = nn.Embedding(vocab, hidden), nn.Embedding(max_pos, hidden), nn.Embedding(2, hidden)
+        self.norm = nn.LayerNorm(hidden, eps=1e-12)
+        self.dropout = nn.Dropout(0.1)
+        layer = nn.TransformerEncoderLayer(hidden, heads, intermediate, 0.1, activation="gelu", batch_first=True, layer_norm_eps=1e-12)
+        self.layers = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, ids, mask):
+        S = ids.shape[1]
+        h = self.dropout(self.norm(self.word(ids) + self.pos(torch.arange(S))[None] + self.type(torch.zeros_like(ids))))
+        return self.layers(h, src_key_padding_mask=mask == 0)
+
+
 class DiffusionNER(nn.Module):
     def __init__(self, vocab, types, hidden=256, embedding=128, chars=0, char_embedding=0, char_filters=50, lstm_layers=2,
-                 proposals=60, heads=8, ffn=1024, dropout=0.1, pooling="lrconcat", timesteps=1000, schedule="linear", position_features=True):
+                 proposals=60, heads=8, ffn=1024, dropout=0.1, pooling="lrconcat", timesteps=1000, schedule="linear", position_features=True,
+                 bert=None):
         super().__init__()
         self.K, self.T, self.position_features, self.hidden = proposals, timesteps, position_features, hidden
-        self.word_embed = nn.Embedding(vocab, embedding)
-        self.char_cnn = CharCNN(chars, char_embedding, char_filters) if char_embedding else None
-        inp = embedding + (char_filters if char_embedding else 0)
+        # bert: dict(hidden, layers, heads, intermediate); words are single pieces at positions 1..M ([CLS] first).
+        self.bert = Bert(vocab, bert["hidden"], bert["layers"], bert["heads"], bert["intermediate"]) if bert else None
+        self.word_embed = None if bert else nn.Embedding(vocab, embedding)
+        self.char_cnn = CharCNN(chars, char_embedding, char_filters) if char_embedding and not bert else None
+        inp = bert["hidden"] if bert else embedding + (char_filters if char_embedding else 0)
         self.lstm = nn.LSTM(inp, hidden // 2, num_layers=lstm_layers, bidirectional=True, batch_first=True, dropout=dropout if lstm_layers > 1 else 0)
         self.decoder = Decoder(hidden, types, heads, 2, ffn, dropout, pooling)
         betas = linear_betas(timesteps) if schedule == "linear" else cosine_betas(timesteps)
@@ -125,7 +144,12 @@ class DiffusionNER(nn.Module):
 
     def encode(self, ids, lengths, char_ids=None, char_mask=None):
         B, M = ids.shape
-        x = self.word_embed(ids)
+        if self.bert is not None:
+            pieces = torch.cat([torch.full((B, 1), 2), ids, torch.full((B, 1), 3)], 1)
+            pmask = (torch.arange(M + 2)[None] < (lengths + 2)[:, None]).float()
+            x = self.bert(pieces, pmask)[:, 1:M + 1]
+        else:
+            x = self.word_embed(ids)
         if self.char_cnn is not None:
             x = torch.cat([x, self.char_cnn(char_ids, char_mask).reshape(B, M, -1)], -1)
         packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)

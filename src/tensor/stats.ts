@@ -8,6 +8,7 @@ export interface MemoryStats {
   pooledBytes: number;
   recentBytes: number;
   buffersCreated: number;
+  peakLiveBytes: number;
   dispatches: number;
   submits: number;
   pipelinesCompiled: number;
@@ -15,7 +16,7 @@ export interface MemoryStats {
 }
 
 export function memoryStats(device: Device): MemoryStats {
-  const base = { liveTensors: liveTensorCount(), liveBytes: 0, pooledBytes: 0, recentBytes: 0, buffersCreated: 0, dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0 };
+  const base = { liveTensors: liveTensorCount(), liveBytes: 0, pooledBytes: 0, recentBytes: 0, buffersCreated: 0, peakLiveBytes: 0, dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0 };
   if (device.kind === 'cpu') return base;
   const b = device.backend;
   return { ...base, ...b.pool.counters, ...b.counters };

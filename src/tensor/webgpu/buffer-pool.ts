@@ -22,6 +22,8 @@ export interface PoolCounters {
   /** Pooled bytes released since the last submit (part of pooledBytes). */
   recentBytes: number;
   buffersCreated: number;
+  /** The most liveBytes has been since the pool was made or resetPeak() was called. */
+  peakLiveBytes: number;
 }
 
 type Lists = Map<number, GPUBuffer[]>;
@@ -38,7 +40,7 @@ function put(lists: Lists, buf: GPUBuffer): void {
 export class BufferPool {
   private free: Lists = new Map();
   private recent: Lists = new Map();
-  readonly counters: PoolCounters = { liveBytes: 0, pooledBytes: 0, recentBytes: 0, buffersCreated: 0 };
+  readonly counters: PoolCounters = { liveBytes: 0, pooledBytes: 0, recentBytes: 0, buffersCreated: 0, peakLiveBytes: 0 };
 
   constructor(private device: GPUDevice, private maxPooledBytes: number) {}
 
@@ -61,7 +63,12 @@ export class BufferPool {
       this.counters.buffersCreated++;
     }
     this.counters.liveBytes += size;
+    if (this.counters.liveBytes > this.counters.peakLiveBytes) this.counters.peakLiveBytes = this.counters.liveBytes;
     return buf;
+  }
+
+  resetPeak(): void {
+    this.counters.peakLiveBytes = this.counters.liveBytes;
   }
 
   release(buf: GPUBuffer): void {
