@@ -74,14 +74,22 @@ export function hasCheckpoint(out: string): boolean {
 /** Verifies and reads the latest checkpoint: its folder (a loadable model folder) and trainer state. */
 export function readCheckpoint(out: string): { dir: string; state: TrainerState } {
   const pointerPath = join(out, POINTER);
-  let pointer: { checkpoint?: unknown; sha256?: unknown };
-  try { pointer = JSON.parse(readFileSync(pointerPath, 'utf8')); } catch (e) { throw new Error(oneLine(`${pointerPath}: unreadable checkpoint pointer (${(e as Error).message})`)); }
-  if (typeof pointer.checkpoint !== 'string' || typeof pointer.sha256 !== 'string') throw new Error(`${pointerPath}: fields 'checkpoint' and 'sha256' are required`);
+  let pointer: { checkpoint?: unknown; step?: unknown; sha256?: unknown };
+  try { pointer = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(pointerPath))); } catch (e) {
+    throw new Error(oneLine(`${pointerPath}: unreadable checkpoint pointer (${(e as Error).message})`));
+  }
+  // Exactly the three fields it is written with, so any damage beyond whitespace is noticed.
+  if (!pointer || typeof pointer !== 'object' || Object.keys(pointer).sort().join() !== 'checkpoint,sha256,step' ||
+    typeof pointer.checkpoint !== 'string' || !/^checkpoints\/step-\d+(-\d+)?$/.test(pointer.checkpoint) ||
+    typeof pointer.sha256 !== 'string' || !Number.isSafeInteger(pointer.step)) {
+    throw new Error(`${pointerPath}: damaged checkpoint pointer (expected {checkpoint: "checkpoints/step-N", step: N, sha256})`);
+  }
   const dir = join(out, pointer.checkpoint);
   const statePath = join(dir, 'state.json');
   if (!existsSync(statePath)) throw new Error(`${statePath}: missing (the checkpoint named by ${pointerPath} is incomplete)`);
   if (sha256(statePath) !== pointer.sha256) throw new Error(`${statePath}: checksum mismatch (corrupt checkpoint)`);
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState & { checksums: Record<string, string> };
+  if (state.step !== pointer.step) throw new Error(`${pointerPath}: names step ${pointer.step} but ${statePath} is step ${state.step}`);
   for (const f of MODEL_FILES) {
     const p = join(dir, f);
     if (!existsSync(p)) throw new Error(`${p}: missing from the checkpoint`);
