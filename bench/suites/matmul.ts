@@ -1,7 +1,10 @@
 /**
  * fp32 matmul in GFLOP/s: every WGSL variant on the WebGPU adapter, the plain-TypeScript cpu
- * reference, and peers on the same machine in the same run (tfjs-webgpu on the same adapter, tfjs-wasm).
+ * reference, and peers on the same machine in the same run (tfjs-webgpu on the same adapter, tfjs-wasm);
+ * and the machine's compute ceiling measured in the same run: PyTorch's matmul (OpenBLAS sgemm, 2 threads)
+ * when Debian's python3-torch is installed, with each shape's best kernel as a fraction of it.
  */
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { launchMatmul, type MatmulDims, type MatmulPlan } from '../../src/kernels/matmul.js';
@@ -68,6 +71,21 @@ export async function run(ctx: SuiteContext): Promise<void> {
     a.dispose(); b.dispose(); c.dispose();
   }
   await tfjsPeers(ctx);
+  if (soft) ceiling(ctx, shapes, best);
+}
+
+/** On a CPU-only machine the WebGPU adapter runs on the same cores: native sgemm is the ceiling. */
+function ceiling(ctx: SuiteContext, shapes: [string, number, number, number][], best: Map<string, number>): void {
+  const r = spawnSync(process.env.DNER_PYTHON ?? '/usr/bin/python3', [join(benchDir, 'peers', 'torch_matmul.py'), JSON.stringify(shapes)], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) {
+    console.warn(`compute ceiling skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); apt-get install python3-torch`);
+    return;
+  }
+  for (const p of JSON.parse(r.stdout.trim().split('\n').pop()!) as { name: string; value: number }[]) {
+    ctx.record({ name: p.name, variant: 'ceiling: torch.matmul (OpenBLAS sgemm, 2 threads)', device: 'cpu', value: p.value, unit: 'GFLOP/s' });
+    const b = best.get(p.name);
+    if (b) ctx.record({ name: p.name, variant: 'best engine kernel / ceiling', device: 'webgpu', value: b / p.value, unit: 'x' });
+  }
 }
 
 async function tfjsPeers(ctx: SuiteContext): Promise<void> {

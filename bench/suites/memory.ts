@@ -1,7 +1,7 @@
 /**
  * Memory-bound kernels in effective GB/s ((bytes read once + bytes written) / time): softmax,
- * log-softmax, layernorm, against a plain copy kernel as this adapter's practical ceiling; plus what a
- * dispatch and a readback cost.
+ * log-softmax, layernorm, dropout and the fused AdamW update, each as a fraction of a plain copy kernel
+ * measured in the same run (this adapter's practical ceiling); plus what a dispatch and a readback cost.
  */
 import * as T from '../../src/index.js';
 import { launchFill } from '../../src/kernels/copy.js';
@@ -17,20 +17,29 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const x = T.randn([rows, d], { device: dev });
     const gamma = T.ones([d], { device: dev }), beta = T.zeros([d], { device: dev });
     const reps = Math.max(1, Math.ceil(4e7 / n));
-    const cases: [string, () => T.Tensor][] = [
-      ['copy (ceiling)', () => T.clone(x)],
-      ['softmax', () => T.softmax(x)],
-      ['logSoftmax', () => T.logSoftmax(x)],
-      ['layerNorm', () => T.layerNorm(x, gamma, beta)],
+    const m = T.zeros([rows, d], { device: dev }), v = T.zeros([rows, d], { device: dev }), g = T.randn([rows, d], { device: dev });
+    const adam = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01, bc1: 1, bc2: 1, gradScale: 1, decayAfter: true };
+    // [name, op, bytes moved per element]
+    const cases: [string, () => T.Tensor | null, number][] = [
+      ['copy (ceiling)', () => T.clone(x), 8],
+      ['softmax', () => T.softmax(x), 8],
+      ['logSoftmax', () => T.logSoftmax(x), 8],
+      ['layerNorm', () => T.layerNorm(x, gamma, beta), 8],
+      ['dropout', () => T.dropout(x, 0.1, 7), 8],
+      ['AdamW update', () => { T.adamwUpdate(x, g, m, v, adam); return null; }, 28],
     ];
-    for (const [name, op] of cases) {
+    let copy = 0;
+    for (const [name, op, bytes] of cases) {
       const secs = await timeIt(async () => {
-        for (let r = 0; r < reps; r++) op().dispose();
+        for (let r = 0; r < reps; r++) op()?.dispose();
         await be.sync();
       }, { quick: ctx.quick });
-      ctx.record({ name: `${name} [${rows}, ${d}]`, variant: 'row per invocation', device: 'webgpu', value: (8 * n * reps) / secs / 1e9, unit: 'GB/s' });
+      const gbs = (bytes * n * reps) / secs / 1e9;
+      if (name.startsWith('copy')) copy = gbs;
+      ctx.record({ name: `${name} [${rows}, ${d}]`, variant: 'row per invocation', device: 'webgpu', value: gbs, unit: 'GB/s' });
+      if (!name.startsWith('copy') && copy) ctx.record({ name: `${name} [${rows}, ${d}]`, variant: 'fraction of the copy ceiling', device: 'webgpu', value: gbs / copy, unit: 'x' });
     }
-    x.dispose(); gamma.dispose(); beta.dispose();
+    [x, gamma, beta, m, v, g].forEach((t) => t.dispose());
   }
 
   const tiny = T.zeros([1], { device: dev });
