@@ -9,7 +9,7 @@ import { cpu as cpuDevice, getDevice } from '../tensor/device.js';
 import { saveModelFolder } from '../nn/folder.js';
 import { readSentences } from '../ner/data.js';
 import { evaluate, loadTrained, train } from '../ner/trainer.js';
-import { readTrainConfig } from '../ner/config.js';
+import { defaultTrainConfig, readTrainConfig } from '../ner/config.js';
 import { predictStream, readLines, type TaggedSentence } from '../ner/predict.js';
 import { formatDenoising, formatModuleTable, traceSentence } from '../ner/trace.js';
 import { tokenizeText } from '../text/tokenize.js';
@@ -18,6 +18,7 @@ import { kernelHelp, KERNELS, runKernel } from './kernel-playground.js';
 
 const USAGE = `usage:
   diffusionner train --config FILE [--out DIR] [--resume] [--max-steps N] [--epochs N] [--device webgpu|cpu]
+  diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...   (default settings)
   diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--json FILE]
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
   diffusionner export --model DIR --out DIR [--f16]
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
       mode: { type: 'string' }, json: { type: cmd === 'eval' ? 'string' : 'boolean' }, resume: { type: 'boolean' },
       html: { type: 'string' }, values: { type: 'boolean' }, f16: { type: 'boolean' }, shape: { type: 'string' }, list: { type: 'boolean' },
       file: { type: 'string' }, 'max-words': { type: 'string' },
+      train: { type: 'string' }, dev: { type: 'string' }, test: { type: 'string' }, types: { type: 'string' },
     },
   });
   const mode = (values.mode ?? 'flat') as 'flat' | 'nested';
@@ -62,8 +64,11 @@ async function main(argv: string[]): Promise<void> {
   // Inputs are checked before the GPU starts (Dawn prints its own notices when it does).
   const device = () => getDevice(kind);
   if (cmd === 'train') {
-    if (!values.config) die(`train needs --config FILE\n${USAGE}`);
-    const cfg = readTrainConfig(values.config);
+    if (!values.config && !values.train) die(`train needs --config FILE or --train FILE\n${USAGE}`);
+    if (values.config && (values.train || values.dev || values.test || values.types)) die('train takes --config FILE or data files (--train/--dev/--test/--types), not both');
+    const cfg = values.config ? readTrainConfig(values.config) : defaultTrainConfig(
+      { train: values.train!, ...(values.dev ? { dev: values.dev } : {}), ...(values.test ? { test: values.test } : {}), ...(values.types ? { types: values.types } : {}) }, mode);
+    for (const k of ['train', 'dev', 'test', 'types'] as const) if (cfg.data[k] && !existsSync(cfg.data[k]!)) die(`${cfg.data[k]}: no such file (data.${k})`);
     if (values.out) cfg.out = values.out;
     cfg.out ??= 'runs/out';
     const maxSteps = num(values['max-steps'], 'max-steps'), epochs = num(values.epochs, 'epochs');

@@ -129,3 +129,17 @@ export function checkModelConfig(c: unknown, file: string): Record<string, unkno
   }
   return cfg;
 }
+
+/** The settings `train` uses when given data files instead of a config (those of configs/conll2003.json). */
+export function defaultTrainConfig(data: TrainConfig['data'], mode: 'flat' | 'nested' = 'flat'): TrainConfig {
+  return {
+    data,
+    model: {
+      hidden: 256, embedding: 128, charEmbedding: 32, charFilters: 50, wordDropout: 0.05, minFreq: 2, lstmLayers: 2, proposals: 60, heads: 8,
+      ffn: 1024, dropout: 0.1, spanPooling: mode === 'nested' ? 'meanpool' : 'lrconcat', timesteps: 1000, schedule: 'linear', scale: 1, positionFeatures: true,
+    },
+    train: { epochs: 10, batch: 8, lr: 2e-4, encoderLrScale: 5, warmup: 0.1, weightDecay: 0.01, maxGradNorm: 1, seed: 48, checkpointEvery: 200 },
+    eval: { steps: 5, proposals: 60, eta: 1, threshold: 2.5, mode, batch: 16 },
+    out: 'runs/out',
+  };
+}

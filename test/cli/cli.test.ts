@@ -59,6 +59,12 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (start.status !== 0 || !start.stdout.includes('x w1 Paris y\n  -> ') || !/How the first sentence was denoised/.test(start.stdout) || !/--html trace\.html/.test(start.stdout)) {
     throw new Error(`npm start: ${start.stdout} ${start.stderr}`);
   }
+  // Data files instead of a config: the default settings.
+  const flags = cli('train', '--train', join(dir, 'train.jsonl'), '--max-steps', '1', '--out', join(dir, 'flags'));
+  if (flags.status !== 0 || !existsSync(join(dir, 'flags', 'model', 'config.json'))) throw new Error(`train with flags: ${flags.stderr}`);
+  if (JSON.parse(readFileSync(join(dir, 'flags', 'model', 'config.json'), 'utf8')).hidden !== 256) throw new Error('default settings not used');
+  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--train', 'x.jsonl'), /not both/, 'config and flags');
+  oneLineError(cli('train', '--train', join(dir, 'missing.jsonl')), /missing\.jsonl: no such file \(data\.train\)/, 'missing data file');
   const none = cli('frobnicate');
   if (none.status === 0 || !/unknown command 'frobnicate'/.test(none.stderr)) throw new Error(none.stderr);
 });
