@@ -5,7 +5,7 @@
  * or the user's text, prints the entities and a compact denoising trace of the first sentence, and says
  * how to get the full trace and its HTML view.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getDevice, type Device } from '../tensor/device.js';
@@ -46,7 +46,14 @@ const device = await pickDevice();
 const model = await loadTrained(MODEL, device);
 model.eval();
 const rep = device.kind === 'webgpu' ? `WebGPU: ${device.backend.report.description}` : 'cpu device';
-console.log(`DiffusionNER (from-scratch encoder, trained on CoNLL-2003; ${model.parameterCount().toLocaleString('en')} parameters) on ${rep}\n`);
+console.log(`DiffusionNER (from-scratch encoder, trained on CoNLL-2003; ${model.parameterCount().toLocaleString('en')} parameters) on ${rep}`);
+// provenance.json records how the bundled model was made and what it scores (docs/RESULTS.md).
+const provenancePath = join(MODEL, 'provenance.json');
+if (existsSync(provenancePath)) {
+  const p = JSON.parse(readFileSync(provenancePath, 'utf8')) as { command?: string; epochs?: number; test?: { precision: number; recall: number; f1: number } };
+  if (p.test) console.log(`(after ${p.epochs ?? '?'} epoch(s) of \`${p.command}\`: CoNLL-2003 test P ${p.test.precision.toFixed(1)} R ${p.test.recall.toFixed(1)} F1 ${p.test.f1.toFixed(1)}; see docs/RESULTS.md)`);
+}
+console.log('');
 const b = model.batch(sentences.map((tokens) => ({ tokens, entities: [] })), device);
 const pred = await model.predict(b, { steps: 5, rng: new RNG(0) });
 DiffusionNER.disposeBatch(b);

@@ -114,14 +114,27 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<stri
   return out;
 }
 
-export function safetensorsMetadata(file: string): Record<string, string> {
+function readHeaderJson(file: string): Record<string, unknown> {
   const bytes = readFileSync(file);
   if (bytes.length < 8) fail(file, `${bytes.length} bytes is shorter than the 8-byte header length`);
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
   if (n > MAX_HEADER || n > bytes.length - 8) fail(file, `header length ${n} at byte 0 exceeds the file (${bytes.length} bytes)`);
-  let meta: unknown;
-  try { meta = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')).__metadata__; } catch (e) { fail(file, `header is not JSON: ${(e as Error).message}`); }
+  let header: unknown;
+  try { header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')); } catch (e) { fail(file, `header is not JSON: ${(e as Error).message}`); }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) fail(file, 'header is not a JSON object');
+  return header as Record<string, unknown>;
+}
+
+/** The __metadata__ of a safetensors file, without reading its tensors. */
+export function safetensorsMetadata(file: string): Record<string, string> {
+  const meta = readHeaderJson(file).__metadata__;
   return meta && typeof meta === 'object' ? (meta as Record<string, string>) : {};
+}
+
+/** Each tensor's dtype and shape as the header declares them (no data is read or checked). */
+export function safetensorsHeader(file: string): Record<string, { dtype: string; shape: number[] }> {
+  const { __metadata__: _m, ...tensors } = readHeaderJson(file);
+  return tensors as Record<string, { dtype: string; shape: number[] }>;
 }
 
 export function readSafetensors(file: string): Map<string, RawTensor> {
