@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { cpu as cpuDevice, getDevice } from '../tensor/device.js';
 import { saveModelFolder } from '../nn/folder.js';
 import { readSentences } from '../ner/data.js';
-import { evaluate, loadTrained, train } from '../ner/trainer.js';
+import { evaluateThresholds, loadTrained, train } from '../ner/trainer.js';
 import { defaultTrainConfig, readTrainConfig } from '../ner/config.js';
 import { predictStream, readLines, type TaggedSentence } from '../ner/predict.js';
 import { formatDenoising, formatModuleTable, traceSentence } from '../ner/trace.js';
@@ -19,7 +19,7 @@ import { kernelHelp, KERNELS, runKernel } from './kernel-playground.js';
 const USAGE = `usage:
   diffusionner train --config FILE [--out DIR] [--resume] [--max-steps N] [--epochs N] [--device webgpu|cpu]
   diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...   (default settings)
-  diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--json FILE]
+  diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X or X,Y,...] [--seed N] [--mode flat|nested] [--json FILE]
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
   diffusionner export --model DIR --out DIR [--f16]
   diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<void> {
   if (mode !== 'flat' && mode !== 'nested') die(`--mode must be flat or nested, got '${values.mode}'`);
   const sampling = () => ({
     steps: num(values.gamma, 'gamma') ?? 5, proposals: num(values['k-eval'], 'k-eval'), eta: num(values.eta, 'eta') ?? 1,
-    threshold: num(values.threshold, 'threshold') ?? 2.5, mode,
+    threshold: cmd === 'eval' && values.threshold?.includes(',') ? Number(values.threshold.split(',')[0]) : num(values.threshold, 'threshold') ?? 2.5, mode,
   });
   const kind = values.device ?? process.env.DNER_DEVICE ?? 'webgpu';
   if (kind !== 'cpu' && kind !== 'webgpu') die(`--device must be cpu or webgpu, got '${kind}'`);
@@ -81,10 +81,16 @@ async function main(argv: string[]): Promise<void> {
     const sents = readSentences(values.data);
     const dev = await device();
     const model = await loadTrained(values.model, dev);
-    const r = await evaluate(model, sents, dev, sampling(), num(values.seed, 'seed') ?? 0);
+    // --threshold 1.5,2,2.5 scores every φ from one DDIM run (choose φ on dev, then apply it to test).
+    const phis = (values.threshold ?? '2.5').split(',').map((v) => Number(v.trim()));
+    if (phis.some((v) => !Number.isFinite(v))) die(`--threshold expects a number or a comma-separated list, got '${values.threshold}'`);
+    const all = await evaluateThresholds(model, sents, dev, { ...sampling(), threshold: phis[0] }, phis, num(values.seed, 'seed') ?? 0);
+    for (const x of all.length > 1 ? all : []) console.log(`φ ${x.threshold}: P ${x.micro.precision.toFixed(2)}  R ${x.micro.recall.toFixed(2)}  F1 ${x.micro.f1.toFixed(2)}`);
+    const r = all.length > 1 ? all.reduce((a, b) => (b.micro.f1 > a.micro.f1 ? b : a)) : all[0];
+    if (all.length > 1) console.log(`best on this data: φ ${r.threshold}`);
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s)`);
-    for (const [t, s] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${s.precision.toFixed(2)}  R ${s.recall.toFixed(2)}  F1 ${s.f1.toFixed(2)}`);
-    if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(r, null, 1));
+    for (const [t, sc] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${sc.precision.toFixed(2)}  R ${sc.recall.toFixed(2)}  F1 ${sc.f1.toFixed(2)}`);
+    if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(all.length > 1 ? { best: r, sweep: all } : r, null, 1));
   } else if (cmd === 'kernel') {
     const [name] = positionals;
     if (values.list || !name) { console.log(`kernels:\n${kernelHelp()}`); return; }

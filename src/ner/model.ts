@@ -65,7 +65,12 @@ export interface PredictOptions {
   beforeStep?: (index: number, t: number) => void;
   /** Called after each DDIM step with its decoder outputs on the host. */
   onStep?: (s: DdimStepOutputs) => void | Promise<void>;
+  /** Called with each sentence's final proposals (to decode them again, e.g. at other thresholds φ). */
+  onFinal?: (sentences: FinalProposals[]) => void;
 }
+
+/** One sentence's last-step outputs over its own M words: P^l, P^r (K × M), class probabilities (K × C1). */
+export interface FinalProposals { left: Float32Array; right: Float32Array; probs: Float32Array; K: number; M: number; C1: number }
 
 /** One DDIM step's decoder outputs for the whole batch. */
 export interface DdimStepOutputs {
@@ -276,10 +281,12 @@ export class DiffusionNER extends Module {
     }
     const [pl, pr, pc] = await Promise.all([last!.left.data(), last!.right.data(), last!.logits.data()]);
     [x, words, lens, ...Object.values(last!)].forEach((v) => v.dispose());
-    return b.lengths.map((m, s) => {
+    const finals = b.lengths.map((m, s) => {
       // Each sentence's proposals over its own words only.
       const sub = (a: ArrayLike<number>) => Float32Array.from({ length: K * m }, (_, i) => a[(s * K + Math.floor(i / m)) * M + (i % m)]);
-      return decodeSentence(sub(pl), sub(pr), pc.slice(s * K * C1, (s + 1) * K * C1), K, m, C1, { mode: o.mode ?? 'flat', threshold: o.threshold });
+      return { left: sub(pl), right: sub(pr), probs: Float32Array.from(pc.slice(s * K * C1, (s + 1) * K * C1)), K, M: m, C1 };
     });
+    o.onFinal?.(finals);
+    return finals.map((f) => decodeSentence(f.left, f.right, f.probs, K, f.M, C1, { mode: o.mode ?? 'flat', threshold: o.threshold }));
   }
 }

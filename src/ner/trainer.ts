@@ -14,8 +14,8 @@ import { loadModelFolder, saveModelFolder } from '../nn/folder.js';
 import type { Device } from '../tensor/device.js';
 import { RNG } from '../tensor/random.js';
 import { countDataset, describeCounts, inferTypes, readSentences, readTypes, checkTypes, splitLongSentences, type Sentence } from './data.js';
-import { score, type Scores } from './decode.js';
-import { DiffusionNER, type ModelConfig } from './model.js';
+import { decodeSentence, score, type Scores } from './decode.js';
+import { DiffusionNER, type FinalProposals, type ModelConfig } from './model.js';
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { buildVocab } from './vocab.js';
 import { readVocabFile } from '../text/vocab-file.js';
@@ -54,23 +54,34 @@ export async function loadTrained(dir: string, device: Device, rng?: RNG): Promi
 }
 
 export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<EvalResult> {
+  return (await evaluateThresholds(model, sentences, device, o, [o.threshold ?? 2.5], seed, showProgress))[0];
+}
+
+/**
+ * One DDIM run over the sentences, scored at each threshold φ (only the final filter depends on φ, so a
+ * sweep costs one evaluation). Results are in the order of `thresholds`.
+ */
+export async function evaluateThresholds(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], thresholds: number[], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<(EvalResult & { threshold: number })[]> {
   const wasTraining = model.training;
   model.eval();
   const rng = new RNG(seed);
   const gold = sentences.map((s) => s.entities.map((e) => ({ left: e.start, right: e.end - 1, type: model.c.types.indexOf(e.type) + 1 })));
-  const pred = [];
+  const finals: FinalProposals[] = [];
   const t0 = performance.now();
   const bs = o.batch ?? 16;
   for (let i = 0; i < sentences.length; i += bs) {
     const b = model.batch(sentences.slice(i, i + bs), device);
-    pred.push(...await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode, rng }));
+    await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode, rng, onFinal: (f) => finals.push(...f) });
     DiffusionNER.disposeBatch(b);
     if (showProgress) progress('evaluating', Math.min(i + bs, sentences.length), sentences.length, t0, '');
   }
   if (showProgress) process.stderr.write('\n');
   const secs = (performance.now() - t0) / 1000;
   model.train(wasTraining);
-  return { ...score(gold, pred, model.c.types), sentencesPerSecond: sentences.length / secs };
+  return thresholds.map((threshold) => {
+    const pred = finals.map((f) => decodeSentence(f.left, f.right, f.probs, f.K, f.M, f.C1, { mode: o.mode, threshold }));
+    return { threshold, ...score(gold, pred, model.c.types), sentencesPerSecond: sentences.length / secs };
+  });
 }
 
 function progress(label: string, done: number, total: number, t0: number, extra: string): void {

@@ -32,6 +32,11 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const e = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--json', join(dir, 'eval.json'));
   if (e.status !== 0 || !/^P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/.test(e.stdout)) throw new Error(`eval: ${e.stdout} ${e.stderr}`);
   if (!('micro' in JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8')))) throw new Error('eval json');
+  // A threshold sweep: one line per φ from one DDIM run, the best one reported, all in the JSON.
+  const sw = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--threshold', '0,1.5,2.5', '--json', join(dir, 'sweep.json'));
+  if (sw.status !== 0 || (sw.stdout.match(/^φ /gm) ?? []).length !== 3 || !/best on this data: φ /.test(sw.stdout)) throw new Error(`sweep: ${sw.stdout} ${sw.stderr}`);
+  const sweep = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+  if (sweep.sweep.length !== 3 || !(sweep.sweep[0].micro.predicted >= sweep.sweep[2].micro.predicted)) throw new Error('a lower φ keeps at least as many entities');
   writeFileSync(join(dir, 'bad.jsonl'), '{"tokens": ["a"], "entities": [{"start": 0, "end": 3, "type": "LOC"}]}\n');
   const bad = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'bad.jsonl'));
   if (bad.status === 0 || bad.stderr.trim().split('\n').length !== 1 || !/bad\.jsonl:1: field 'entities\[0\]': span \[0, 3\) is outside the 1 tokens/.test(bad.stderr)) {
