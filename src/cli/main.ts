@@ -48,25 +48,28 @@ model.eval();
 const rep = device.kind === 'webgpu' ? `WebGPU: ${device.backend.report.description}` : 'cpu device';
 console.log(`DiffusionNER (from-scratch encoder, trained on CoNLL-2003; ${model.parameterCount().toLocaleString('en')} parameters) on ${rep}`);
 // provenance.json records how the bundled model was made and what it scores (docs/RESULTS.md).
+// Its sampling settings (φ chosen on the dev split) are the ones npm start uses.
 const provenancePath = join(MODEL, 'provenance.json');
-if (existsSync(provenancePath)) {
-  const p = JSON.parse(readFileSync(provenancePath, 'utf8')) as { command?: string; epochs?: number; test?: { precision: number; recall: number; f1: number } };
-  if (p.test) console.log(`(after ${p.epochs ?? '?'} epoch(s) of \`${p.command}\`: CoNLL-2003 test P ${p.test.precision.toFixed(1)} R ${p.test.recall.toFixed(1)} F1 ${p.test.f1.toFixed(1)}; see docs/RESULTS.md)`);
-}
+const prov = existsSync(provenancePath)
+  ? JSON.parse(readFileSync(provenancePath, 'utf8')) as { command?: string; epochs?: number; test?: { precision: number; recall: number; f1: number }; sampling?: { threshold?: number } }
+  : {};
+const phi = prov.sampling?.threshold ?? 2.5;
+if (prov.test) console.log(`(after ${prov.epochs ?? '?'} epoch(s) of \`${prov.command}\`: CoNLL-2003 test P ${prov.test.precision.toFixed(1)} R ${prov.test.recall.toFixed(1)} F1 ${prov.test.f1.toFixed(1)} at φ ${phi}; see docs/RESULTS.md)`);
 console.log('');
 const b = model.batch(sentences.map((tokens) => ({ tokens, entities: [] })), device);
-const pred = await model.predict(b, { steps: 5, rng: new RNG(0) });
+const pred = await model.predict(b, { steps: 5, threshold: phi, rng: new RNG(0) });
 DiffusionNER.disposeBatch(b);
 sentences.forEach((tokens, i) => {
   const ents = pred[i].sort((x, y) => x.left - y.left).map((c) => `${tokens.slice(c.left, c.right + 1).join(' ')} [${model.c.types[c.type - 1]}]`);
   console.log(`${tokens.join(' ')}\n  -> ${ents.length ? ents.join(', ') : '(no entities)'}`);
 });
 const first = sentences[0];
-const trace = await traceSentence(model, device, first, { steps: 5 });
+const trace = await traceSentence(model, device, first, { steps: 5, threshold: phi });
 console.log(`\nHow the first sentence was denoised (K = ${trace.options.proposals} noisy spans, ${trace.steps.length} DDIM steps; the strongest spans per step):`);
 console.log(formatDenoising(trace, { onlyInteresting: true, maxSpans: 4 }));
 const quoted = JSON.stringify(first.join(' '));
-console.log(`\nFull trace (every layer, every span): npx diffusionner trace --model models/conll2003 ${quoted}`);
-console.log(`HTML view of the denoising:          npx diffusionner trace --model models/conll2003 ${quoted} --html trace.html`);
+const phiFlag = phi === 2.5 ? '' : ` --threshold ${phi}`;
+console.log(`\nFull trace (every layer, every span): npx diffusionner trace --model models/conll2003${phiFlag} ${quoted}`);
+console.log(`HTML view of the denoising:          npx diffusionner trace --model models/conll2003${phiFlag} ${quoted} --html trace.html`);
 console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 process.exit(0);
