@@ -114,7 +114,7 @@ class Bert(nn.Module):
     """BERT's encoder (post-LN layers, exact GELU) for the BERT-sized benchmark configuration."""
     def __init__(self, vocab, hidden, layers, heads, intermediate, max_pos=512):
         super().__init__()
-        self.word, self.pos, self.type = nn.Embedding(vocab, hidden), nn.Embedding(max_pos, hidden), nn.Embedding(2, hidden)
+        self.word, self.pos, self.token_type = nn.Embedding(vocab, hidden), nn.Embedding(max_pos, hidden), nn.Embedding(2, hidden)
         self.norm = nn.LayerNorm(hidden, eps=1e-12)
         self.dropout = nn.Dropout(0.1)
         layer = nn.TransformerEncoderLayer(hidden, heads, intermediate, 0.1, activation="gelu", batch_first=True, layer_norm_eps=1e-12)
@@ -122,7 +122,7 @@ class Bert(nn.Module):
 
     def forward(self, ids, mask):
         S = ids.shape[1]
-        h = self.dropout(self.norm(self.word(ids) + self.pos(torch.arange(S))[None] + self.type(torch.zeros_like(ids))))
+        h = self.dropout(self.norm(self.word(ids) + self.pos(torch.arange(S))[None] + self.token_type(torch.zeros_like(ids))))
         return self.layers(h, src_key_padding_mask=mask == 0)
 
 
