@@ -18,6 +18,11 @@ const bin = join(root, 'bin', 'diffusionner.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'dner-kill-'));
 const env = { ...process.env, DNER_DEVICE: 'cpu' };
 
+function stepLines(out: string): number {
+  const f = join(out, 'steps.jsonl');
+  return existsSync(f) ? readFileSync(f, 'utf8').split('\n').length - 1 : 0;
+}
+
 function losses(out: string): Map<number, number> {
   const m = new Map<number, number>();
   if (!existsSync(join(out, 'steps.jsonl'))) return m;
@@ -54,11 +59,17 @@ s('20 kills at random moments: no corrupt checkpoint, and the resumed run matche
     const child = spawn(process.execPath, [bin, 'train', '--config', killedCfg, '--resume'], { env, stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     if (kills < 20) {
-      // Startup takes about a second; kill somewhere in the next few seconds of training.
-      const delay = 700 + rng.int(1500);
-      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      // Kill after a random number (1..12) of new steps plus a random 0..150 ms, so kills land at every
+      // phase (mid-step, mid-checkpoint) whatever the machine's speed, and 20 kills always fit in the run.
+      const start = stepLines(join(dir, 'killed')), target = start + 1 + rng.int(12), extra = rng.int(150);
+      let done = false;
+      const poll = (async () => {
+        while (!done && stepLines(join(dir, 'killed')) < target) await new Promise((r) => setTimeout(r, 10));
+        if (!done) setTimeout(() => child.kill('SIGKILL'), extra);
+      })();
       const code = await exited;
-      clearTimeout(timer);
+      done = true;
+      await poll;
       if (code === 0) finished = true; else kills++;
     } else {
       const code = await exited;
@@ -69,7 +80,7 @@ s('20 kills at random moments: no corrupt checkpoint, and the resumed run matche
     if (existsSync(join(dir, 'killed', 'checkpoint.json'))) readCheckpoint(join(dir, 'killed'));
   }
   const got = losses(join(dir, 'killed'));
-  if (kills < 20) throw new Error(`the run finished after only ${kills} kills; make it longer`);
+  if (kills < 20) throw new Error(`the run finished after only ${kills} kills`);
   if (got.size !== want.size) throw new Error(`${got.size} steps after resuming, ${want.size} uninterrupted`);
   for (const [step, loss] of want) {
     if (got.get(step) !== loss) throw new Error(`step ${step}: loss ${got.get(step)} after kills, ${loss} uninterrupted`);
