@@ -71,4 +71,22 @@ s('a tensor larger than the adapter allows is a clear error that says what to lo
   ok.dispose();
 });
 
+s('a lost device and a driver out-of-memory report are one message saying what to do', async () => {
+  const gpu = DEVICES.find((d) => d.kind === 'webgpu');
+  if (!gpu || gpu.kind !== 'webgpu') return;
+  // Neither can be provoked on purpose, so the backend's record of them is set as Dawn's callbacks would.
+  const be = gpu.backend as unknown as { errors: string[]; lostReason: string | null };
+  const messageOf = () => { try { T.ones([4], { device: gpu }).add(1).dispose(); return ''; } catch (e) { return (e as Error).message; } };
+  be.errors.push('Out of memory\n - While calling [Device].CreateBuffer');
+  const oom = messageOf();
+  if (!/^GPU out of memory \(Out of memory\)\. Lower the batch size \(train\.batch, eval\.batch\), K \(proposals\) or the sentence length/.test(oom)) throw new Error(oom);
+  be.lostReason = 'unknown: the driver reset the device';
+  const lost = messageOf();
+  be.lostReason = null;
+  if (!/^WebGPU device lost \(unknown: the driver reset the device\)\. Restart the process; .*lower the batch size or check the GPU driver/.test(lost)) throw new Error(lost);
+  const ok = T.ones([2], { device: gpu });
+  if ((await ok.data())[1] !== 1) throw new Error('device unusable afterwards');
+  ok.dispose();
+});
+
 s.run();
