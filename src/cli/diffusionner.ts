@@ -25,8 +25,6 @@ const USAGE = `usage:
   diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
   diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--max-words N]`;
 
-const getCpu = () => cpuDevice;
-
 function die(msg: string): never {
   process.stderr.write(`diffusionner: ${msg}\n`);
   process.exit(2);
@@ -103,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
   } else if (cmd === 'export') {
     if (!values.model || !values.out) die(`export needs --model DIR and --out DIR\n${USAGE}`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
-    const model = await loadTrained(values.model, getCpu());
+    const model = await loadTrained(values.model, cpuDevice);
     const { vocab, ...config } = model.c;
     await saveModelFolder(values.out, model, config, { 'vocab.txt': vocab.join('\n') + '\n' }, { f16: !!values.f16 });
     const size = statSync(join(values.out, 'model.safetensors')).size;

@@ -26,13 +26,11 @@ export interface AttentionDims {
 
 const NEG = -3.0e38;
 
-const threshold = keepThreshold;
-
 /** Z_ij: 0 or 1/(1−p), from the hash of (seed, b, h, i, j). */
 export function dropoutFactor(d: AttentionDims, b: number, h: number, i: number, j: number): number {
   if (d.dropout <= 0) return 1;
   const idx = ((((b * d.heads + h) * d.Lq + i) >>> 0) * d.Lk + j) >>> 0;
-  return mix32((d.seed ^ mix32(idx)) >>> 0) >= threshold(d.dropout) ? 1 / (1 - d.dropout) : 0;
+  return mix32((d.seed ^ mix32(idx)) >>> 0) >= keepThreshold(d.dropout) ? 1 / (1 - d.dropout) : 0;
 }
 
 const HEADER = /* wgsl */ `${WGSL_HASH}
@@ -47,7 +45,7 @@ fn keyOn(b: u32, j: u32) -> bool { return u.hasMask == 0u || MASK[b * u.Lk + j] 
 
 function uniforms(d: AttentionDims, hasMask: boolean): ArrayBuffer {
   return new UniformWriter().u32(d.B, d.heads, d.Lq, d.Lk, d.heads * d.dh).f32(d.scale, d.dropout)
-    .u32(d.seed >>> 0, threshold(d.dropout), hasMask ? 1 : 0).build();
+    .u32(d.seed >>> 0, keepThreshold(d.dropout), hasMask ? 1 : 0).build();
 }
 
 /** WGSL lines loading one head row of a (B, L, E) vec4 tensor into registers `${name}0..`. */

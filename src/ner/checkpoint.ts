@@ -7,6 +7,7 @@
  * and a load verifies every checksum.
  */
 import { oneLine } from '../text/one-line.js';
+import { decodeUtf8 } from '../text/utf8.js';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,7 +76,7 @@ export function hasCheckpoint(out: string): boolean {
 export function readCheckpoint(out: string): { dir: string; state: TrainerState } {
   const pointerPath = join(out, POINTER);
   let pointer: { checkpoint?: unknown; step?: unknown; sha256?: unknown };
-  try { pointer = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(pointerPath))); } catch (e) {
+  try { pointer = JSON.parse(decodeUtf8(readFileSync(pointerPath), pointerPath)); } catch (e) {
     throw new Error(oneLine(`${pointerPath}: unreadable checkpoint pointer (${(e as Error).message})`));
   }
   // Exactly the three fields it is written with, so any damage beyond whitespace is noticed.

@@ -6,6 +6,7 @@
  * document) and the field.
  */
 import { oneLine } from '../text/one-line.js';
+import { decodeUtf8 } from '../text/utf8.js';
 import { readFileSync } from 'node:fs';
 
 export interface Entity { start: number; end: number; type: string }
@@ -146,26 +147,12 @@ export function readSentences(file: string, format: Format = detectFormat(file))
   let bytes: Buffer;
   try { bytes = readFileSync(file); } catch (e) { fail(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
   let text: string;
-  try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch {
-    const line = firstBadUtf8Line(bytes);
-    fail(`${file}:${line}`, 'invalid UTF-8');
-  }
+  try { text = decodeUtf8(bytes, file); } catch (e) { throw new DataError((e as Error).message); }
   const out = format === 'jsonl' ? parseJsonl(text, file) : format === 'json' ? parseJsonArray(text, file) : parseConll(text, file);
   if (out.length === 0) fail(file, 'no sentences (the file is empty)');
   return out;
 }
 
-function firstBadUtf8Line(bytes: Uint8Array): number {
-  const dec = new TextDecoder('utf-8', { fatal: true });
-  let start = 0, line = 1;
-  while (start <= bytes.length) {
-    const nl = bytes.indexOf(10, start), end = nl < 0 ? bytes.length : nl;
-    try { dec.decode(bytes.subarray(start, end)); } catch { return line; }
-    if (nl < 0) break;
-    start = nl + 1; line++;
-  }
-  return line;
-}
 
 /**
  * Entity types: from a types file (the official {"entities": {TYPE: ...}} object, a JSON list, or one

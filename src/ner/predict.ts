@@ -24,7 +24,7 @@ export async function* readLines(stream: Readable | AsyncIterable<Uint8Array>, n
     try { return decoder.decode(bytes); } catch { throw new Error(`${name}:${line}: invalid UTF-8`); }
   };
   for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
-    pending = Buffer.concat([pending, typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk)]);
+    pending = Buffer.concat([pending, Buffer.from(chunk)]);
     let nl: number;
     while ((nl = pending.indexOf(10)) >= 0) {
       const text = decode(pending.subarray(0, nl)).replace(/\r$/, '');

@@ -4,23 +4,10 @@
  * line naming the file and line: invalid UTF-8, an empty vocabulary, an empty entry, a repeated entry.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { decodeUtf8 } from './utf8.js';
 
 export function parseVocab(data: Uint8Array | string, file: string): string[] {
-  let text: string;
-  if (typeof data === 'string') text = data;
-  else {
-    try { text = new TextDecoder('utf-8', { fatal: true }).decode(data); } catch {
-      // Find the line of the first bad byte sequence for the message.
-      let line = 1;
-      for (let i = 0; i < data.length; i++) {
-        if (data[i] === 10) { line++; continue; }
-        const end = data.indexOf(10, i);
-        try { new TextDecoder('utf-8', { fatal: true }).decode(data.subarray(i, end < 0 ? data.length : end)); } catch { break; }
-        i = end < 0 ? data.length : end - 1;
-      }
-      throw new Error(`${file}:${line}: invalid UTF-8`);
-    }
-  }
+  const text = typeof data === 'string' ? data : decodeUtf8(data, file);
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw new Error(`${file}: empty vocabulary`);
