@@ -10,6 +10,7 @@ import { saveModelFolder } from '../nn/folder.js';
 import { readSentences } from '../ner/data.js';
 import { evaluateThresholds, loadTrained, train } from '../ner/trainer.js';
 import { defaultTrainConfig, readTrainConfig } from '../ner/config.js';
+import { formatSelection, OFFICIAL_THRESHOLD, readSelection, SELECTION_FILE } from '../ner/selection.js';
 import { predictStream, readLines, type TaggedSentence } from '../ner/predict.js';
 import { formatDenoising, formatModuleTable, traceSentence } from '../ner/trace.js';
 import { tokenizeText } from '../text/tokenize.js';
@@ -53,9 +54,11 @@ async function main(argv: string[]): Promise<void> {
   });
   const mode = (values.mode ?? 'flat') as 'flat' | 'nested';
   if (mode !== 'flat' && mode !== 'nested') die(`--mode must be flat or nested, got '${values.mode}'`);
+  // Without --threshold, a model folder's φ chosen on dev (selection.json) applies, else the official 2.5.
+  const defaultThreshold = () => (values.model && existsSync(values.model) ? readSelection(values.model)?.threshold : undefined) ?? OFFICIAL_THRESHOLD;
   const sampling = () => ({
     steps: num(values.gamma, 'gamma') ?? 5, proposals: num(values['k-eval'], 'k-eval'), eta: num(values.eta, 'eta') ?? 1,
-    threshold: cmd === 'eval' && values.threshold?.includes(',') ? Number(values.threshold.split(',')[0]) : num(values.threshold, 'threshold') ?? 2.5, mode,
+    threshold: cmd === 'eval' && values.threshold?.includes(',') ? Number(values.threshold.split(',')[0]) : num(values.threshold, 'threshold') ?? defaultThreshold(), mode,
   });
   const kind = values.device ?? process.env.DNER_DEVICE ?? 'webgpu';
   if (kind !== 'cpu' && kind !== 'webgpu') die(`--device must be cpu or webgpu, got '${kind}'`);
@@ -80,13 +83,14 @@ async function main(argv: string[]): Promise<void> {
     const dev = await device();
     const model = await loadTrained(values.model, dev);
     // --threshold 1.5,2,2.5 scores every φ from one DDIM run (choose φ on dev, then apply it to test).
-    const phis = (values.threshold ?? '2.5').split(',').map((v) => Number(v.trim()));
+    const phis = (values.threshold ?? String(defaultThreshold())).split(',').map((v) => Number(v.trim()));
     if (phis.some((v) => !Number.isFinite(v))) die(`--threshold expects a number or a comma-separated list, got '${values.threshold}'`);
     const all = await evaluateThresholds(model, sents, dev, { ...sampling(), threshold: phis[0] }, phis, num(values.seed, 'seed') ?? 0);
     for (const x of all.length > 1 ? all : []) console.log(`φ ${x.threshold}: P ${x.micro.precision.toFixed(2)}  R ${x.micro.recall.toFixed(2)}  F1 ${x.micro.f1.toFixed(2)}`);
     const r = all.length > 1 ? all.reduce((a, b) => (b.micro.f1 > a.micro.f1 ? b : a)) : all[0];
     if (all.length > 1) console.log(`best on this data: φ ${r.threshold}`);
-    console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s)`);
+    const source = values.threshold ? '' : readSelection(values.model)?.threshold !== undefined ? `, φ ${r.threshold} as chosen in ${join(values.model, SELECTION_FILE)}` : `, φ ${r.threshold} (official default)`;
+    console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s${source})`);
     for (const [t, sc] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${sc.precision.toFixed(2)}  R ${sc.recall.toFixed(2)}  F1 ${sc.f1.toFixed(2)}`);
     if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(all.length > 1 ? { best: r, sweep: all } : r, null, 1));
   } else if (cmd === 'kernel') {
@@ -103,7 +107,8 @@ async function main(argv: string[]): Promise<void> {
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
     const model = await loadTrained(values.model, cpuDevice);
     const { vocab, ...config } = model.c;
-    await saveModelFolder(values.out, model, config, { 'vocab.txt': vocab.join('\n') + '\n' }, { f16: !!values.f16 });
+    const selection = readSelection(values.model);
+    await saveModelFolder(values.out, model, config, { 'vocab.txt': vocab.join('\n') + '\n', ...(selection ? { [SELECTION_FILE]: formatSelection(selection) } : {}) }, { f16: !!values.f16 });
     const size = statSync(join(values.out, 'model.safetensors')).size;
     console.log(`wrote ${values.out} (${(size / 2 ** 20).toFixed(1)} MiB of weights${values.f16 ? ', f16' : ''})`);
   } else if (cmd === 'trace') {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getDevice, type Device } from '../tensor/device.js';
 import { loadTrained } from '../ner/trainer.js';
+import { OFFICIAL_THRESHOLD, readSelection } from '../ner/selection.js';
 import { formatDenoising, traceSentence } from '../ner/trace.js';
 import { tokenizeText } from '../text/tokenize.js';
 import { RNG } from '../tensor/random.js';
@@ -48,12 +49,12 @@ model.eval();
 const rep = device.kind === 'webgpu' ? `WebGPU: ${device.backend.report.description}` : 'cpu device';
 console.log(`DiffusionNER (from-scratch encoder, trained on CoNLL-2003; ${model.parameterCount().toLocaleString('en')} parameters) on ${rep}`);
 // provenance.json records how the bundled model was made and what it scores (docs/RESULTS.md).
-// Its sampling settings (φ chosen on the dev split) are the ones npm start uses.
+// φ is the one chosen on the dev split (selection.json), which the trace commands below also pick up.
 const provenancePath = join(MODEL, 'provenance.json');
 const prov = existsSync(provenancePath)
   ? JSON.parse(readFileSync(provenancePath, 'utf8')) as { command?: string; epochs?: number; test?: { precision: number; recall: number; f1: number }; sampling?: { threshold?: number } }
   : {};
-const phi = prov.sampling?.threshold ?? 2.5;
+const phi = readSelection(MODEL)?.threshold ?? prov.sampling?.threshold ?? OFFICIAL_THRESHOLD;
 if (prov.test) console.log(`(after ${prov.epochs ?? '?'} epoch(s) of \`${prov.command}\`: CoNLL-2003 test P ${prov.test.precision.toFixed(1)} R ${prov.test.recall.toFixed(1)} F1 ${prov.test.f1.toFixed(1)} at φ ${phi}; see docs/RESULTS.md)`);
 console.log('');
 const b = model.batch(sentences.map((tokens) => ({ tokens, entities: [] })), device);
@@ -68,7 +69,7 @@ const trace = await traceSentence(model, device, first, { steps: 5, threshold: p
 console.log(`\nHow the first sentence was denoised (K = ${trace.options.proposals} noisy spans, ${trace.steps.length} DDIM steps; the strongest spans per step):`);
 console.log(formatDenoising(trace, { onlyInteresting: true, maxSpans: 4 }));
 const quoted = JSON.stringify(first.join(' '));
-const phiFlag = phi === 2.5 ? '' : ` --threshold ${phi}`;
+const phiFlag = phi === (readSelection(MODEL)?.threshold ?? OFFICIAL_THRESHOLD) ? '' : ` --threshold ${phi}`;
 console.log(`\nFull trace (every layer, every span): npx diffusionner trace --model models/conll2003${phiFlag} ${quoted}`);
 console.log(`HTML view of the denoising:          npx diffusionner trace --model models/conll2003${phiFlag} ${quoted} --html trace.html`);
 console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);

@@ -15,7 +15,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Check = 'positive' | 'nonneg' | 'int+' | 'fraction' | 'bool' | 'string';
+type Check = 'positive' | 'nonneg' | 'int+' | 'fraction' | 'bool' | 'string' | 'nonnegs';
 const MODEL: Record<string, Check> = {
   hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', proposals: 'int+', heads: 'int+', ffn: 'int+', dropout: 'fraction',
   timesteps: 'int+', scale: 'positive', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
@@ -26,7 +26,7 @@ const TRAIN: Record<string, Check> = {
   epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'nonneg',
   maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'nonneg', maxWords: 'int+',
 };
-const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', mode: 'string', batch: 'int+' };
+const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+' };
 const CHOICES: Record<string, string[]> = {
   'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'eval.mode': ['flat', 'nested'],
 };
@@ -41,8 +41,12 @@ function checkSection(file: string, name: string, section: unknown, rules: Recor
     const ok = {
       positive: num && (v as number) > 0, nonneg: num && (v as number) >= 0, 'int+': num && Number.isInteger(v) && (v as number) >= 1,
       fraction: num && (v as number) >= 0 && (v as number) < 1, bool: typeof v === 'boolean', string: typeof v === 'string',
+      nonnegs: Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0),
     }[rule];
-    const want = { positive: 'a positive number', nonneg: 'a number >= 0', 'int+': 'a whole number >= 1', fraction: 'a number in [0, 1)', bool: 'true or false', string: 'a string' }[rule];
+    const want = {
+      positive: 'a positive number', nonneg: 'a number >= 0', 'int+': 'a whole number >= 1', fraction: 'a number in [0, 1)', bool: 'true or false', string: 'a string',
+      nonnegs: 'a non-empty list of numbers >= 0',
+    }[rule];
     if (!ok) throw new ConfigError(file, field, `must be ${want}, got ${JSON.stringify(v)}`);
     if (CHOICES[field] && !CHOICES[field].includes(v as string)) throw new ConfigError(file, field, `must be one of ${CHOICES[field].join(', ')}, got ${JSON.stringify(v)}`);
   }

@@ -20,6 +20,7 @@ import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type T
 import { buildVocab } from './vocab.js';
 import { readVocabFile } from '../text/vocab-file.js';
 import { checkModelConfig } from './config.js';
+import { candidateThresholds, chooseThreshold, formatSelection, readSelection, SELECTION_FILE } from './selection.js';
 
 export interface TrainConfig {
   data: { train: string; dev?: string; test?: string; types?: string };
@@ -40,7 +41,15 @@ export interface TrainConfig {
     /** Consecutive non-finite steps that abort the run (default 20). */
     maxBadSteps?: number;
   };
-  eval: { steps?: number; proposals?: number; eta?: number; threshold?: number; mode: 'flat' | 'nested'; batch?: number };
+  eval: {
+    steps?: number; proposals?: number; eta?: number; threshold?: number; mode: 'flat' | 'nested'; batch?: number;
+    /**
+     * Further φ values scored on dev after each epoch (one DDIM run for all); the best, with `threshold`
+     * among the candidates, selects the epoch and is kept in the model folder (selection.json) for test,
+     * eval, predict and trace. Absent: `threshold` alone, as the official code does.
+     */
+    thresholds?: number[];
+  };
   out: string;
 }
 
@@ -170,6 +179,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const total = Math.min(cfg.train.maxSteps ?? Infinity, stepsPerEpoch * cfg.train.epochs);
   const warmup = Math.round((cfg.train.warmup ?? 0.1) * total);
   const every = cfg.train.checkpointEvery ?? 200;
+  const phis = candidateThresholds(cfg.eval.threshold, cfg.eval.thresholds);
   const maxBad = cfg.train.maxBadSteps ?? 20;
   const saveConfig = { ...config, vocab: undefined };
   const st: TrainerState = ckpt?.state ?? {
@@ -238,17 +248,21 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     if (!finished) say(`stopping after ${st.step} steps (maxSteps)`);
     const epochSecs = elapsed();
     const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: epochSecs, trainSentencesPerSecond: st.seen / epochSecs };
+    const modelFiles = (s: { threshold: number; split: string; f1ByThreshold: Record<string, number> }) => ({ 'vocab.txt': vocab.join('\n') + '\n', [SELECTION_FILE]: formatSelection(s) });
     if (devSet) {
-      const r = await evaluate(model, devSet, device, cfg.eval, seed, showProgress);
+      const sweep = await evaluateThresholds(model, devSet, device, cfg.eval, phis, seed, showProgress);
+      const r = chooseThreshold(sweep);
       entry.dev = r;
-      say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s; dev P ${r.micro.precision.toFixed(2)} R ${r.micro.recall.toFixed(2)} F1 ${r.micro.f1.toFixed(2)} (${r.sentencesPerSecond.toFixed(1)} sent/s)`);
+      const f1ByThreshold = Object.fromEntries(sweep.map((x) => [String(x.threshold), Number(x.micro.f1.toFixed(2))]));
+      const at = sweep.length > 1 ? ` at φ ${r.threshold} (F1 by φ: ${sweep.map((x) => `${x.threshold} → ${x.micro.f1.toFixed(2)}`).join(', ')})` : '';
+      say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s; dev P ${r.micro.precision.toFixed(2)} R ${r.micro.recall.toFixed(2)} F1 ${r.micro.f1.toFixed(2)}${at} (${r.sentencesPerSecond.toFixed(1)} sent/s)`);
       if (r.micro.f1 > st.best) {
         st.best = r.micro.f1; bestDev = r;
-        await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, { 'vocab.txt': vocab.join('\n') + '\n' });
+        await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, modelFiles({ threshold: r.threshold, split: 'dev', f1ByThreshold }));
       }
     } else {
       say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s`);
-      await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, { 'vocab.txt': vocab.join('\n') + '\n' });
+      await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, modelFiles({ threshold: phis[0], split: 'none (the configured φ; no dev set)', f1ByThreshold: {} }));
     }
     st.metrics.push(entry);
     writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics }, null, 1));
@@ -259,11 +273,13 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   }
   let test: EvalResult | undefined;
   if (testSet) {
-    const bestModel = existsSync(join(cfg.out, 'model', 'config.json')) ? await loadTrained(join(cfg.out, 'model'), device) : model;
-    test = await evaluate(bestModel, testSet, device, cfg.eval, seed, showProgress);
-    say(`test (${devSet ? 'best dev model' : 'last model'}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)} (${test.sentencesPerSecond.toFixed(1)} sent/s)`);
+    const bestDir = join(cfg.out, 'model');
+    const bestModel = existsSync(join(bestDir, 'config.json')) ? await loadTrained(bestDir, device) : model;
+    const threshold = (bestModel !== model ? readSelection(bestDir)?.threshold : undefined) ?? phis[0];
+    test = await evaluate(bestModel, testSet, device, { ...cfg.eval, threshold }, seed, showProgress);
+    say(`test (${devSet ? 'best dev model' : 'last model'}, φ ${threshold}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)} (${test.sentencesPerSecond.toFixed(1)} sent/s)`);
     if (bestModel !== model) bestModel.dispose();
-    writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics, test }, null, 1));
+    writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics, test: { threshold, ...test } }, null, 1));
   }
   opt.dispose();
   model.dispose();

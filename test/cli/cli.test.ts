@@ -21,16 +21,24 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   writeFileSync(join(dir, 'cfg.json'), JSON.stringify({
     data: { train: 'train.jsonl', dev: 'train.jsonl', test: 'train.jsonl' },
     model: { hidden: 8, embedding: 8, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8, dropout: 0 },
-    train: { epochs: 1, batch: 3, lr: 1e-3 }, eval: { mode: 'flat', proposals: 4 }, out: join(dir, 'run'),
+    train: { epochs: 1, batch: 3, lr: 1e-3 }, eval: { mode: 'flat', proposals: 4, thresholds: [0, 1.5] }, out: join(dir, 'run'),
   }));
   const t = cli('train', '--config', join(dir, 'cfg.json'));
   if (t.status !== 0) throw new Error(`train failed: ${t.stderr}`);
   for (const f of ['model/config.json', 'model/model.safetensors', 'model/vocab.txt', 'metrics.json', 'train.log']) {
     if (!existsSync(join(dir, 'run', f))) throw new Error(`missing ${f}`);
   }
-  if (!readFileSync(join(dir, 'run', 'train.log'), 'utf8').includes('train: 6 sentences, 6 entities (LOC 6)')) throw new Error('log');
+  const log = readFileSync(join(dir, 'run', 'train.log'), 'utf8');
+  if (!log.includes('train: 6 sentences, 6 entities (LOC 6)')) throw new Error('log');
+  // φ is chosen on dev among the configured threshold and the sweep, kept with the model and used for test.
+  if (!/F1 by φ: 2\.5 → [\d.]+, 0 → [\d.]+, 1\.5 → [\d.]+\)/.test(log)) throw new Error(`no φ sweep in the log:\n${log}`);
+  const selection = JSON.parse(readFileSync(join(dir, 'run', 'model', 'selection.json'), 'utf8'));
+  const metrics = JSON.parse(readFileSync(join(dir, 'run', 'metrics.json'), 'utf8'));
+  if (![0, 1.5, 2.5].includes(selection.threshold) || selection.split !== 'dev' || Object.keys(selection.f1ByThreshold).length !== 3) throw new Error(`selection.json: ${JSON.stringify(selection)}`);
+  if (metrics.test.threshold !== selection.threshold || metrics.epochs[0].dev.threshold !== selection.threshold) throw new Error(`test φ ${metrics.test.threshold}, dev φ ${metrics.epochs[0].dev.threshold}, chosen ${selection.threshold}`);
   const e = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--json', join(dir, 'eval.json'));
   if (e.status !== 0 || !/^P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/.test(e.stdout)) throw new Error(`eval: ${e.stdout} ${e.stderr}`);
+  if (!e.stdout.includes(`φ ${selection.threshold} as chosen in`)) throw new Error(`eval without --threshold must use the chosen φ: ${e.stdout}`);
   if (!('micro' in JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8')))) throw new Error('eval json');
   // A threshold sweep: one line per φ from one DDIM run, the best one reported, all in the JSON.
   const sw = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--threshold', '0,1.5,2.5', '--json', join(dir, 'sweep.json'));
@@ -58,6 +66,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   // npm start's program on a given model folder and text; export writes an f16 copy that still loads.
   const ex = cli('export', '--model', model, '--out', join(dir, 'small'), '--f16');
   if (ex.status !== 0 || !/wrote .*f16/.test(ex.stdout)) throw new Error(`export: ${ex.stdout} ${ex.stderr}`);
+  if (JSON.parse(readFileSync(join(dir, 'small', 'selection.json'), 'utf8')).threshold !== selection.threshold) throw new Error('export must keep the chosen φ');
   const start = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'x w1 Paris y'], {
     encoding: 'utf8', env: { ...process.env, DNER_DEVICE: 'cpu', DNER_MODEL: join(dir, 'small') }, timeout: 120_000,
   });

@@ -34,6 +34,8 @@ s('bad configs are rejected with one line naming the file and the field', async 
     [{ ...ok, train: { epochs: 1, batch: 2 } }, /field 'train.lr' is required/],
     [{ ...ok, train: { ...ok.train, lr: 'fast' } }, /field 'train.lr' must be a positive number, got "fast"/],
     [{ ...ok, eval: { mode: 'sideways' } }, /field 'eval.mode' must be one of flat, nested/],
+    [{ ...ok, eval: { mode: 'flat', thresholds: [] } }, /field 'eval.thresholds' must be a non-empty list of numbers >= 0, got \[\]/],
+    [{ ...ok, eval: { mode: 'flat', thresholds: [1, -2] } }, /field 'eval.thresholds' must be a non-empty list of numbers >= 0/],
     [{ ...ok, model: { hidden: 8, dropuot: 0.1 } }, /field 'model.dropuot' is not a known setting/],
     [{ ...ok, extra: 1 }, /field 'extra' is not a known section/],
   ];
