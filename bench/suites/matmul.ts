@@ -1,11 +1,12 @@
 /**
  * fp32 matmul in GFLOP/s: every WGSL variant on the WebGPU adapter, the plain-TypeScript cpu
  * reference, and peers on the same machine in the same run (tfjs-webgpu on the same adapter, tfjs-wasm);
- * and the machine's compute ceiling measured in the same run: PyTorch's matmul (OpenBLAS sgemm, 2 threads)
+ * and the machine's compute ceiling measured in the same run: PyTorch's matmul (OpenBLAS sgemm on every core)
  * when Debian's python3-torch is installed, with each shape's best kernel as a fraction of it.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import * as T from '../../src/index.js';
 import { launchMatmul, type MatmulDims, type MatmulPlan } from '../../src/kernels/matmul.js';
 import { benchDir, type SuiteContext, timeIt } from '../common.js';
@@ -76,13 +77,14 @@ export async function run(ctx: SuiteContext): Promise<void> {
 
 /** On a CPU-only machine the WebGPU adapter runs on the same cores: native sgemm is the ceiling. */
 function ceiling(ctx: SuiteContext, shapes: [string, number, number, number][], best: Map<string, number>): void {
+  const cpus = availableParallelism();
   const r = spawnSync(process.env.DNER_PYTHON ?? '/usr/bin/python3', [join(benchDir, 'peers', 'torch_matmul.py'), JSON.stringify(shapes)], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) {
     console.warn(`compute ceiling skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); apt-get install python3-torch`);
     return;
   }
   for (const p of JSON.parse(r.stdout.trim().split('\n').pop()!) as { name: string; value: number }[]) {
-    ctx.record({ name: p.name, variant: 'ceiling: torch.matmul (OpenBLAS sgemm, 2 threads)', device: 'cpu', value: p.value, unit: 'GFLOP/s' });
+    ctx.record({ name: p.name, variant: `ceiling: torch.matmul (OpenBLAS sgemm, ${cpus} threads)`, device: 'cpu', value: p.value, unit: 'GFLOP/s' });
     const b = best.get(p.name);
     if (b) ctx.record({ name: p.name, variant: 'best engine kernel / ceiling', device: 'webgpu', value: b / p.value, unit: 'x' });
   }

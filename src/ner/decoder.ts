@@ -11,7 +11,7 @@ import { pairsToWords } from '../diffusion/spans.js';
 import { resolveDevice } from '../tensor/device.js';
 import { defaultRng, type RNG } from '../tensor/random.js';
 import { noGrad, type Tensor } from '../tensor/tensor.js';
-import { MultiHeadAttention } from '../nn/attention.js';
+import { MultiHeadAttention, type ProjectedKeyValue } from '../nn/attention.js';
 import { Dropout, type InitOptions, LayerNorm, Linear, ModuleList } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 
@@ -42,10 +42,11 @@ class SpanLayer extends Module {
     this.norm3 = this.child('norm3', new LayerNorm(c.hidden, 1e-5, o));
     this.drop = this.child('dropout', new Dropout(c.dropout, rng));
   }
-  forward(x: Tensor, pos: Tensor, words: Tensor, wordMask: Tensor): Tensor {
+  /** x, pos (B, K, H); the words' keys and values for cross-attention, projected once (B, M, H). */
+  forward(x: Tensor, pos: Tensor, words: ProjectedKeyValue, wordMask: Tensor): Tensor {
     const qk = T.add(x, pos);
     x = this.norm1.forward(T.add(x, this.drop.forward(this.selfAttn.forward(qk, qk, x))));
-    x = this.norm2.forward(T.add(x, this.drop.forward(this.crossAttn.forward(T.add(x, pos), words, words, { keyPaddingMask: wordMask }))));
+    x = this.norm2.forward(T.add(x, this.drop.forward(this.crossAttn.forward(T.add(x, pos), words, null, { keyPaddingMask: wordMask }))));
     const ffn = this.linear2.forward(this.drop.forward(this.linear1.forward(x, 'relu')));
     return this.norm3.forward(T.add(x, this.drop.forward(ffn)));
   }
@@ -61,9 +62,11 @@ class Pointer extends Module {
     this.w = this.param('weight', T.rand([h], { device: resolveDevice(o.device), rng: o.rng, low: -bound, high: bound }));
     this.b = this.param('bias', T.zeros([1], { device: resolveDevice(o.device) }));
   }
-  /** Sigmoid probabilities (B, K, M); padded words get sigmoid(−1e25) = 0. */
-  forward(words: Tensor, spans: Tensor, wordMask: Tensor): Tensor {
-    return T.sigmoid(T.boundaryPointer(this.words.forward(words), this.spans.forward(spans), this.w, this.b, wordMask));
+  /** The word side U = word_proj(words) (B, M, H), the same at every DDIM step. */
+  projectWords(words: Tensor): Tensor { return this.words.forward(words); }
+  /** Sigmoid probabilities (B, K, M) from projectWords' U and the spans (B, K, H); padded words get sigmoid(−1e25) = 0. */
+  forward(projectedWords: Tensor, spans: Tensor, wordMask: Tensor): Tensor {
+    return T.sigmoid(T.boundaryPointer(projectedWords, this.spans.forward(spans), this.w, this.b, wordMask));
   }
 }
 
@@ -79,6 +82,26 @@ class Mlp2 extends Module {
 }
 
 export interface DecoderOutput { logits: Tensor; left: Tensor; right: Tensor; words: Tensor }
+
+/**
+ * What the decoder derives from the words alone, the same at every DDIM step: prediction prepares it
+ * once per batch instead of once per step. Projecting every word and then gathering a span's boundary
+ * rows equals gathering and then projecting (a Linear acts row by row), and costs B·M rows, not B·K.
+ */
+export interface DecoderMemory {
+  words: Tensor; wordMask: Tensor; lengths: number[];
+  /** lrconcat: start_proj and end_proj of every word (B·M, H). */
+  startWords: Tensor | null; endWords: Tensor | null;
+  /** Per span layer, the cross-attention keys and values of the words (B, M, H). */
+  crossKeyValues: ProjectedKeyValue[];
+  /** The boundary pointers' word projections (B, M, H). */
+  leftWords: Tensor; rightWords: Tensor;
+}
+
+/** A memory's tensors to free when prediction ends: the words and their projections (the mask belongs to the batch). */
+export function decoderMemoryTensors(m: DecoderMemory): Tensor[] {
+  return [m.words, m.startWords, m.endWords, ...m.crossKeyValues.flatMap((kv) => [kv.k, kv.v]), m.leftWords, m.rightWords].filter((t): t is Tensor => t !== null);
+}
 
 export class SpanDecoder extends Module {
   readonly c: Required<DecoderConfig>;
@@ -107,19 +130,34 @@ export class SpanDecoder extends Module {
     this.drop = this.child('dropout', new Dropout(c.dropout, rng));
   }
 
-  forward(pairs: Tensor, words: Tensor, timesteps: number[], wordMask: Tensor, lengths: number[]): DecoderOutput {
-    const [B, K] = pairs.shape, M = words.shape[1], h = this.c.hidden, dev = words.device;
+  /** words (B, M, H), wordMask (B, M), lengths M_b -> the step-independent part of the decoder. */
+  prepare(words: Tensor, wordMask: Tensor, lengths: number[]): DecoderMemory {
+    const [B, M, h] = words.shape;
+    const flat = T.reshape(words, [B * M, h]);
+    return {
+      words, wordMask, lengths,
+      startWords: this.startProj ? this.startProj.forward(flat) : null,
+      endWords: this.endProj ? this.endProj.forward(flat) : null,
+      crossKeyValues: this.layers.map((l) => l.crossAttn.projectKeyValue(words)),
+      leftWords: this.leftPointer.projectWords(words),
+      rightWords: this.rightPointer.projectWords(words),
+    };
+  }
+
+  /** One denoising pass: pairs (B, K, 2) in [0, 1] and timesteps t (B) over a prepared memory -> logits, P^l, P^r. */
+  forward(pairs: Tensor, mem: DecoderMemory, timesteps: number[]): DecoderOutput {
+    const [B, K] = pairs.shape, M = mem.words.shape[1], h = this.c.hidden, dev = mem.words.device;
+    const { words, wordMask, lengths } = mem;
     // Step 1: discretise to word positions with each sentence's M_b − 1.
     const lens = T.tensor(Float32Array.from(lengths), { device: dev });
     const pos = noGrad(() => pairsToWords(pairs, lens)); // (B, K, 2), f32 integers
     const l = T.slice(pos, -1, 0, 1), r = T.slice(pos, -1, 1, 2); // (B, K, 1)
     let spans: Tensor;
-    if (this.startProj && this.endProj && this.downProj) {
-      const flat = T.reshape(words, [B * M, h]);
+    if (this.downProj && mem.startWords && mem.endWords) {
       const offsets = T.tensor(Int32Array.from({ length: B }, (_, b) => b * M), { shape: [B, 1, 1], device: dev });
-      const gather = (p: Tensor) => T.reshape(T.indexSelect(flat, 0, T.reshape(T.add(T.cast(p, 'i32'), offsets), [B * K])), [B, K, h]);
-      const s = this.drop.forward(this.startProj.forward(gather(l)));
-      const e = this.drop.forward(this.endProj.forward(gather(r)));
+      const gather = (table: Tensor, p: Tensor) => T.reshape(T.indexSelect(table, 0, T.reshape(T.add(T.cast(p, 'i32'), offsets), [B * K])), [B, K, h]);
+      const s = this.drop.forward(gather(mem.startWords, l));
+      const e = this.drop.forward(gather(mem.endWords, r));
       spans = this.drop.forward(this.downProj.forward(T.concat([s, e], -1)));
     } else {
       const wordIdx = T.reshape(T.arange(0, M, 1, { device: dev, dtype: 'f32' }), [1, 1, M]);
@@ -131,13 +169,13 @@ export class SpanDecoder extends Module {
     const slots = this.slotMlp.forward(sinusoidalEmbedding(T.arange(0, K, 1, { device: dev }), h)); // (K, h)
     const slotPos = T.reshape(slots, [1, K, h]);
     let x = spans;
-    for (const layer of this.layers) x = layer.forward(x, T.expand(slotPos, [B, K, h]), words, wordMask);
+    this.layers.forEach((layer, i) => { x = layer.forward(x, T.expand(slotPos, [B, K, h]), mem.crossKeyValues[i], wordMask); });
     const time = this.timeMlp.forward(sinusoidalEmbedding(T.tensor(Int32Array.from(timesteps), { device: dev }), h)); // (B, h)
     x = T.add(x, T.reshape(time, [B, 1, h]));
     return {
       logits: this.classifier.forward(x),
-      left: this.leftPointer.forward(words, x, wordMask),
-      right: this.rightPointer.forward(words, x, wordMask),
+      left: this.leftPointer.forward(mem.leftWords, x, wordMask),
+      right: this.rightPointer.forward(mem.rightWords, x, wordMask),
       words: pos,
     };
   }

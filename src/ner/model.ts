@@ -20,7 +20,7 @@ import { keep, tidy } from '../tensor/scope.js';
 import { noGrad, type Tensor } from '../tensor/tensor.js';
 import { diffusionNerLosses, type GoldSpan, matchProposals } from './criterion.js';
 import { type Candidate, decodeSentence } from './decode.js';
-import { SpanDecoder } from './decoder.js';
+import { decoderMemoryTensors, SpanDecoder } from './decoder.js';
 
 export interface ModelConfig {
   /** scratch: the word vocabulary; bert: the WordPiece vocabulary (vocab.txt of the BERT folder). */
@@ -218,7 +218,7 @@ export class DiffusionNER extends Module {
     const t = Array.from({ length: B }, () => this.rng.int(this.c.timesteps));
     const fwd = tidy(() => {
       const xt = D.qSample(this.schedule, T.tensor(x0v, { shape: [B, K, 2], device: dev }), t, T.randn([B, K, 2], { device: dev, rng: this.rng }));
-      const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), this.encode(b), t, b.mask, b.lengths);
+      const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), this.decoder.prepare(this.encode(b), b.mask, b.lengths), t);
       return { logits: out.logits, left: out.left, right: out.right, probs: noGrad(() => T.softmax(out.logits, -1)) };
     });
     // Matching runs on the host: one readback per step.
@@ -255,7 +255,8 @@ export class DiffusionNER extends Module {
     const K = o.proposals ?? this.c.proposals, B = b.lengths.length, M = b.ids.shape[1], C1 = this.c.types.length + 1, dev = b.ids.device;
     const rng = o.rng ?? this.rng;
     // Gradients off for every synchronous block (noGrad cannot span an await).
-    const words = keep(noGrad(() => tidy(() => this.encode(b))));
+    // The encoder and the decoder's word-side projections run once; only the spans change per step.
+    const memory = noGrad(() => tidy(() => this.decoder.prepare(this.encode(b), b.mask, b.lengths)));
     const lens = keep(T.tensor(Float32Array.from(b.lengths), { device: dev }));
     let x = keep(T.randn([B, K, 2], { device: dev, rng }));
     let last: { logits: Tensor; left: Tensor; right: Tensor; spans: Tensor } | null = null;
@@ -264,7 +265,7 @@ export class DiffusionNER extends Module {
       const xt = x;
       o.beforeStep?.(index, t);
       const next = noGrad(() => tidy(() => {
-        const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), words, Array(B).fill(t), b.mask, b.lengths);
+        const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), memory, Array(B).fill(t));
         const x0 = D.boundariesToX0(T.argmax(out.left, -1), T.argmax(out.right, -1), lens, this.c.scale);
         const step = D.ddimStep(this.schedule, xt, x0, t, tn, o.eta ?? 1, T.randn([B, K, 2], { device: dev, rng }));
         return { x: step.x, out: { logits: T.softmax(out.logits, -1), left: out.left, right: out.right, spans: out.words } };
@@ -280,7 +281,7 @@ export class DiffusionNER extends Module {
       last = next.out;
     }
     const [pl, pr, pc] = await Promise.all([last!.left.data(), last!.right.data(), last!.logits.data()]);
-    [x, words, lens, ...Object.values(last!)].forEach((v) => v.dispose());
+    [x, lens, ...Object.values(last!), ...decoderMemoryTensors(memory)].forEach((v) => v.dispose());
     const finals = b.lengths.map((m, s) => {
       // Each sentence's proposals over its own words only.
       const sub = (a: ArrayLike<number>) => Float32Array.from({ length: K * m }, (_, i) => a[(s * K + Math.floor(i / m)) * M + (i % m)]);

@@ -7,9 +7,12 @@
 import * as T from '../ops/index.js';
 import { defaultRng, type RNG } from '../tensor/random.js';
 import { resolveDevice } from '../tensor/device.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { type InitOptions, Linear } from './layers.js';
 import { Module } from './module.js';
+
+/** Keys and values (B, Lk, E) of a memory, projected once for several attention calls. */
+export interface ProjectedKeyValue { readonly k: Tensor; readonly v: Tensor }
 
 export interface AttentionCallOptions {
   /** (B, Lk): 1 = attend, 0 = padding. */
@@ -45,10 +48,18 @@ export class MultiHeadAttention extends Module {
     return T.linear(x, T.slice(this.inProjWeight, 0, from * E, to * E), T.slice(this.inProjBias, 0, from * E, to * E));
   }
 
-  /** query (B, Lq, E), key and value (B, Lk, E) -> (B, Lq, E). */
-  forward(query: Tensor, key: Tensor, value: Tensor, o: AttentionCallOptions = {}): Tensor {
+  /**
+   * query (B, Lq, E), key and value (B, Lk, E) -> (B, Lq, E). `key` may instead be a memory already
+   * projected by projectKeyValue (value is then null).
+   */
+  forward(query: Tensor, key: Tensor | ProjectedKeyValue, value: Tensor | null, o: AttentionCallOptions = {}): Tensor {
     let q: Tensor, k: Tensor, v: Tensor;
-    if (query === key && key === value) {
+    if (!(key instanceof Tensor)) {
+      q = this.project(query, 0, 1);
+      ({ k, v } = key);
+    } else if (value === null) {
+      throw new Error('MultiHeadAttention: value is null but key is a tensor, not a projected memory');
+    } else if (query === key && key === value) {
       const qkv = this.project(query, 0, 3);
       [q, k, v] = [0, 1, 2].map((i) => T.slice(qkv, -1, i * this.embedDim, (i + 1) * this.embedDim));
     } else if (query === key) {
@@ -57,14 +68,26 @@ export class MultiHeadAttention extends Module {
       v = this.project(value, 2, 3);
     } else {
       q = this.project(query, 0, 1);
-      if (key === value) {
-        const kv = this.project(key, 1, 3);
-        [k, v] = [0, 1].map((i) => T.slice(kv, -1, i * this.embedDim, (i + 1) * this.embedDim));
-      } else {
+      if (key === value) ({ k, v } = this.projectKeyValue(key));
+      else {
         k = this.project(key, 1, 2);
         v = this.project(value, 2, 3);
       }
     }
+    return this.attendProjected(q, k, v, o);
+  }
+
+  /**
+   * Keys and values of a memory (B, Lk, E) that several queries attend to: DiffusionNER's decoder
+   * cross-attends to the same words at every DDIM step, so it projects them once.
+   */
+  projectKeyValue(memory: Tensor): ProjectedKeyValue {
+    const kv = this.project(memory, 1, 3);
+    const [k, v] = [0, 1].map((i) => T.slice(kv, -1, i * this.embedDim, (i + 1) * this.embedDim));
+    return { k, v };
+  }
+
+  private attendProjected(q: Tensor, k: Tensor, v: Tensor, o: AttentionCallOptions): Tensor {
     const p = this.training ? this.dropout : 0;
     const ctx = T.attention(q, k, v, { heads: this.heads, mask: o.keyPaddingMask ?? null, dropout: p, seed: p > 0 ? this.rng.nextU32() : 0 });
     return this.outProj.forward(ctx);

@@ -12,7 +12,7 @@ async function run(dev: T.Device, pooling: 'lrconcat' | 'meanpool') {
   const words = T.tensor(randomValues(B * M * H, 1), { shape: [B, M, H], dtype: 'f32', device: dev, requiresGrad: true });
   const wordMask = T.tensor(Array.from({ length: B * M }, (_, i) => (i % M < lengths[Math.floor(i / M)] ? 1 : 0)), { shape: [B, M], device: dev });
   const pairs = T.tensor(randomValues(B * K * 2, 2, 0, 1), { shape: [B, K, 2], dtype: 'f32', device: dev });
-  const out = dec.forward(T.clamp(pairs, 0, 1), words, [999, 17], wordMask, lengths);
+  const out = dec.forward(T.clamp(pairs, 0, 1), dec.prepare(words, wordMask, lengths), [999, 17]);
   const loss = T.add(T.sum(T.mul(out.logits, T.tensor(randomValues(B * K * (C + 1), 3), { shape: [B, K, C + 1], dtype: 'f32', device: dev }))),
     T.sum(T.mul(T.add(out.left, out.right), T.tensor(randomValues(B * K * M, 4), { shape: [B, K, M], dtype: 'f32', device: dev }))));
   loss.backward();

@@ -34,7 +34,7 @@ for (const [tag, spanPooling] of [['lr', 'lrconcat'], ['mean', 'meanpool']] as c
       const b: Batch = { ids: t(`${tag}.ids`), mask, chars: { ids: t(`${tag}.char_ids`), mask: t(`${tag}.char_mask`) }, pieces: null, lengths, gold: [] };
       const out = T.noGrad(() => {
         const words = model.encode(b);
-        return { encoded: words, ...model.decoder.forward(D.xToPairs(t(`${tag}.xt`), 1), words, Array.from(get(`${tag}.t`).data), mask, lengths) };
+        return { encoded: words, ...model.decoder.forward(D.xToPairs(t(`${tag}.xt`), 1), model.decoder.prepare(words, mask, lengths), Array.from(get(`${tag}.t`).data)) };
       });
       const tol = { rtol: 2e-4, atol: 2e-5 };
       assertClose(await out.encoded.data(), get(`${tag}.words`).data, tol, `encoder output on ${dev.name}`);
