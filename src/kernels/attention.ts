@@ -6,7 +6,13 @@
  *   backward: D_i = dO_i · O_i;  P_ij = exp(s_ij − lse_i);  dP_ij = Z_ij (dO_i · v_j);  dS = P (dP − D)
  *             dq_i = scale Σ_j dS_ij k_j;  dk_j = scale Σ_i dS_ij q_i;  dv_j = Σ_i Z_ij P_ij dO_i
  * One invocation owns R query rows (forward with an online softmax, and dq) or R key rows (dk, dv),
- * with the head's vectors in vec4 registers. The dropout mask Z (0 or 1/(1−p)) is a hash of
+ * with the head's vectors in vec4 registers. Two variants, chosen per adapter (attentionVariant):
+ *   rows      each invocation loads every key (or query) row it visits itself (real GPUs, where loads
+ *             are cheap and caches serve the neighbours);
+ *   subgroup  for lavapipe: the S lanes of a subgroup share (b, h) and walk the keys (or queries) S at a
+ *             time, each lane loading one row and handing it to the others with subgroupBroadcast, so a
+ *             row costs 1/S of a load per lane (loads dominate there; docs/ENGINE.md). Masks become
+ *             selects instead of branches to keep the subgroup operations in uniform control flow. The dropout mask Z (0 or 1/(1−p)) is a hash of
  * (seed, b, h, i, j), recomputed in the backward pass and by the CPU reference, so nothing is stored.
  * A query whose keys are all hidden gets o = 0 (torch would give NaN).
  */
@@ -67,8 +73,203 @@ export function rowsPerInvocation(dh: number): number {
   return dh <= 32 ? 4 : 2;
 }
 
-export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, R = rowsPerInvocation(d.dh)): void {
-  const D4 = d.dh / 4;
+export type AttentionVariant = { kind: 'rows' } | { kind: 'subgroup'; S: number; R: number };
+
+/** `subgroup` on software adapters with a fixed subgroup size, else `rows`; DNER_ATTENTION=rows|subgroup forces one. */
+export function attentionVariant(dev: GpuDevice): AttentionVariant {
+  const forced = process.env.DNER_ATTENTION;
+  if (forced !== undefined && forced !== 'rows' && forced !== 'subgroup') throw new Error(`DNER_ATTENTION must be rows or subgroup, got '${forced}'`);
+  const rep = dev.backend.report;
+  const S = dev.backend.hasSubgroups ? rep.subgroupSize ?? 0 : 0;
+  if (forced === 'subgroup' && !S) throw new Error('attention: the subgroup variant needs the subgroups feature with a fixed subgroup size');
+  return (forced ?? (rep.isSoftware && S ? 'subgroup' : 'rows')) === 'subgroup' ? { kind: 'subgroup', S, R: SUBGROUP_ROWS } : { kind: 'rows' };
+}
+
+/** Query or key rows per lane of the subgroup variant (measured in docs/ENGINE.md). */
+const SUBGROUP_ROWS = 2;
+
+/** WGSL lines that hand lane `src`'s registers `${own}0..` to every lane as `${name}0..`. */
+function broadcastRow(name: string, own: string, src: number, D4: number): string {
+  return Array.from({ length: D4 }, (_, t) => `let ${name}${t} = subgroupBroadcast(${own}${t}, ${src}u);`).join(' ');
+}
+
+/** Entry of the subgroup kernels: one subgroup per workgroup, `g` the workgroup's flat index (uniform). */
+function subgroupEntry(S: number): string {
+  return `@compute @workgroup_size(${S})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let g = wid.y * nwg.x + wid.x;`;
+}
+
+function launchAttentionSubgroup(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, S: number, R: number): void {
+  const D4 = d.dh / 4, block = S * R;
+  const spec = {
+    key: `attention_fwd_sg:${d.dh}:${S}:${R}`,
+    name: 'attention_forward',
+    code: () => `enable subgroups;
+${HEADER}
+@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> MASK: array<f32>;
+@group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;
+${subgroupEntry(S)}
+  let nb = (u.Lq + ${block - 1}u) / ${block}u;
+  if (g >= u.B * u.H * nb) { return; }
+  let iStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
+  let E4 = u.E / 4u;
+${range(R).map((r) => `  let i${r} = min(iStart + ${r}u, u.Lq - 1u);
+  let qBase${r} = (b * u.Lq + i${r}) * E4 + h * ${D4}u;
+  ${loadRow(`q${r}_`, 'Q', `qBase${r}`, D4)}
+  var m${r} = ${NEG}; var l${r} = 0.0;
+  ${range(D4).map((t) => `var acc${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+  for (var j0 = 0u; j0 < u.Lk; j0 += ${S}u) {
+    let jOwn = min(j0 + lane, u.Lk - 1u);
+    let onOwn = select(0.0, 1.0, j0 + lane < u.Lk && keyOn(b, jOwn));
+    let kBase = (b * u.Lk + jOwn) * E4 + h * ${D4}u;
+    ${loadRow('kOwn', 'K', 'kBase', D4)}
+    ${loadRow('vOwn', 'V', 'kBase', D4)}
+    // The S keys' scores first, then one rescale of the running sums per block of S keys rather than
+    // one per key (the online softmax's exp and multiply-add of the accumulators, S times fewer).
+${range(S).map((jj) => `    let on${jj} = subgroupBroadcast(onOwn, ${jj}u) > 0.5;
+    ${broadcastRow(`k${jj}_`, 'kOwn', jj, D4)}
+    ${range(R).map((r) => `let s${r}_${jj} = select(${NEG}, (${dotRows(`q${r}_`, `k${jj}_`, D4)}) * u.scale, on${jj});`).join('\n    ')}`).join('\n')}
+${range(R).map((r) => `    let mNew${r} = ${range(S).map((jj) => `s${r}_${jj}`).reduce((a, b) => `max(${a}, ${b})`, `m${r}`)};
+    let corr${r} = exp(m${r} - mNew${r});
+    l${r} = l${r} * corr${r};
+    ${range(D4).map((t) => `acc${r}_${t} = acc${r}_${t} * corr${r};`).join(' ')}
+    m${r} = mNew${r};`).join('\n')}
+${range(S).map((jj) => `    {
+      ${broadcastRow('v', 'vOwn', jj, D4)}
+${range(R).map((r) => `      {
+        let p = select(0.0, exp(s${r}_${jj} - m${r}), on${jj});
+        l${r} = l${r} + p;
+        let pz = p * zfac(b, h, i${r}, j0 + ${jj}u);
+        ${range(D4).map((t) => `acc${r}_${t} = acc${r}_${t} + pz * v${t};`).join(' ')}
+      }`).join('\n')}
+    }`).join('\n')}
+  }
+${range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
+    let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);
+    ${range(D4).map((t) => `O[qBase${r} + ${t}u] = acc${r}_${t} * inv;`).join(' ')}
+    LSE[(b * u.H + h) * u.Lq + i${r}] = select(${NEG}, m${r} + log(l${r}), l${r} > 0.0);
+  }`).join('\n')}
+}`,
+  };
+  dev.backend.dispatch(spec, [q.buffer, k.buffer, v.buffer, (mask ?? q).buffer, o.buffer, lse.buffer], uniforms(d, !!mask), grid1d(d.B * d.heads * Math.ceil(d.Lq / block), 1));
+}
+
+function launchAttentionBackwardSubgroup(
+  dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, dO: Tensor,
+  dq: Tensor, dk: Tensor, dv: Tensor, delta: Tensor, d: AttentionDims, S: number, R: number,
+): void {
+  const D4 = d.dh / 4, block = S * R;
+  const inputs = `enable subgroups;
+${HEADER}
+@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> MASK: array<f32>;
+@group(0) @binding(4) var<storage, read> LSE: array<f32>;
+@group(0) @binding(5) var<storage, read> DO: array<vec4<f32>>;`;
+  const queryRows = {
+    key: `attention_bwd_q_sg:${d.dh}:${S}:${R}`,
+    name: 'attention_backward_dq',
+    code: () => `${inputs}
+@group(0) @binding(6) var<storage, read> O: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
+@group(0) @binding(9) var<uniform> u: Params;
+${subgroupEntry(S)}
+  let nb = (u.Lq + ${block - 1}u) / ${block}u;
+  if (g >= u.B * u.H * nb) { return; }
+  let iStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
+  let E4 = u.E / 4u;
+${range(R).map((r) => `  let i${r} = min(iStart + ${r}u, u.Lq - 1u);
+  let qBase${r} = (b * u.Lq + i${r}) * E4 + h * ${D4}u;
+  ${loadRow(`q${r}_`, 'Q', `qBase${r}`, D4)}
+  ${loadRow(`g${r}_`, 'DO', `qBase${r}`, D4)}
+  let D${r} = ${range(D4).map((t) => `dot(g${r}_${t}, O[qBase${r} + ${t}u])`).join(' + ')};
+  let lse${r} = LSE[(b * u.H + h) * u.Lq + i${r}];
+  ${range(D4).map((t) => `var dq${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+  for (var j0 = 0u; j0 < u.Lk; j0 += ${S}u) {
+    let jOwn = min(j0 + lane, u.Lk - 1u);
+    let onOwn = select(0.0, 1.0, j0 + lane < u.Lk && keyOn(b, jOwn));
+    let kBase = (b * u.Lk + jOwn) * E4 + h * ${D4}u;
+    ${loadRow('kOwn', 'K', 'kBase', D4)}
+    ${loadRow('vOwn', 'V', 'kBase', D4)}
+${range(S).map((jj) => `    {
+      let on = subgroupBroadcast(onOwn, ${jj}u) > 0.5;
+      ${broadcastRow('k', 'kOwn', jj, D4)}
+      ${broadcastRow('v', 'vOwn', jj, D4)}
+${range(R).map((r) => `      {
+        let p = select(0.0, exp((${dotRows(`q${r}_`, 'k', D4)}) * u.scale - lse${r}), on);
+        let ds = p * (zfac(b, h, i${r}, j0 + ${jj}u) * (${dotRows(`g${r}_`, 'v', D4)}) - D${r});
+        ${range(D4).map((t) => `dq${r}_${t} += ds * k${t};`).join(' ')}
+      }`).join('\n')}
+    }`).join('\n')}
+  }
+${range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
+    ${range(D4).map((t) => `DQ[qBase${r} + ${t}u] = dq${r}_${t} * u.scale;`).join(' ')}
+    DELTA[(b * u.H + h) * u.Lq + i${r}] = D${r};
+  }`).join('\n')}
+}`,
+  };
+  const keyRows = {
+    key: `attention_bwd_kv_sg:${d.dh}:${S}:${R}`,
+    name: 'attention_backward_dkdv',
+    code: () => `${inputs}
+@group(0) @binding(6) var<storage, read> DELTA: array<f32>;
+@group(0) @binding(7) var<storage, read_write> DK: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> DV: array<vec4<f32>>;
+@group(0) @binding(9) var<uniform> u: Params;
+${subgroupEntry(S)}
+  let nb = (u.Lk + ${block - 1}u) / ${block}u;
+  if (g >= u.B * u.H * nb) { return; }
+  let jStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
+  let E4 = u.E / 4u;
+${range(R).map((r) => `  let j${r} = min(jStart + ${r}u, u.Lk - 1u);
+  let on${r} = jStart + ${r}u < u.Lk && keyOn(b, j${r});
+  let kBase${r} = (b * u.Lk + j${r}) * E4 + h * ${D4}u;
+  ${loadRow(`k${r}_`, 'K', `kBase${r}`, D4)}
+  ${loadRow(`v${r}_`, 'V', `kBase${r}`, D4)}
+  ${range(D4).map((t) => `var dk${r}_${t} = vec4<f32>(0.0); var dv${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+  for (var i0 = 0u; i0 < u.Lq; i0 += ${S}u) {
+    let iOwn = min(i0 + lane, u.Lq - 1u);
+    let rowOwn = (b * u.H + h) * u.Lq + iOwn;
+    let qOnOwn = select(0.0, 1.0, i0 + lane < u.Lq);
+    let qBase = (b * u.Lq + iOwn) * E4 + h * ${D4}u;
+    ${loadRow('qOwn', 'Q', 'qBase', D4)}
+    ${loadRow('gOwn', 'DO', 'qBase', D4)}
+    let lseOwn = LSE[rowOwn]; let dOwn = DELTA[rowOwn];
+${range(S).map((ii) => `    {
+      let qOn = subgroupBroadcast(qOnOwn, ${ii}u) > 0.5;
+      let lse = subgroupBroadcast(lseOwn, ${ii}u); let D = subgroupBroadcast(dOwn, ${ii}u);
+      ${broadcastRow('q', 'qOwn', ii, D4)}
+      ${broadcastRow('g', 'gOwn', ii, D4)}
+${range(R).map((r) => `      {
+        let p = select(0.0, exp((${dotRows('q', `k${r}_`, D4)}) * u.scale - lse), on${r} && qOn);
+        let z = zfac(b, h, i0 + ${ii}u, j${r});
+        let ds = p * (z * (${dotRows('g', `v${r}_`, D4)}) - D);
+        ${range(D4).map((t) => `dv${r}_${t} += (p * z) * g${t}; dk${r}_${t} += ds * q${t};`).join(' ')}
+      }`).join('\n')}
+    }`).join('\n')}
+  }
+${range(R).map((r) => `  if (jStart + ${r}u < u.Lk) {
+    ${range(D4).map((t) => `DK[kBase${r} + ${t}u] = dk${r}_${t} * u.scale; DV[kBase${r} + ${t}u] = dv${r}_${t};`).join(' ')}
+  }`).join('\n')}
+}`,
+  };
+  const uni = uniforms(d, !!mask);
+  const m = (mask ?? q).buffer;
+  dev.backend.dispatch(queryRows, [q.buffer, k.buffer, v.buffer, m, lse.buffer, dO.buffer, o.buffer, dq.buffer, delta.buffer], uni, grid1d(d.B * d.heads * Math.ceil(d.Lq / block), 1));
+  dev.backend.dispatch(keyRows, [q.buffer, k.buffer, v.buffer, m, lse.buffer, dO.buffer, delta.buffer, dk.buffer, dv.buffer], uni, grid1d(d.B * d.heads * Math.ceil(d.Lk / block), 1));
+}
+
+export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, variant = attentionVariant(dev)): void {
+  if (variant.kind === 'subgroup') { launchAttentionSubgroup(dev, q, k, v, mask, o, lse, d, variant.S, variant.R); return; }
+  const D4 = d.dh / 4, R = rowsPerInvocation(d.dh);
   const nq = Math.ceil(d.Lq / R);
   const spec = {
     key: `attention_fwd:${d.dh}:${R}`,
@@ -121,9 +322,10 @@ ${range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
 
 export function launchAttentionBackward(
   dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, dO: Tensor,
-  dq: Tensor, dk: Tensor, dv: Tensor, delta: Tensor, d: AttentionDims, R = rowsPerInvocation(d.dh),
+  dq: Tensor, dk: Tensor, dv: Tensor, delta: Tensor, d: AttentionDims, variant = attentionVariant(dev),
 ): void {
-  const D4 = d.dh / 4;
+  if (variant.kind === 'subgroup') { launchAttentionBackwardSubgroup(dev, q, k, v, mask, o, lse, dO, dq, dk, dv, delta, d, variant.S, variant.R); return; }
+  const D4 = d.dh / 4, R = rowsPerInvocation(d.dh);
   const nq = Math.ceil(d.Lq / R), nk = Math.ceil(d.Lk / R);
   const inputs = `
 @group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;

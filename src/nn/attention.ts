@@ -53,28 +53,16 @@ export class MultiHeadAttention extends Module {
    * projected by projectKeyValue (value is then null).
    */
   forward(query: Tensor, key: Tensor | ProjectedKeyValue, value: Tensor | null, o: AttentionCallOptions = {}): Tensor {
-    let q: Tensor, k: Tensor, v: Tensor;
-    if (!(key instanceof Tensor)) {
-      q = this.project(query, 0, 1);
-      ({ k, v } = key);
-    } else if (value === null) {
-      throw new Error('MultiHeadAttention: value is null but key is a tensor, not a projected memory');
-    } else if (query === key && key === value) {
-      const qkv = this.project(query, 0, 3);
-      [q, k, v] = [0, 1, 2].map((i) => T.slice(qkv, -1, i * this.embedDim, (i + 1) * this.embedDim));
-    } else if (query === key) {
-      const qk = this.project(query, 0, 2);
-      [q, k] = [0, 1].map((i) => T.slice(qk, -1, i * this.embedDim, (i + 1) * this.embedDim));
-      v = this.project(value, 2, 3);
-    } else {
-      q = this.project(query, 0, 1);
-      if (key === value) ({ k, v } = this.projectKeyValue(key));
-      else {
-        k = this.project(key, 1, 2);
-        v = this.project(value, 2, 3);
-      }
-    }
-    return this.attendProjected(q, k, v, o);
+    // Three separate projections: one packed product would need three strided copies to split its
+    // output, which cost more on lavapipe than the extra dispatches (docs/NN.md).
+    const q = this.project(query, 0, 1);
+    let kv: ProjectedKeyValue;
+    if (!(key instanceof Tensor)) kv = key;
+    else if (value === null) throw new Error('MultiHeadAttention: value is null but key is a tensor, not a projected memory');
+    else kv = { k: this.project(key, 1, 2), v: this.project(value, 2, 3) };
+    const p = this.training ? this.dropout : 0;
+    const ctx = T.attention(q, kv.k, kv.v, { heads: this.heads, mask: o.keyPaddingMask ?? null, dropout: p, seed: p > 0 ? this.rng.nextU32() : 0 });
+    return this.outProj.forward(ctx);
   }
 
   /**
@@ -82,14 +70,6 @@ export class MultiHeadAttention extends Module {
    * cross-attends to the same words at every DDIM step, so it projects them once.
    */
   projectKeyValue(memory: Tensor): ProjectedKeyValue {
-    const kv = this.project(memory, 1, 3);
-    const [k, v] = [0, 1].map((i) => T.slice(kv, -1, i * this.embedDim, (i + 1) * this.embedDim));
-    return { k, v };
-  }
-
-  private attendProjected(q: Tensor, k: Tensor, v: Tensor, o: AttentionCallOptions): Tensor {
-    const p = this.training ? this.dropout : 0;
-    const ctx = T.attention(q, k, v, { heads: this.heads, mask: o.keyPaddingMask ?? null, dropout: p, seed: p > 0 ? this.rng.nextU32() : 0 });
-    return this.outProj.forward(ctx);
+    return { k: this.project(memory, 1, 2), v: this.project(memory, 2, 3) };
   }
 }
