@@ -54,10 +54,10 @@ s('cast truncates toward zero; fill writes every element', async () => {
   ], { rtol: 0, atol: 0 });
 });
 
-s('fused AdamW equals the textbook update (both decay orders, with and without bias correction)', async () => {
+s('fused AdamW equals the textbook update (both decay orders, with and without bias correction, scalar and vec4 lengths)', async () => {
   for (const decayAfter of [false, true]) {
-    for (const correct of [false, true]) {
-      const n = 37, step = 3;
+    for (const [correct, n] of [[false, 37], [true, 37], [false, 36], [true, 4096 + 4]] as const) {
+      const step = 3;
       const h = {
         lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01,
         bc1: correct ? 1 - 0.9 ** step : 1, bc2: correct ? 1 - 0.999 ** step : 1, gradScale: 0.5, decayAfter,
