@@ -26,6 +26,13 @@ function isContiguous(shape: readonly number[], strides: readonly number[]): boo
 }
 
 /**
+ * Elements each invocation moves. On lavapipe an invocation's fixed cost (and, for strided copies, its
+ * index arithmetic: integer division has no AVX2 instruction, so it runs lane by lane) outweighs a
+ * vec4 move, so each invocation moves a run of RUN consecutive elements of a row.
+ */
+const RUN = 4;
+
+/**
  * A copy of one contiguous block runs as vec4 moves when both ends are vec4-aligned and the block
  * either has a multiple of 4 elements or ends at the end of dst (then the last vec4 only spills into
  * the buffer's padding).
@@ -44,16 +51,20 @@ ${FLAT_INDEX}
 @group(0) @binding(1) var<storage, read_write> D: array<vec4<${T}>>;
 @group(0) @binding(2) var<uniform> u: Params;
 ${ENTRY}
-  let i = flatIndex(wid, nwg, lid, ${WG}u);
-  if (i < u.n) { D[u.dstOff + i] = S[u.srcOff + i]; }
+  let i0 = flatIndex(wid, nwg, lid, ${WG}u) * ${RUN}u;
+  for (var e = 0u; e < ${RUN}u; e++) {
+    let i = i0 + e;
+    if (i < u.n) { D[u.dstOff + i] = S[u.srcOff + i]; }
+  }
 }`,
   };
   const uni = new UniformWriter().u32(n4, srcOffset / 4, dstOffset / 4).build();
-  dev.backend.dispatch(spec, [src.buffer, dst.buffer], uni, grid1d(n4));
+  dev.backend.dispatch(spec, [src.buffer, dst.buffer], uni, grid1d(Math.ceil(n4 / RUN)));
   return true;
 }
 
 export function launchStridedCopy(dev: GpuDevice, src: Tensor, dst: Tensor, c: StridedCopy): void {
+  if (c.shape.length === 0) c = { ...c, shape: [1], srcStrides: [1], dstStrides: [1] }; // a scalar is one row of one
   const T = wgslType(src.dtype);
   const n = c.shape.reduce((x, y) => x * y, 1);
   if (n === 0) return;
@@ -67,11 +78,13 @@ export function launchStridedCopy(dev: GpuDevice, src: Tensor, dst: Tensor, c: S
   const V = rowsOfVec4 ? 4 : 1;
   const shape = rowsOfVec4 ? c.shape.map((d, i) => (i === r ? d / 4 : d)) : c.shape;
   const scale = (st: readonly number[]) => (rowsOfVec4 ? st.map((s, i) => (i === r ? 1 : s / 4)) : st);
+  // Invocation i moves elements chunk·RUN .. chunk·RUN + RUN − 1 of row `row` (the last axis).
+  const rowLen = shape[r], chunks = Math.ceil(rowLen / RUN), invocations = (n / V / rowLen) * chunks;
   const spec = {
     key: `copy:${T}:${V}`,
     name: rowsOfVec4 ? 'strided_copy_vec4' : 'strided_copy',
     code: () => `alias T = ${rowsOfVec4 ? `vec4<${T}>` : T};
-struct Params { n: u32, rank: u32, srcOff: u32, dstOff: u32,
+struct Params { n: u32, rank: u32, srcOff: u32, dstOff: u32, chunks: u32,
   shape: array<vec4<u32>, ${MAX_RANK / 4}>, ss: array<vec4<u32>, ${MAX_RANK / 4}>, ds: array<vec4<u32>, ${MAX_RANK / 4}> }
 ${DIM_AT}${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read> S: array<T>;
@@ -80,19 +93,25 @@ ${DIM_AT}${FLAT_INDEX}
 ${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.n) { return; }
-  var r = i; var so = u.srcOff; var dO = u.dstOff;
-  for (var k = 0u; k < u.rank; k++) {
-    let d = u.rank - 1u - k;
+  let last = u.rank - 1u;
+  let first = (i % u.chunks) * ${RUN}u;
+  var r = i / u.chunks;
+  var so = u.srcOff + first * dimAt(u.ss, last); var dO = u.dstOff + first * dimAt(u.ds, last);
+  for (var k = 1u; k < u.rank; k++) {
+    let d = last - k;
     let len = dimAt(u.shape, d);
     let cd = r % len; r = r / len;
     so += cd * dimAt(u.ss, d); dO += cd * dimAt(u.ds, d);
   }
-  D[dO] = S[so];
+  let rowLen = dimAt(u.shape, last);
+  for (var e = 0u; e < ${RUN}u; e++) {
+    if (first + e < rowLen) { D[dO + e * dimAt(u.ds, last)] = S[so + e * dimAt(u.ss, last)]; }
+  }
 }`,
   };
-  const uni = new UniformWriter().u32(n / V, shape.length, c.srcOffset / V, c.dstOffset / V)
+  const uni = new UniformWriter().u32(invocations, shape.length, c.srcOffset / V, c.dstOffset / V, chunks)
     .dims(shape).dims(scale(c.srcStrides)).dims(scale(c.dstStrides)).build();
-  dev.backend.dispatch(spec, [src.buffer, dst.buffer], uni, grid1d(n / V));
+  dev.backend.dispatch(spec, [src.buffer, dst.buffer], uni, grid1d(invocations));
 }
 
 export function cpuStridedCopy(src: TypedArray, dst: TypedArray, c: StridedCopy): void {
