@@ -100,6 +100,12 @@ fn offsets(i: u32) -> array<u32, ${inputs}> {
 }`;
 }
 
+/**
+ * vec4s (or, when broadcasting, elements of a row) per invocation: on lavapipe an invocation's fixed
+ * cost outweighs a vec4 of arithmetic (the same measurement as RUN in copy.ts).
+ */
+const RUN = 4;
+
 function kernelHeader(bindings: string[], contiguous: boolean, inputs: number): string {
   const binds = bindings.map((b, i) => `@group(0) @binding(${i}) ${b};`).join('\n');
   return `${WGSL_MATH}${WGSL_POW}${PARAMS}${DIM_AT}${FLAT_INDEX}
@@ -124,16 +130,19 @@ export function launchUnary(dev: GpuDevice, op: UnaryOp, x: Tensor, out: Tensor,
     code: () => `alias T = ${T};
 ${kernelHeader(['var<storage, read> X: array<vec4<T>>', 'var<storage, read_write> O: array<vec4<T>>'], true, 1)}
 ${ENTRY}
-  let i = flatIndex(wid, nwg, lid, ${WG}u);
-  if (i >= u.n) { return; }
-  let xv = X[i];
-  var o: vec4<T>;
-  for (var c = 0u; c < 4u; c++) { let x = xv[c]; o[c] = ${def.wgsl}; }
-  O[i] = o;
+  let i0 = flatIndex(wid, nwg, lid, ${WG}u) * ${RUN}u;
+  for (var e = 0u; e < ${RUN}u; e++) {
+    let i = i0 + e;
+    if (i >= u.n) { return; }
+    let xv = X[i];
+    var o: vec4<T>;
+    for (var c = 0u; c < 4u; c++) { let x = xv[c]; o[c] = ${def.wgsl}; }
+    O[i] = o;
+  }
 }`,
   };
   // vec4 lanes: the tail vec4 reads and writes the buffer's padding (every buffer is a multiple of 16 bytes).
-  dev.backend.dispatch(spec, [x.buffer, out.buffer], uniforms(n4, [n4], [], p0, p1), grid1d(n4));
+  dev.backend.dispatch(spec, [x.buffer, out.buffer], uniforms(n4, [n4], [], p0, p1), grid1d(Math.ceil(n4 / RUN)));
 }
 
 export function cpuUnary(op: UnaryOp, x: TypedArray, out: TypedArray, p0 = 0, p1 = 0): void {
@@ -150,29 +159,58 @@ export function launchBinary(dev: GpuDevice, op: BinaryOp, a: Tensor, b: Tensor,
   const OT = wgslType(out.dtype);
   const def = BINARY[op];
   const expr = def.compare ? `select(0.0, 1.0, ${def.wgsl})` : def.wgsl;
-  // Same-shape operands run four elements per invocation on vec4 views (see launchUnary).
+  // Same-shape operands run on vec4 views (see launchUnary), RUN vec4s per invocation; broadcasts run
+  // RUN elements of a row per invocation, so the offsets (divisions) are computed once per run.
   const V = bc.contiguous;
-  const n = V ? Math.ceil(out.size / 4) : out.size;
+  let shape = bc.shape.length ? bc.shape : [1], strides = bc.shape.length ? bc.strides : [[0], [0]];
+  // A broadcast whose rows are whole in both inputs ((B, K, H) + (B, 1, H)) moves vec4s along them.
+  const last = shape.length - 1;
+  const rows4 = !V && shape[last] % 4 === 0 && strides.every((st) => st[last] === 1 && st.every((x, d) => d === last || x % 4 === 0));
+  if (rows4) {
+    shape = shape.map((d, i) => (i === last ? d / 4 : d));
+    strides = strides.map((st) => st.map((x, i) => (i === last ? 1 : x / 4)));
+  }
+  const n = V ? Math.ceil(out.size / 4) : out.size / (rows4 ? 4 : 1);
+  const rowLen = shape[last];
+  const invocations = V ? Math.ceil(n / RUN) : (n / rowLen) * Math.ceil(rowLen / RUN);
+  const E = V || rows4 ? 'vec4<T>' : 'T', EO = V || rows4 ? `vec4<${OT}>` : OT;
   const spec = {
-    key: `binary:${op}:${T}:${V}`,
+    key: `binary:${op}:${T}:${V}:${rows4}`,
     name: `binary_${op}`,
     code: () => `alias T = ${T};
-${kernelHeader(V
-    ? ['var<storage, read> A: array<vec4<T>>', 'var<storage, read> B: array<vec4<T>>', `var<storage, read_write> O: array<vec4<${OT}>>`]
-    : ['var<storage, read> A: array<T>', 'var<storage, read> B: array<T>', `var<storage, read_write> O: array<${OT}>`], V, 2)}
+${kernelHeader([`var<storage, read> A: array<${E}>`, `var<storage, read> B: array<${E}>`, `var<storage, read_write> O: array<${EO}>`], V, 2)}
 ${ENTRY}
-  let i = flatIndex(wid, nwg, lid, ${WG}u);
-  if (i >= u.n) { return; }
+  let inv = flatIndex(wid, nwg, lid, ${WG}u);
 ${V
-    ? `  let av = A[i]; let bv = B[i];
-  var o: vec4<${OT}>;
-  for (var c = 0u; c < 4u; c++) { let a = av[c]; let b = bv[c]; o[c] = ${expr}; }
-  O[i] = o;`
-    : `  let o = offsets(i); let a = A[o[0]]; let b = B[o[1]];
-  O[i] = ${expr};`}
+    ? `  for (var e = 0u; e < ${RUN}u; e++) {
+    let i = inv * ${RUN}u + e;
+    if (i >= u.n) { return; }
+    let av = A[i]; let bv = B[i];
+    var o: vec4<${OT}>;
+    for (var c = 0u; c < 4u; c++) { let a = av[c]; let b = bv[c]; o[c] = ${expr}; }
+    O[i] = o;
+  }`
+    : `  let last = u.rank - 1u;
+  let rowLen = dimAt(u.shape, last);
+  let chunks = (rowLen + ${RUN - 1}u) / ${RUN}u;
+  if (inv >= (u.n / rowLen) * chunks) { return; }
+  let first = (inv % chunks) * ${RUN}u;
+  let i0 = (inv / chunks) * rowLen + first;
+  let o = offsets(i0);
+  let sa = dimAt(u.s0, last); let sb = dimAt(u.s1, last);
+  for (var e = 0u; e < ${RUN}u; e++) {
+    if (first + e >= rowLen) { return; }
+${rows4
+    ? `    let av = A[o[0] + e * sa]; let bv = B[o[1] + e * sb];
+    var r: vec4<${OT}>;
+    for (var c = 0u; c < 4u; c++) { let a = av[c]; let b = bv[c]; r[c] = ${expr}; }
+    O[i0 + e] = r;`
+    : `    let a = A[o[0] + e * sa]; let b = B[o[1] + e * sb];
+    O[i0 + e] = ${expr};`}
+  }`}
 }`,
   };
-  dev.backend.dispatch(spec, [a.buffer, b.buffer, out.buffer], uniforms(n, bc.shape, bc.strides), grid1d(n));
+  dev.backend.dispatch(spec, [a.buffer, b.buffer, out.buffer], uniforms(n, shape, strides), grid1d(invocations));
 }
 
 export function cpuBinary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, bc: Broadcast): void {

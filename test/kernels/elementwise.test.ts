@@ -44,6 +44,17 @@ for (const op of Object.keys(BINARY)) {
   });
 }
 
+s('broadcasts whose rows are whole in both inputs take the vec4-row path, with odd row counts and long rows', async () => {
+  const rowPair = shapeArb(2, 4, 6).chain((a) => fc.tuple(fc.constant(a), fc.array(fc.boolean(), { minLength: a.length - 1, maxLength: a.length - 1 }), fc.integer({ min: 1, max: 9 })))
+    .map(([a, ones, k]) => {
+      const full = [...a.slice(0, -1), 4 * k];
+      return [full, [...full.slice(0, -1).map((d, i) => (ones[i] ? 1 : d)), 4 * k]];
+    });
+  await assertProperty([rowPair, fc.integer({ min: 1, max: 1e6 })], async ([a, b], seed) => {
+    await checkAgainstReference('rows4', [{ shape: a }, { shape: b }], (x, y) => [T.add(x, y), T.mul(y, x), T.lt(x, y)], { rtol: 2e-6, atol: 1e-7 }, seed);
+  }, 10);
+});
+
 s('integer arithmetic and comparisons keep exact i32 semantics', async () => {
   await checkAgainstReference('i32', [{ shape: [5, 7], dtype: 'i32', lo: -50, hi: 50 }, { shape: [7], dtype: 'i32', lo: 1, hi: 9 }],
     (a, b) => [T.add(a, b), T.sub(a, b), T.mul(a, b), T.div(a, b), T.maximum(a, b), T.lt(a, b), T.affine(a, 3, -2)], { rtol: 0, atol: 0 });

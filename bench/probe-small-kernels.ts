@@ -1,10 +1,12 @@
 /**
- * GPU time of the copy kernels at DiffusionNER-sized tensors (block, vec4-row and scalar strided
- * copies; timestamp queries, median of 5 runs of 8). Usage: npx tsx bench/probe-copy.ts
+ * GPU time of the copy and elementwise kernels at DiffusionNER-sized tensors (block, vec4-row and
+ * scalar strided copies; same-shape and broadcast adds, a unary op; timestamp queries, median of 5 runs
+ * of 8). Usage: npx tsx bench/probe-small-kernels.ts
  */
 import * as T from '../src/index.js';
 const gpu = (await T.getDevice('webgpu')) as T.GpuDevice;
 const be = gpu.backend;
+const b1 = T.randn([13, 1, 256], { device: gpu });
 const x = T.randn([780, 512], { device: gpu }), w = T.randn([256, 256], { device: gpu }), y = T.randn([13, 60, 256], { device: gpu });
 const cases: [string, () => T.Tensor][] = [
   ['slice 780x512 -> 780x256 (vec4 rows)', () => T.slice(x, -1, 0, 256)],
@@ -12,6 +14,9 @@ const cases: [string, () => T.Tensor][] = [
   ['clone 780x512 (block)', () => T.clone(x)],
   ['concat 2x(13,60,256) last axis', () => T.concat([y, y], -1)],
   ['expand (1,60,256)->(13,60,256)', () => T.expand(T.slice(y, 0, 0, 1), [13, 60, 256])],
+  ['add (13,60,256) + (13,60,256)', () => T.add(y, y)],
+  ['add (13,60,256) + (13,1,256) broadcast', () => T.add(y, b1)],
+  ['gelu (13,60,256)', () => T.gelu(y)],
 ];
 const out: string[] = [];
 for (const [name, f] of cases) {
