@@ -210,7 +210,8 @@ ${rows4
   }`}
 }`,
   };
-  dev.backend.dispatch(spec, [a.buffer, b.buffer, out.buffer], uniforms(n, shape, strides), grid1d(invocations));
+  const detail = `${a.shape.join('×')} · ${b.shape.join('×')}`;
+  dev.backend.dispatch({ ...spec, detail }, [a.buffer, b.buffer, out.buffer], uniforms(n, shape, strides), grid1d(invocations));
 }
 
 export function cpuBinary(op: BinaryOp, a: TypedArray, b: TypedArray, out: TypedArray, bc: Broadcast): void {

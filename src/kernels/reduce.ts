@@ -19,7 +19,8 @@ export function chunksOf(v: ReduceView): number {
   return Math.max(1, Math.ceil(v.len / v.chunk));
 }
 
-export function launchReduce(dev: GpuDevice, op: ReduceOp, x: Tensor, out: Tensor, v: ReduceView): void {
+/** `outOffset`: the first output element written (several reductions can fill one output tensor). */
+export function launchReduce(dev: GpuDevice, op: ReduceOp, x: Tensor, out: Tensor, v: ReduceView, outOffset = 0): void {
   const T = wgslType(x.dtype);
   const chunks = chunksOf(v);
   const n = v.outer * chunks * v.inner;
@@ -38,7 +39,7 @@ export function launchReduce(dev: GpuDevice, op: ReduceOp, x: Tensor, out: Tenso
     key: `reduce:${op}:${T}`,
     name: `reduce_${op}`,
     code: () => `alias T = ${T};
-struct Params { outer: u32, len: u32, inner: u32, chunk: u32, chunks: u32, scale: f32 }
+struct Params { outer: u32, len: u32, inner: u32, chunk: u32, chunks: u32, scale: f32, outOffset: u32 }
 ${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read> X: array<T>;
 @group(0) @binding(1) var<storage, read_write> O: array<${OT}>;
@@ -58,10 +59,10 @@ ${ENTRY}
     let idx = (o * u.len + l) * u.inner + inn;
     ${body}
   }
-  O[i] = ${result};
+  O[u.outOffset + i] = ${result};
 }`,
   };
-  const uni = new UniformWriter().u32(v.outer, v.len, v.inner, v.chunk, chunks).f32(v.scale).build();
+  const uni = new UniformWriter().u32(v.outer, v.len, v.inner, v.chunk, chunks).f32(v.scale).u32(outOffset).build();
   dev.backend.dispatch(spec, [x.buffer, out.buffer], uni, grid1d(n));
 }
 

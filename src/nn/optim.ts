@@ -110,7 +110,7 @@ export class AdamW {
 export async function clipGradNorm(params: Tensor[], maxNorm: number): Promise<{ norm: number; scale: number }> {
   const grads = params.filter((p) => p.grad).map((p) => p.grad!);
   if (grads.length === 0) return { norm: 0, scale: 1 };
-  const sq = tidy(() => grads.map((g) => T.sumSquares(g)).reduce((a, b) => T.add(a, b)));
+  const sq = tidy(() => T.sum(T.sumSquaresEach(grads)));
   const norm = Math.sqrt(await sq.item());
   sq.dispose();
   return { norm, scale: Number.isFinite(norm) ? Math.min(1, maxNorm / (norm + 1e-6)) : 1 };

@@ -10,27 +10,27 @@ export type Axes = number | readonly number[] | undefined;
 /** Long axes with few lines are split into chunks reduced in a second pass, to use more lanes. */
 const CHUNK = 1024;
 
-function reduceAxis(op: ReduceOp, x: Tensor, axis: number, scale: number): Tensor {
+/** Reduces `axis` of x into `into` (elements from `offset` on), or into a new tensor. */
+function reduceAxis(op: ReduceOp, x: Tensor, axis: number, scale: number, into?: { out: Tensor; offset: number }): Tensor {
   const { outer, len, inner } = splitAtAxis(x.shape, axis);
   const shape = [...x.shape];
   shape[axis] = 1;
   const dtype = op === 'argmax' ? 'i32' : x.dtype;
-  const run = (src: Tensor, v: ReduceView, outShape: number[], pass: ReduceOp = op): Tensor => {
-    const out = empty(src.device, dtype, outShape);
-    if (src.device.kind === 'cpu') cpuReduce(pass, src.array, out.array, v);
-    else launchReduce(src.device, pass, src, out, v);
-    return out;
+  const run = (src: Tensor, v: ReduceView, outShape: number[], pass: ReduceOp = op, dst = { out: empty(src.device, dtype, outShape), offset: 0 }): Tensor => {
+    if (src.device.kind === 'cpu') cpuReduce(pass, src.array, dst.out.array.subarray(dst.offset), v);
+    else launchReduce(src.device, pass, src, dst.out, v, dst.offset);
+    return dst.out;
   };
   if (len === 0 && op !== 'sum') throw new Error(`${op}: cannot reduce an empty axis of ${x.describe()}`);
   if (op !== 'argmax' && x.device.kind === 'webgpu' && outer * inner < 256 && len > 4 * CHUNK) {
     const v1 = { outer, len, inner, chunk: CHUNK, scale: 1 };
     const partial = run(x, v1, [outer, chunksOf(v1), inner]);
     const chunks = chunksOf(v1);
-    const out = run(partial, { outer, len: chunks, inner, chunk: chunks, scale }, shape, op === 'sumSquares' ? 'sum' : op);
+    const out = run(partial, { outer, len: chunks, inner, chunk: chunks, scale }, shape, op === 'sumSquares' ? 'sum' : op, into);
     partial.dispose();
     return out;
   }
-  return run(x, { outer, len, inner, chunk: Math.max(1, len), scale }, shape);
+  return run(x, { outer, len, inner, chunk: Math.max(1, len), scale }, shape, op, into);
 }
 
 function normAxes(x: Tensor, axes: Axes, op: string): number[] {
@@ -66,6 +66,25 @@ export const sum = (x: Tensor, axes?: Axes, keepdim = false) => reduce('sum', x,
 export const mean = (x: Tensor, axes?: Axes, keepdim = false) => reduce('sum', x, axes, keepdim, true);
 export const max = (x: Tensor, axes?: Axes, keepdim = false) => reduce('max', x, axes, keepdim, false);
 export const min = (x: Tensor, axes?: Axes, keepdim = false) => reduce('min', x, axes, keepdim, false);
+
+/**
+ * Σx² of each tensor, as one vector [n] (no gradient): the norm of many gradients costs one reduction
+ * dispatch per tensor and one sum, with no per-tensor scalars to allocate and add up.
+ */
+export function sumSquaresEach(xs: readonly Tensor[]): Tensor {
+  if (xs.length === 0) throw new Error('sumSquaresEach: no tensors');
+  const dev = xs[0].device, dtype = xs[0].dtype;
+  const out = empty(dev, dtype, [xs.length]);
+  xs.forEach((x, i) => {
+    checkTensor('sumSquaresEach', x);
+    if (x.device !== dev || x.dtype !== dtype) throw new Error(`sumSquaresEach: tensor ${i} is ${x.describe()}, the first is ${xs[0].describe()}`);
+    if (x.requiresGrad) throw new Error('sumSquaresEach: has no gradient; use sum(square(x))');
+    const flat = reshape(x, [x.size]);
+    reduceAxis('sumSquares', flat, 0, 1, { out, offset: i });
+    flat.dispose();
+  });
+  return out;
+}
 
 /** Σx² over every element, as a scalar (no gradient: for norms of gradients). */
 export function sumSquares(x: Tensor): Tensor {

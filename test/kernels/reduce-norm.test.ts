@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { assertProperty, checkAgainstReference, DEVICES, randomValues, shapeArb } from '../helpers.js';
+import { assertClose, assertProperty, assertThrows, checkAgainstReference, DEVICES, randomValues, shapeArb } from '../helpers.js';
 
 const s = suite('reductions, softmax, layernorm');
 
@@ -22,7 +22,19 @@ for (const op of ['sum', 'mean', 'max', 'min'] as const) {
 s('long axes take the two-pass chunked path and still agree', async () => {
   await checkAgainstReference('sum', [{ shape: [2, 9001] }, { shape: [20000] }], (a, b) => [
     T.sum(a, 1), T.mean(a, -1), T.max(a, 1), T.min(b), T.sum(b), T.sumSquares(b), T.sumSquares(a), T.sumSquares(T.slice(a, 1, 0, 7)),
+    T.sumSquaresEach([T.slice(a, 1, 0, 7), b, a, T.slice(b, 0, 0, 3)]),
   ], { rtol: 1e-4, atol: 2e-3 });
+});
+
+s('sumSquaresEach writes one Σx² per tensor, each equal to sumSquares alone (one- and two-pass sizes)', async () => {
+  for (const dev of DEVICES) {
+    const xs = [[3], [7, 5], [30000], [1], [4, 1100]].map((shape, i) => T.randn(shape, { device: dev, rng: new T.RNG(i + 1) }));
+    const each = await T.sumSquaresEach(xs).data();
+    const alone = await Promise.all(xs.map((x) => T.sumSquares(x).item()));
+    assertClose(each, alone, { rtol: 1e-6, atol: 0 }, `${dev.name} sumSquaresEach`);
+  }
+  await assertThrows(() => T.sumSquaresEach([]), /no tensors/);
+  await assertThrows(() => T.sumSquaresEach([T.ones([2]), T.ones([2], { dtype: 'i32' })]), /tensor 1 is/);
 });
 
 s('argmax returns the first maximal index', async () => {
