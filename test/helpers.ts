@@ -120,3 +120,16 @@ export async function checkAgainstReference(
     }
   }
 }
+
+/** The kernel variants a device can run for families with a `subgroup` variant (rows everywhere on webgpu). */
+export function kernelVariants(dev: Device): string[] {
+  if (dev.kind !== 'webgpu') return ['reference'];
+  return dev.backend.hasSubgroups && dev.backend.report.subgroupSize ? ['rows', 'subgroup'] : ['rows'];
+}
+
+/** Runs f with a kernel family forced to a variant through its environment variable (e.g. DNER_LSTM). */
+export async function withKernelVariant<R>(env: string, variant: string, f: () => Promise<R>): Promise<R> {
+  if (variant === 'reference') return f();
+  process.env[env] = variant;
+  try { return await f(); } finally { delete process.env[env]; }
+}

@@ -20,7 +20,7 @@ import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { keepThreshold, mix32, WGSL_HASH } from './dropout.js';
-import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, subgroupVariantSize, UniformWriter, WG } from './common.js';
 
 export interface AttentionDims {
   B: number; heads: number; Lq: number; Lk: number; dh: number;
@@ -77,12 +77,8 @@ export type AttentionVariant = { kind: 'rows' } | { kind: 'subgroup'; S: number;
 
 /** `subgroup` on software adapters with a fixed subgroup size, else `rows`; DNER_ATTENTION=rows|subgroup forces one. */
 export function attentionVariant(dev: GpuDevice): AttentionVariant {
-  const forced = process.env.DNER_ATTENTION;
-  if (forced !== undefined && forced !== 'rows' && forced !== 'subgroup') throw new Error(`DNER_ATTENTION must be rows or subgroup, got '${forced}'`);
-  const rep = dev.backend.report;
-  const S = dev.backend.hasSubgroups ? rep.subgroupSize ?? 0 : 0;
-  if (forced === 'subgroup' && !S) throw new Error('attention: the subgroup variant needs the subgroups feature with a fixed subgroup size');
-  return (forced ?? (rep.isSoftware && S ? 'subgroup' : 'rows')) === 'subgroup' ? { kind: 'subgroup', S, R: SUBGROUP_ROWS } : { kind: 'rows' };
+  const S = subgroupVariantSize(dev, 'DNER_ATTENTION', 'attention');
+  return S ? { kind: 'subgroup', S, R: SUBGROUP_ROWS } : { kind: 'rows' };
 }
 
 /** Query or key rows per lane of the subgroup variant (measured in docs/ENGINE.md). */

@@ -82,3 +82,17 @@ export function stridedOffset(i: number, shape: readonly number[], strides: read
   }
   return off;
 }
+
+/**
+ * The subgroup size to compile a kernel family's `subgroup` variant for, or 0 for its plain variant:
+ * the subgroup variant is the default on software adapters (lavapipe), where loads are dear and
+ * subgroupBroadcast is nearly free; the environment variable `env` (rows|subgroup) forces either.
+ */
+export function subgroupVariantSize(dev: GpuDevice, env: string, family: string): number {
+  const forced = process.env[env];
+  if (forced !== undefined && forced !== 'rows' && forced !== 'subgroup') throw new Error(`${env} must be rows or subgroup, got '${forced}'`);
+  const rep = dev.backend.report;
+  const S = dev.backend.hasSubgroups ? rep.subgroupSize ?? 0 : 0;
+  if (forced === 'subgroup' && !S) throw new Error(`${family}: the subgroup variant needs the subgroups feature with a fixed subgroup size`);
+  return (forced ?? (rep.isSoftware && S ? 'subgroup' : 'rows')) === 'subgroup' ? S : 0;
+}

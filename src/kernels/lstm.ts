@@ -13,7 +13,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, subgroupVariantSize, UniformWriter, WG } from './common.js';
 import { WGSL_MATH } from './math.js';
 
 export interface LstmDims { B: number; L: number; H: number; reverse: boolean }
@@ -37,8 +37,139 @@ function vectorised(d: LstmDims): boolean {
   return d.H % 4 === 0;
 }
 
+/**
+ * The subgroup size of the `subgroup` variant (0: the per-(b, units) variant above). On lavapipe a step
+ * is load-bound: every invocation reloads its 16 rows of W_hh for its one batch element. In the subgroup
+ * variant a lane owns four units for S batch elements at once, so each W_hh load serves S of them, and
+ * lane l loads h_prev of batch element l and hands it to the others with subgroupBroadcast.
+ * DNER_LSTM=rows|subgroup forces a variant.
+ */
+export function lstmSubgroupSize(dev: GpuDevice, d: LstmDims): number {
+  const S = subgroupVariantSize(dev, 'DNER_LSTM', 'lstm');
+  return vectorised(d) ? S : 0;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const GATES = ['i', 'f', 'g', 'o'];
+
+/**
+ * WGSL shared by the subgroup steps: workgroup g covers units block (g % nJ) and batch elements
+ * bBase .. bBase + S − 1; per batch element bb: its length, whether this step runs for it, and its time t.
+ */
+function subgroupPrologue(S: number): string {
+  return `@compute @workgroup_size(${S})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  let H4 = u.H / 4u;
+  let nJ = (H4 + ${S - 1}u) / ${S}u;
+  if (g >= nJ * ((u.B + ${S - 1}u) / ${S}u)) { return; }
+  let jOk = (g % nJ) * ${S}u + lane < H4;
+  let j4 = min((g % nJ) * ${S}u + lane, H4 - 1u);
+  let bBase = (g / nJ) * ${S}u;
+${range(S).map((bb) => `  let b${bb} = min(bBase + ${bb}u, u.B - 1u); let len${bb} = u32(max(LEN[b${bb}], 0));
+  let act${bb} = bBase + ${bb}u < u.B && u.step < len${bb};
+  let t${bb} = timeOf(min(u.step, max(len${bb}, 1u) - 1u), max(len${bb}, 1u));`).join('\n')}`;
+}
+
+function subgroupForwardSource(S: number): string {
+  return `enable subgroups;
+${HEADER}
+@group(0) @binding(0) var<storage, read> XW: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> WHH: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> LEN: array<i32>;
+@group(0) @binding(3) var<storage, read_write> HS: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> G: array<vec4<f32>>;
+@group(0) @binding(6) var<uniform> u: Params;
+${subgroupPrologue(S)}
+${range(S).map((bb) => `  let row${bb} = (b${bb} * u.L + t${bb}) * 4u * H4;
+  ${range(4).map((k) => `var a${bb}_${k} = XW[row${bb} + ${k}u * H4 + j4];`).join(' ')}`).join('\n')}
+  if (u.step > 0u) {
+    // This lane's batch element supplies its h_prev row; its previous time is clamped into range when
+    // the step does not run for it (the row is then zero and unused).
+    let bOwn = min(bBase + lane, u.B - 1u); let lenOwn = max(u32(max(LEN[bOwn], 0)), 1u);
+    let ownRuns = bBase + lane < u.B && u.step < u32(max(LEN[bOwn], 0));
+    let hpOwn = (bOwn * u.L + min(prevOf(timeOf(min(u.step, lenOwn - 1u), lenOwn)), u.L - 1u)) * H4;
+    for (var m4 = 0u; m4 < H4; m4++) {
+      let hOwn = select(vec4<f32>(0.0), HS[hpOwn + m4], ownRuns);
+      ${range(4).map((k) => range(4).map((e) => `let w${k}${e} = WHH[(${k}u * u.H + 4u * j4 + ${e}u) * H4 + m4];`).join(' ')).join('\n      ')}
+${range(S).map((bb) => `      { let h = subgroupBroadcast(hOwn, ${bb}u);
+        ${range(4).map((k) => `a${bb}_${k} += vec4<f32>(dot(h, w${k}0), dot(h, w${k}1), dot(h, w${k}2), dot(h, w${k}3));`).join(' ')} }`).join('\n')}
+    }
+  }
+${range(S).map((bb) => `  if (act${bb} && jOk) {
+    var cPrev = vec4<f32>(0.0);
+    if (u.step > 0u) { cPrev = C[(b${bb} * u.L + prevOf(t${bb})) * H4 + j4]; }
+    var ig: vec4<f32>; var fg: vec4<f32>; var gg: vec4<f32>; var og: vec4<f32>; var hv: vec4<f32>; var cc: vec4<f32>;
+    for (var e = 0u; e < 4u; e++) {
+      ig[e] = sigmoid_f32(a${bb}_0[e]); fg[e] = sigmoid_f32(a${bb}_1[e]); gg[e] = tanh_f32(a${bb}_2[e]); og[e] = sigmoid_f32(a${bb}_3[e]);
+      cc[e] = fg[e] * cPrev[e] + ig[e] * gg[e];
+      hv[e] = og[e] * tanh_f32(cc[e]);
+    }
+    let o = (b${bb} * u.L + t${bb}) * H4 + j4;
+    C[o] = cc; HS[o] = hv;
+    ${GATES.map((_, k) => `G[row${bb} + ${k}u * H4 + j4] = ${['ig', 'fg', 'gg', 'og'][k]};`).join(' ')}
+  }`).join('\n')}
+}`;
+}
+
+function subgroupBackwardSource(S: number): string {
+  return `enable subgroups;
+${HEADER}
+@group(0) @binding(0) var<storage, read> WHH: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> LEN: array<i32>;
+@group(0) @binding(2) var<storage, read> C: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> DHS: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> DA: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> DC: array<vec4<f32>>;
+@group(0) @binding(7) var<uniform> u: Params;
+fn nextOf(t: u32) -> u32 { return select(t + 1u, t - 1u, u.reverse != 0u); }
+${subgroupPrologue(S)}
+${range(S).map((bb) => `  let hasNext${bb} = act${bb} && u.step + 1u < len${bb};
+  let rn${bb} = (b${bb} * u.L + min(nextOf(t${bb}), u.L - 1u)) * 4u * H4;
+  var dh${bb} = select(vec4<f32>(0.0), DHS[(b${bb} * u.L + t${bb}) * H4 + j4], act${bb});`).join('\n')}
+  {
+    // dh += dA_next W_hh over this lane's four columns; lane l loads dA_next of batch element l.
+    let bOwn = min(bBase + lane, u.B - 1u); let lenOwn = u32(max(LEN[bOwn], 0));
+    let ownNext = bBase + lane < u.B && u.step + 1u < lenOwn;
+    let rnOwn = (bOwn * u.L + min(nextOf(timeOf(min(u.step, max(lenOwn, 1u) - 1u), max(lenOwn, 1u))), u.L - 1u)) * 4u * H4;
+    for (var r4 = 0u; r4 < 4u * H4; r4++) {
+      let daOwn = select(vec4<f32>(0.0), DA[rnOwn + r4], ownNext);
+      ${range(4).map((e) => `let w${e} = WHH[(4u * r4 + ${e}u) * H4 + j4];`).join(' ')}
+${range(S).map((bb) => `      { let da = subgroupBroadcast(daOwn, ${bb}u); dh${bb} += da.x * w0 + da.y * w1 + da.z * w2 + da.w * w3; }`).join('\n')}
+    }
+  }
+${range(S).map((bb) => `  if (act${bb} && jOk) {
+    let dcNext = select(vec4<f32>(0.0), DC[b${bb} * H4 + j4] * G[rn${bb} + H4 + j4], hasNext${bb});
+    let row = (b${bb} * u.L + t${bb}) * 4u * H4;
+    let ig = G[row + j4]; let fg = G[row + H4 + j4]; let gg = G[row + 2u * H4 + j4]; let og = G[row + 3u * H4 + j4];
+    let cv = C[(b${bb} * u.L + t${bb}) * H4 + j4];
+    var tc: vec4<f32>;
+    for (var e = 0u; e < 4u; e++) { tc[e] = tanh_f32(cv[e]); }
+    let dc = dh${bb} * og * (1.0 - tc * tc) + dcNext;
+    var cPrev = vec4<f32>(0.0);
+    if (u.step > 0u) { cPrev = C[(b${bb} * u.L + prevOf(t${bb})) * H4 + j4]; }
+    DA[row + j4] = dc * gg * ig * (1.0 - ig);
+    DA[row + H4 + j4] = dc * cPrev * fg * (1.0 - fg);
+    DA[row + 2u * H4 + j4] = dc * ig * (1.0 - gg * gg);
+    DA[row + 3u * H4 + j4] = dh${bb} * tc * og * (1.0 - og);
+    DC[b${bb} * H4 + j4] = dc;
+  }`).join('\n')}
+}`;
+}
+
+function subgroupGroups(d: LstmDims, S: number): [number, number] {
+  return grid1d(Math.ceil(d.H / 4 / S) * Math.ceil(d.B / S), 1);
+}
+
 /** Runs all steps; Hs and C must be zero-filled by the caller (padding stays 0). */
-export function launchLstmForward(dev: GpuDevice, xw: Tensor, whh: Tensor, lens: Tensor, hs: Tensor, c: Tensor, g: Tensor, d: LstmDims, steps: number): void {
+export function launchLstmForward(dev: GpuDevice, xw: Tensor, whh: Tensor, lens: Tensor, hs: Tensor, c: Tensor, g: Tensor, d: LstmDims, steps: number, S = lstmSubgroupSize(dev, d)): void {
+  if (S) {
+    const spec = { key: `lstm_fwd_sg:${S}`, name: 'lstm_forward_step', code: () => subgroupForwardSource(S) };
+    for (let s = 0; s < steps; s++) dev.backend.dispatch(spec, [xw.buffer, whh.buffer, lens.buffer, hs.buffer, c.buffer, g.buffer], uni(d, s), subgroupGroups(d, S));
+    return;
+  }
   const V = vectorised(d);
   const spec = {
     key: `lstm_fwd:${V}`,
@@ -125,7 +256,12 @@ ${ENTRY}
 }
 
 /** dA must be zero-filled by the caller; dcCarry (B, H) is scratch. */
-export function launchLstmBackward(dev: GpuDevice, whh: Tensor, lens: Tensor, c: Tensor, g: Tensor, dhs: Tensor, da: Tensor, dcCarry: Tensor, d: LstmDims, steps: number): void {
+export function launchLstmBackward(dev: GpuDevice, whh: Tensor, lens: Tensor, c: Tensor, g: Tensor, dhs: Tensor, da: Tensor, dcCarry: Tensor, d: LstmDims, steps: number, S = lstmSubgroupSize(dev, d)): void {
+  if (S) {
+    const spec = { key: `lstm_bwd_sg:${S}`, name: 'lstm_backward_step', code: () => subgroupBackwardSource(S) };
+    for (let s = steps - 1; s >= 0; s--) dev.backend.dispatch(spec, [whh.buffer, lens.buffer, c.buffer, g.buffer, dhs.buffer, da.buffer, dcCarry.buffer], uni(d, s), subgroupGroups(d, S));
+    return;
+  }
   const V = vectorised(d);
   const spec = {
     key: `lstm_bwd:${V}`,

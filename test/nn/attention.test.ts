@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { assertClose, assertProperty, DEVICES, randomValues } from '../helpers.js';
+import { assertClose, assertProperty, DEVICES, kernelVariants, randomValues, withKernelVariant } from '../helpers.js';
 
 const s = suite('fused multi-head attention');
 
@@ -28,26 +28,14 @@ async function run(c: Case, dev: T.Device, dtype: 'f32' | 'f64', fused: boolean)
   return Promise.all([out, q.grad!, k.grad!, v.grad!].map(async (t) => Float64Array.from(await t.data())));
 }
 
-/** Every kernel variant the device can run (webgpu: rows everywhere, subgroup where subgroups exist). */
-function variantsOf(dev: T.Device): string[] {
-  if (dev.kind !== 'webgpu') return ['reference'];
-  return dev.backend.hasSubgroups && dev.backend.report.subgroupSize ? ['rows', 'subgroup'] : ['rows'];
-}
-
-async function withVariant<R>(variant: string, f: () => Promise<R>): Promise<R> {
-  if (variant === 'reference') return f();
-  process.env.DNER_ATTENTION = variant;
-  try { return await f(); } finally { delete process.env.DNER_ATTENTION; }
-}
-
 s('fused forward and backward equal the unfused composition (f64 cpu) on every device, with masks and dropout', async () => {
   await assertProperty([caseArb], async (c) => {
     const ref = await run(c, T.cpu, 'f64', false);
     const refFused = await run(c, T.cpu, 'f64', true);
     refFused.forEach((a, i) => assertClose(a, ref[i], { rtol: 1e-9, atol: 1e-10 }, `cpu fused vs unfused, output ${i} ${JSON.stringify(c)}`));
     for (const dev of DEVICES) {
-      for (const variant of variantsOf(dev)) {
-        const got = await withVariant(variant, () => run(c, dev, 'f32', true));
+      for (const variant of kernelVariants(dev)) {
+        const got = await withKernelVariant('DNER_ATTENTION', variant, () => run(c, dev, 'f32', true));
         got.forEach((a, i) => assertClose(a, ref[i], { rtol: 2e-4, atol: 2e-5 }, `${dev.name} ${variant} output ${i} ${JSON.stringify(c)}`));
       }
     }
@@ -71,8 +59,8 @@ s('a query whose keys are all padding gets zeros, and the rest of the batch is u
     const q = T.randn([2, 3, 8], { device: dev, rng: new T.RNG(1) });
     const kv = T.randn([2, 4, 8], { device: dev, rng: new T.RNG(2) });
     const mask = T.tensor([[0, 0, 0, 0], [1, 1, 0, 1]], { device: dev });
-    for (const variant of variantsOf(dev)) {
-      const o = await withVariant(variant, () => T.attention(q, kv, kv, { heads: 2, mask }).data());
+    for (const variant of kernelVariants(dev)) {
+      const o = await withKernelVariant('DNER_ATTENTION', variant, () => T.attention(q, kv, kv, { heads: 2, mask }).data());
       assertClose(o.slice(0, 24), new Float32Array(24), { atol: 0 }, `${dev.name} ${variant} padded batch element`);
       if (!o.slice(24).some((x) => x !== 0)) throw new Error(`${variant}: second batch element was zeroed too`);
     }

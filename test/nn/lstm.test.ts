@@ -4,7 +4,7 @@ import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
-import { assertClose, assertProperty, DEVICES, randomValues } from '../helpers.js';
+import { assertClose, assertProperty, DEVICES, kernelVariants, randomValues, withKernelVariant } from '../helpers.js';
 
 const s = suite('fused LSTM');
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
@@ -13,7 +13,7 @@ s('a 2-layer BiLSTM with lengths matches torch (outputs, input and weight gradie
   const fx = nn.readSafetensors(join(fixtures, 'lstm.safetensors'));
   const get = (k: string) => fx.get(k)!;
   const lengths = Array.from(get('lengths').data);
-  for (const dev of DEVICES) {
+  for (const dev of DEVICES) for (const variant of kernelVariants(dev)) await withKernelVariant('DNER_LSTM', variant, async () => {
     const lstm = new nn.LSTM(5, 8, { layers: 2, bidirectional: true, device: dev });
     await lstm.loadStateDict(new Map([...lstm.stateDict().keys()].map((k) => [k, get(`param.${k}`)])));
     const x = T.tensor(get('x').data, { shape: get('x').shape, device: dev, requiresGrad: true });
@@ -22,13 +22,14 @@ s('a 2-layer BiLSTM with lengths matches torch (outputs, input and weight gradie
     assertClose(await y.data(), get('out').data, tol, `${dev.name} output`);
     T.sum(T.mul(y, T.tensor(get('w').data, { shape: get('w').shape, device: dev }))).backward();
     assertClose(await x.grad!.data(), get('grad.x').data, tol, `${dev.name} dx`);
-    for (const [k, p] of lstm.namedParameters()) assertClose(await p.grad!.data(), get(`grad.${k}`).data, tol, `${dev.name} d${k}`);
-  }
+    for (const [k, p] of lstm.namedParameters()) assertClose(await p.grad!.data(), get(`grad.${k}`).data, tol, `${dev.name} ${variant} d${k}`);
+  });
 });
 
 s('fused and op-by-op layers agree (f64 reference) on random shapes, lengths and both directions', async () => {
   await assertProperty([
-    fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }),
+    // B past one subgroup (8) and H past one block of 8 × 4 units exercise every tile of the subgroup variant.
+    fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.constantFrom(1, 3, 4, 5, 8, 12, 36),
     fc.boolean(), fc.integer({ min: 1, max: 1e6 }),
   ], async (B, L, I, H, reverse, seed) => {
     const lengths = Array.from(randomValues(B, seed, 0, L + 1), Math.floor);
@@ -43,7 +44,10 @@ s('fused and op-by-op layers agree (f64 reference) on random shapes, lengths and
     const ref = await run(T.cpu, 'f64', false);
     (await run(T.cpu, 'f64', true)).forEach((a, i) => assertClose(a, ref[i], { rtol: 1e-9, atol: 1e-11 }, `cpu fused vs op-by-op, output ${i}`));
     for (const dev of DEVICES) {
-      (await run(dev, 'f32', true)).forEach((a, i) => assertClose(a, ref[i], { rtol: 1e-4, atol: 1e-5 }, `${dev.name} output ${i} (B ${B} L ${L} lengths ${lengths})`));
+      for (const variant of kernelVariants(dev)) {
+        const got = await withKernelVariant('DNER_LSTM', variant, () => run(dev, 'f32', true));
+        got.forEach((a, i) => assertClose(a, ref[i], { rtol: 1e-4, atol: 1e-5 }, `${dev.name} ${variant} output ${i} (B ${B} L ${L} H ${H} lengths ${lengths})`));
+      }
     }
   }, 10);
 });
