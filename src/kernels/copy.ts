@@ -141,13 +141,13 @@ ${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read_write> O: array<vec4<u32>>;
 @group(0) @binding(1) var<uniform> u: Params;
 ${ENTRY}
-  let i = flatIndex(wid, nwg, lid, ${WG}u);
-  if (i < u.n) { O[i] = vec4<u32>(u.bits); }
+  let i0 = flatIndex(wid, nwg, lid, ${WG}u) * ${RUN}u;
+  for (var e = 0u; e < ${RUN}u; e++) { if (i0 + e < u.n) { O[i0 + e] = vec4<u32>(u.bits); } }
 }`,
   };
   const w = new UniformWriter().u32(n4);
   if (T === 'f32') w.f32(value); else w.i32(value);
-  dev.backend.dispatch(spec, [out.buffer], w.build(), grid1d(n4));
+  dev.backend.dispatch(spec, [out.buffer], w.build(), grid1d(Math.ceil(n4 / RUN)));
 }
 
 /** f32 -> i32 truncates toward zero (like torch's .int()); i32 -> f32 is exact below 2^24. */

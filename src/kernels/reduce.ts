@@ -19,30 +19,55 @@ export function chunksOf(v: ReduceView): number {
   return Math.max(1, Math.ceil(v.len / v.chunk));
 }
 
-/** `outOffset`: the first output element written (several reductions can fill one output tensor). */
+/**
+ * `outOffset`: the first output element written (several reductions can fill one output tensor).
+ * Two vec4 forms cut the loads four-fold (lavapipe pays per load instruction): when `inner` is a
+ * multiple of 4 an invocation reduces four neighbouring lines at once (bias gradients: sums over rows),
+ * and when a line is contiguous (`inner` 1) a sum walks it four elements at a time (norms of tensors).
+ */
 export function launchReduce(dev: GpuDevice, op: ReduceOp, x: Tensor, out: Tensor, v: ReduceView, outOffset = 0): void {
   const T = wgslType(x.dtype);
   const chunks = chunksOf(v);
-  const n = v.outer * chunks * v.inner;
   const summing = op === 'sum' || op === 'sumSquares';
-  const init = summing ? 'T(0)' : 'X[base]';
+  const lines4 = v.inner % 4 === 0 && outOffset % 4 === 0;
+  const along4 = !lines4 && v.inner === 1 && summing && v.len % 4 === 0 && v.chunk % 4 === 0;
+  const W = lines4 ? 4 : 1; // lines per invocation
+  const inner = v.inner / W;
+  const n = v.outer * chunks * inner;
+  const X = lines4 || along4 ? 'vec4<T>' : 'T';
+  const OT = op === 'argmax' ? 'i32' : T;
+  const O = lines4 ? `vec4<${OT}>` : OT;
+  const init = summing ? `${X}(0)` : 'X[base]';
   const body = {
     sum: 'acc += X[idx];',
     sumSquares: 'let xv = X[idx]; acc += xv * xv;',
     max: 'acc = max(acc, X[idx]);',
     min: 'acc = min(acc, X[idx]);',
-    argmax: 'let xv = X[idx]; if (xv > acc) { acc = xv; best = l; }',
+    argmax: lines4
+      ? 'let xv = X[idx]; let gt = xv > acc; acc = select(acc, xv, gt); best = select(best, vec4<u32>(l), gt);'
+      : 'let xv = X[idx]; if (xv > acc) { acc = xv; best = l; }',
   }[op];
-  const OT = op === 'argmax' ? 'i32' : T;
-  const result = op === 'argmax' ? 'i32(best)' : summing ? `acc * T(u.scale)` : 'acc';
+  const result = op === 'argmax' ? (lines4 ? 'vec4<i32>(best)' : 'i32(best)')
+    : along4 ? '(acc.x + acc.y + acc.z + acc.w) * T(u.scale)'
+    : summing ? `acc * T(u.scale)` : 'acc';
+  // along4 walks vec4 l from start / 4; the line's elements are contiguous, so idx = o · len / 4 + l.
+  const loop = along4
+    ? `for (var l = start / 4u; l < end / 4u; l++) {
+    let idx = o * (u.len / 4u) + l;
+    ${body}
+  }`
+    : `for (var l = start; l < end; l++) {
+    let idx = (o * u.len + l) * u.inner + inn;
+    ${body}
+  }`;
   const spec = {
-    key: `reduce:${op}:${T}`,
+    key: `reduce:${op}:${T}:${lines4 ? 'lines4' : along4 ? 'along4' : '1'}`,
     name: `reduce_${op}`,
     code: () => `alias T = ${T};
 struct Params { outer: u32, len: u32, inner: u32, chunk: u32, chunks: u32, scale: f32, outOffset: u32 }
 ${FLAT_INDEX}
-@group(0) @binding(0) var<storage, read> X: array<T>;
-@group(0) @binding(1) var<storage, read_write> O: array<${OT}>;
+@group(0) @binding(0) var<storage, read> X: array<${X}>;
+@group(0) @binding(1) var<storage, read_write> O: array<${O}>;
 @group(0) @binding(2) var<uniform> u: Params;
 ${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
@@ -54,15 +79,12 @@ ${ENTRY}
   let end = min(u.len, start + u.chunk);
   let base = (o * u.len + start) * u.inner + inn;
   var acc = ${init};
-  var best = start;
-  for (var l = start; l < end; l++) {
-    let idx = (o * u.len + l) * u.inner + inn;
-    ${body}
-  }
+  var best = ${lines4 ? 'vec4<u32>(start)' : 'start'};
+  ${loop}
   O[u.outOffset + i] = ${result};
 }`,
   };
-  const uni = new UniformWriter().u32(v.outer, v.len, v.inner, v.chunk, chunks).f32(v.scale).u32(outOffset).build();
+  const uni = new UniformWriter().u32(v.outer, v.len, inner, v.chunk, chunks).f32(v.scale).u32(outOffset / W).build();
   dev.backend.dispatch(spec, [x.buffer, out.buffer], uni, grid1d(n));
 }
 

@@ -45,7 +45,18 @@ s('argmax returns the first maximal index', async () => {
     const x = T.tensor([[1, 3, 3, 0], [5, 5, 5, 5]], { device: dev });
     const got = Array.from(await T.argmax(x, 1).data());
     if (got.join() !== '1,0') throw new Error(`ties on ${dev.name}: ${got}`);
+    // Four neighbouring lines per invocation (inner a multiple of 4), ties included.
+    const y = T.tensor([[[1, 7, 2, 2], [4, 7, 2, 9]], [[0, 0, 0, 0], [0, 1, 0, 0]]], { device: dev });
+    const lines = Array.from(await T.argmax(y, 1).data());
+    if (lines.join() !== '1,0,0,1,0,1,0,0') throw new Error(`argmax over lines of 4 on ${dev.name}: ${lines}`);
   }
+});
+
+s('vec4 reductions (four lines per invocation; contiguous lines four at a time) agree with the reference', async () => {
+  await checkAgainstReference('reduce-vec4', [{ shape: [5, 6, 8] }, { shape: [3, 1024] }, { shape: [7, 12] }], (a, b, c) => [
+    T.sum(a, 1), T.max(a, 1), T.min(a, 0), T.mean(a, 0), T.cast(T.argmax(a, 1), 'f32'), T.sum(c, 0), T.max(c, 0),
+    T.sum(b, 1), T.mean(b, -1), T.sumSquares(b), T.sumSquares(c),
+  ], { rtol: 1e-5, atol: 1e-5 });
 });
 
 for (const log of [false, true]) {
