@@ -49,7 +49,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     config: { vocab: ['[PAD]', '[UNK]', ...Array.from({ length: wordVocab }, (_, i) => `w${i}`)], chars: charList, types, hidden: 256, embedding: 128,
       charEmbedding: 32, charFilters: 50, wordDropout: 0.05, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, schedule: 'linear' },
     peer: { vocab: wordVocab + 2, types: 4, hidden: 256, embedding: 128, chars: charList.length, char_embedding: 32, char_filters: 50, lstm_layers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1 },
-    lengths: [5, 30], trainSteps: ctx.quick ? 2 : 4, inferReps: ctx.quick ? 1 : 2, inference: ctx.quick ? [[5, 60]] : allInference,
+    lengths: [5, 30], trainSteps: ctx.quick ? 3 : 12, inferReps: ctx.quick ? 1 : 3, inference: ctx.quick ? [[5, 60]] : allInference,
   }];
   if (!ctx.quick) {
     const bert = { vocab_size: bertVocab, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512 };
