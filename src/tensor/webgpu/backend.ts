@@ -33,6 +33,8 @@ export interface GpuCounters {
 }
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know
+interface CachedPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
+
 const UNIFORM_SLOTS = 1024;
 const MAX_DISPATCHES_PER_SUBMIT = 512;
 
@@ -69,7 +71,7 @@ export class WebGPUError extends Error {
 export class WebGPUBackend {
   readonly pool: BufferPool;
   readonly counters: GpuCounters = { dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0 };
-  private pipelines = new Map<string, GPUComputePipeline>();
+  private pipelines = new Map<string, CachedPipeline>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private kernelsInBatch: string[] = [];
@@ -166,11 +168,13 @@ export class WebGPUBackend {
     return this.report.features.includes('subgroups');
   }
 
-  private pipeline(spec: KernelSpec): GPUComputePipeline {
+  private pipeline(spec: KernelSpec): CachedPipeline {
     let p = this.pipelines.get(spec.key);
     if (!p) {
       const module = this.device.createShaderModule({ code: spec.code(), label: spec.name });
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: spec.name });
+      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: spec.name });
+      // The layout is fetched once: each getBindGroupLayout call crosses into Dawn.
+      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
       this.pipelines.set(spec.key, p);
       this.counters.pipelinesCompiled++;
     }
@@ -198,12 +202,12 @@ export class WebGPUBackend {
       new Uint8Array(this.uniformStaging, offset, uniforms.byteLength).set(new Uint8Array(uniforms));
       entries.push({ binding: buffers.length, resource: { buffer: this.uniformBuffer, offset, size: UNIFORM_SLOT } });
     }
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: spec.name });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.layout, entries, label: spec.name });
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'batch' });
     const timed = this.profile?.timestampWrites(this.kernelsInBatch.length);
     if (timed) { this.pass?.end(); this.pass = null; }
     if (!this.pass) this.pass = this.encoder.beginComputePass({ label: 'batch', timestampWrites: timed ?? this.timestampWrites ?? undefined });
-    this.pass.setPipeline(pipeline);
+    this.pass.setPipeline(pipeline.pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     if (timed) { this.pass.end(); this.pass = null; }
