@@ -145,12 +145,32 @@ export interface RegblockConfig {
  * with subgroupBroadcast (nearly free). Lane l of a subgroup owns columns n0 + 4 (l + S j) .. +3 for
  * j < TNV and all TM rows of the tile; per 4-deep slice of K it loads TM / S vec4 of A and 4 TNV vec4
  * of B and does 4 TM TNV vec4 FMAs. Transposed operands are read as vec4 along whichever axis is
- * contiguous. Shapes whose vec4 views would be misaligned use guarded scalar loads instead (slower,
+ * contiguous. An operand whose vec4 view would be misaligned uses guarded scalar loads instead (slower,
  * same schedule).
  */
-export function regblockAligned(d: MatmulDims, ks = 4): boolean {
-  return d.K % ks === 0 && d.N % 4 === 0 && d.M % 4 === 0 && d.aStride % 4 === 0 && d.bStride % 4 === 0;
+export interface RegblockAlignment {
+  /** A, B read as vec4 (along K when not transposed, along M or N when transposed); C written as vec4. */
+  a: boolean; b: boolean; c: boolean;
+  /** K is a multiple of the slice depth: no slice reads past K. */
+  k: boolean;
 }
+
+/**
+ * Each operand takes vec4 loads when its contiguous axis and batch stride allow, independently of the
+ * others (an embedding of 50 filters still reads A as vec4 when K is a multiple of 4). A vec4 along M
+ * or N in a slice that runs past K is zeroed, as the guarded scalar loads are.
+ */
+export function regblockAlignment(d: MatmulDims, ks = 4): RegblockAlignment {
+  const k = d.K % ks === 0;
+  return {
+    k,
+    a: d.aStride % 4 === 0 && (d.transA ? d.M % 4 === 0 : k && d.K % 4 === 0),
+    b: d.bStride % 4 === 0 && (d.transB ? k && d.K % 4 === 0 : d.N % 4 === 0),
+    c: d.N % 4 === 0,
+  };
+}
+
+const alignmentKey = (al: RegblockAlignment) => `${+al.a}${+al.b}${+al.c}${+al.k}`;
 
 function regblockTile(c: RegblockConfig): { tm: number; tn: number } {
   return { tm: c.TM, tn: 4 * c.S * c.TNV };
@@ -158,7 +178,9 @@ function regblockTile(c: RegblockConfig): { tm: number; tn: number } {
 
 function regblockSource(d: MatmulDims, bias: boolean, c: RegblockConfig): string {
   const { S, TM, TNV } = c;
-  const aligned = regblockAligned(d, c.KS);
+  const al = regblockAlignment(d, c.KS);
+  // A vec4 along M or N at k ≥ K (only when K is not a multiple of the slice depth) must read as zero.
+  const inK = (k: string) => (al.k ? (v: string) => v : (v: string) => `select(vec4<f32>(0.0), ${v}, ${k} < u.K)`);
   // Rows of A this lane loads: 4 at a time as one vec4 along M when A is transposed.
   const rpl = Math.max(d.transA ? 4 : 1, TM / S);
   if (TM % rpl !== 0 || TM / rpl > S) throw new Error(`regblock: TM=${TM} does not fit S=${S}`);
@@ -170,15 +192,15 @@ function regblockSource(d: MatmulDims, bias: boolean, c: RegblockConfig): string
     // A fragment for this lane: value (row rowBase + i, k + kk).
     if (!d.transA) {
       for (let i = 0; i < rpl; i++) {
-        L(aligned
+        L(al.a
           ? `let a${sl}_${i} = A4[(aBase + min(rowBase + ${i}u, u.M - 1u) * u.K + min(${k}, u.K - 4u)) / 4u];`
           : `let a${sl}_${i} = vec4<f32>(ldA(rowBase + ${i}u, ${k}), ldA(rowBase + ${i}u, ${k} + 1u), ldA(rowBase + ${i}u, ${k} + 2u), ldA(rowBase + ${i}u, ${k} + 3u));`);
       }
     } else {
       for (let q = 0; q < rpl / 4; q++) {
         for (let kk = 0; kk < 4; kk++) {
-          L(aligned
-            ? `let at${sl}_${q}_${kk} = A4[(aBase + min(${k} + ${kk}u, u.K - 1u) * u.M + min(rowBase + ${4 * q}u, u.M - 4u)) / 4u];`
+          L(al.a
+            ? `let at${sl}_${q}_${kk} = ${inK(`${k} + ${kk}u`)(`A4[(aBase + min(${k} + ${kk}u, u.K - 1u) * u.M + min(rowBase + ${4 * q}u, u.M - 4u)) / 4u]`)};`
             : `let at${sl}_${q}_${kk} = vec4<f32>(${[0, 1, 2, 3].map((j) => `ldA(rowBase + ${4 * q + j}u, ${k} + ${kk}u)`).join(', ')});`);
         }
       }
@@ -187,13 +209,13 @@ function regblockSource(d: MatmulDims, bias: boolean, c: RegblockConfig): string
       const n = `n${j}`;
       if (!d.transB) {
         for (let kk = 0; kk < 4; kk++) {
-          L(aligned
-            ? `let b${sl}_${j}_${kk} = B4[(bBase + min(${k} + ${kk}u, u.K - 1u) * u.N + min(${n}, u.N - 4u)) / 4u];`
+          L(al.b
+            ? `let b${sl}_${j}_${kk} = ${inK(`${k} + ${kk}u`)(`B4[(bBase + min(${k} + ${kk}u, u.K - 1u) * u.N + min(${n}, u.N - 4u)) / 4u]`)};`
             : `let b${sl}_${j}_${kk} = vec4<f32>(${[0, 1, 2, 3].map((e) => `ldB(${k} + ${kk}u, ${n} + ${e}u)`).join(', ')});`);
         }
       } else {
         for (let e = 0; e < 4; e++) {
-          L(aligned
+          L(al.b
             ? `let bt${sl}_${j}_${e} = B4[(bBase + min(${n} + ${e}u, u.N - 1u) * u.K + min(${k}, u.K - 4u)) / 4u];`
             : `let bt${sl}_${j}_${e} = vec4<f32>(${[0, 1, 2, 3].map((kk) => `ldB(${k} + ${kk}u, ${n} + ${e}u)`).join(', ')});`);
         }
@@ -219,30 +241,27 @@ function regblockSource(d: MatmulDims, bias: boolean, c: RegblockConfig): string
       stores.push(`store(m0 + ${r}u, n${j}, c${r}_${j});`);
     }
   }
-  const vecBindings = aligned
-    ? `@group(0) @binding(0) var<storage, read> A4: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> B4: array<vec4<f32>>;`
-    : `@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;`;
-  const guarded = aligned ? '' : `
+  const vecBindings = `@group(0) @binding(0) var<storage, read> ${al.a ? 'A4: array<vec4<f32>>' : 'A: array<f32>'};
+@group(0) @binding(1) var<storage, read> ${al.b ? 'B4: array<vec4<f32>>' : 'B: array<f32>'};`;
+  const guarded = `${al.a ? '' : `
 fn ldA(m: u32, k: u32) -> f32 {
   return select(0.0, A[aBase + ${d.transA ? 'min(k, u.K - 1u) * u.M + min(m, u.M - 1u)' : 'min(m, u.M - 1u) * u.K + min(k, u.K - 1u)'}], m < u.M && k < u.K);
-}
+}`}${al.b ? '' : `
 fn ldB(k: u32, n: u32) -> f32 {
   return select(0.0, B[bBase + ${d.transB ? 'min(n, u.N - 1u) * u.K + min(k, u.K - 1u)' : 'min(k, u.K - 1u) * u.N + min(n, u.N - 1u)'}], n < u.N && k < u.K);
-}`;
+}`}`;
   return `enable subgroups;
 ${WGSL_MATH}${PARAMS}
 ${vecBindings}
 ${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;' : ''}
-@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<${aligned ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<${al.c ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(${bias ? 4 : 3}) var<uniform> u: Params;
 var<private> aBase: u32;
 var<private> bBase: u32;
 var<private> cBase: u32;
 ${guarded}
 ${epilogue(bias, d.act)}
-${aligned
+${al.c
     // N % 4 == 0: a lane's four columns are all inside or all outside, and one vec4 store writes them.
     ? `fn store(m: u32, n: u32, v: vec4<f32>) {
   if (m >= u.M || n >= u.N) { return; }
@@ -299,7 +318,7 @@ export function launchMatmul(dev: GpuDevice, a: Tensor, b: Tensor, bias: Tensor 
   if (plan.variant === 'regblock') {
     const c = plan.regblock!;
     const { tm, tn } = regblockTile(c);
-    key = `matmul:regblock:${c.S}:${c.TM}:${c.TNV}:${c.KS}:${regblockAligned(d, c.KS)}:${flags}`;
+    key = `matmul:regblock:${c.S}:${c.TM}:${c.TNV}:${c.KS}:${alignmentKey(regblockAlignment(d, c.KS))}:${flags}`;
     code = () => regblockSource(d, hasBias, c);
     groups = [Math.ceil(d.N / tn), Math.ceil(d.M / tm), d.batch];
   } else if (plan.variant === 'tiled') {

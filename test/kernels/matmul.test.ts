@@ -16,8 +16,15 @@ const dims = fc.record({
   broadcast: fc.constantFrom('none', 'a', 'b'),
   bias: fc.boolean(),
   act: fc.constantFrom('none', 'relu', 'gelu'),
-  aligned: fc.boolean(),
-}).map((d) => (d.aligned ? { ...d, M: 4 * Math.ceil(d.M / 4), N: 4 * Math.ceil(d.N / 4), K: 8 * Math.ceil(d.K / 8) } : d));
+  // Each dimension independently rounded up (M, N to 4, K to 4 or 8), so every mix of vec4 and scalar
+  // operands occurs: the regblock kernel picks vec4 loads per operand.
+  align: fc.record({ M: fc.boolean(), N: fc.boolean(), K: fc.constantFrom(0, 4, 8) }),
+}).map((d) => ({
+  ...d,
+  M: d.align.M ? 4 * Math.ceil(d.M / 4) : d.M,
+  N: d.align.N ? 4 * Math.ceil(d.N / 4) : d.N,
+  K: d.align.K ? d.align.K * Math.ceil(d.K / d.align.K) : d.K,
+}));
 
 type Case = fc.Arbitrary<typeof dims extends fc.Arbitrary<infer X> ? X : never>;
 
