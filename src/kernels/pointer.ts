@@ -6,11 +6,15 @@
  *   dU[b,j,h] = w[h] Σ_k g[b,k,j] 1[s > 0];  dV[b,k,h] = w[h] Σ_j g[b,k,j] 1[s > 0]
  *   dw[h] = Σ_{b,k,j} g relu(s) (per-(b,k) partials, then a sum);  dbias = Σ g
  * Each forward invocation owns R = 4 words of one (b, k) so the V and w loads serve four outputs.
+ * On software adapters with subgroups (DNER_POINTER=rows|subgroup forces a variant) the subgroup variant
+ * has the S lanes of a subgroup share loads through subgroupBroadcast: forward, lanes are S spans of one
+ * sentence and lane l loads U of word j0 + l for all of them; backward, lanes are S slices of H and the
+ * gradient row of g is loaded once per S words (or spans) instead of once per lane.
  */
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, subgroupVariantSize, UniformWriter, WG } from './common.js';
 
 export interface PointerDims { B: number; K: number; M: number; H: number }
 
@@ -24,8 +28,59 @@ function uni(d: PointerDims): ArrayBuffer {
   return new UniformWriter().u32(d.B, d.K, d.M, d.H).build();
 }
 
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function subgroupEntry(S: number): string {
+  return `@compute @workgroup_size(${S})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  let H4 = u.H / 4u;`;
+}
+
+/** Forward, subgroup variant: workgroup (b, block of S spans, block of S words). */
+function forwardSubgroupSource(S: number): string {
+  return `enable subgroups;
+${HEADER}
+@group(0) @binding(0) var<storage, read> U: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> W: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> BIAS: array<f32>;
+@group(0) @binding(4) var<storage, read> MASK: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Z: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;
+${subgroupEntry(S)}
+  let nk = (u.K + ${S - 1}u) / ${S}u; let nj = (u.M + ${S - 1}u) / ${S}u;
+  if (g >= u.B * nk * nj) { return; }
+  let j0 = (g % nj) * ${S}u; let k0 = ((g / nj) % nk) * ${S}u; let b = g / (nj * nk);
+  let kOk = k0 + lane < u.K;
+  let k = min(k0 + lane, u.K - 1u);
+  let jOwn = min(j0 + lane, u.M - 1u);
+  ${range(S).map((jj) => `var acc${jj} = vec4<f32>(0.0);`).join(' ')}
+  for (var h = 0u; h < H4; h++) {
+    let vv = V[(b * u.K + k) * H4 + h];
+    let ww = W[h];
+    let uOwn = U[(b * u.M + jOwn) * H4 + h];
+${range(S).map((jj) => `    acc${jj} += ww * max(subgroupBroadcast(uOwn, ${jj}u) + vv, vec4<f32>(0.0));`).join('\n')}
+  }
+  if (!kOk) { return; }
+${range(S).map((jj) => `  if (j0 + ${jj}u < u.M) {
+    Z[(b * u.K + k) * u.M + j0 + ${jj}u] = select(${PADDING_LOGIT.toExponential()}, dot(acc${jj}, vec4<f32>(1.0)) + BIAS[0], MASK[b * u.M + j0 + ${jj}u] != 0.0);
+  }`).join('\n')}
+}`;
+}
+
+/** The pointer's subgroup size (0: the per-invocation variant). */
+export function pointerSubgroupSize(dev: GpuDevice): number {
+  return subgroupVariantSize(dev, 'DNER_POINTER', 'boundary pointer');
+}
+
 /** Needs H % 4 == 0 (vec4 rows); the op falls back to the unfused composition otherwise. */
-export function launchPointer(dev: GpuDevice, u: Tensor, v: Tensor, w: Tensor, bias: Tensor, mask: Tensor, z: Tensor, d: PointerDims): void {
+export function launchPointer(dev: GpuDevice, u: Tensor, v: Tensor, w: Tensor, bias: Tensor, mask: Tensor, z: Tensor, d: PointerDims, S = pointerSubgroupSize(dev)): void {
+  if (S) {
+    const spec = { key: `pointer_fwd_sg:${S}`, name: 'boundary_pointer_forward', code: () => forwardSubgroupSource(S) };
+    dev.backend.dispatch(spec, [u.buffer, v.buffer, w.buffer, bias.buffer, mask.buffer, z.buffer], uni(d), grid1d(d.B * Math.ceil(d.K / S) * Math.ceil(d.M / S), 1));
+    return;
+  }
   const spec = {
     key: 'pointer_fwd',
     name: 'boundary_pointer_forward',
@@ -57,8 +112,63 @@ ${Array.from({ length: R }, (_, r) => `  if (jStart + ${r}u < u.M) {
   dev.backend.dispatch(spec, [u.buffer, v.buffer, w.buffer, bias.buffer, mask.buffer, z.buffer], uni(d), grid1d(d.B * d.K * Math.ceil(d.M / R)));
 }
 
+/**
+ * Backward, subgroup variant: lanes are S consecutive vec4 slices of H for one span (dV, dw partials)
+ * or one word (dU); lane l loads g of the block's word (or span) l and broadcasts it.
+ */
+function backwardSubgroupSources(S: number, binds: string): { spans: string; words: string } {
+  const head = `enable subgroups;
+${HEADER}${binds}`;
+  return {
+    spans: `${head}
+@group(0) @binding(4) var<storage, read_write> DV: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> DWP: array<vec4<f32>>;
+@group(0) @binding(6) var<uniform> u: Params;
+${subgroupEntry(S)}
+  let nh = (H4 + ${S - 1}u) / ${S}u;
+  if (g >= u.B * u.K * nh) { return; }
+  let hOk = (g % nh) * ${S}u + lane < H4;
+  let h = min((g % nh) * ${S}u + lane, H4 - 1u); let bk = g / nh; let b = bk / u.K;
+  let vv = V[bk * H4 + h];
+  var dvAcc = vec4<f32>(0.0); var dwAcc = vec4<f32>(0.0);
+  for (var j0 = 0u; j0 < u.M; j0 += ${S}u) {
+    let gOwn = select(0.0, G[bk * u.M + min(j0 + lane, u.M - 1u)], j0 + lane < u.M);
+${range(S).map((jj) => `    {
+      let gj = subgroupBroadcast(gOwn, ${jj}u);
+      let s = U[(b * u.M + min(j0 + ${jj}u, u.M - 1u)) * H4 + h] + vv;
+      dvAcc += gj * select(vec4<f32>(0.0), vec4<f32>(1.0), s > vec4<f32>(0.0));
+      dwAcc += gj * max(s, vec4<f32>(0.0));
+    }`).join('\n')}
+  }
+  if (hOk) {
+    DV[bk * H4 + h] = dvAcc * W[h];
+    DWP[bk * H4 + h] = dwAcc;
+  }
+}`,
+    words: `${head}
+@group(0) @binding(4) var<storage, read_write> DU: array<vec4<f32>>;
+@group(0) @binding(5) var<uniform> u: Params;
+${subgroupEntry(S)}
+  let nh = (H4 + ${S - 1}u) / ${S}u;
+  if (g >= u.B * u.M * nh) { return; }
+  let hOk = (g % nh) * ${S}u + lane < H4;
+  let h = min((g % nh) * ${S}u + lane, H4 - 1u); let bj = g / nh; let b = bj / u.M; let j = bj % u.M;
+  let uu = U[bj * H4 + h];
+  var acc = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < u.K; k0 += ${S}u) {
+    let gOwn = select(0.0, G[(b * u.K + min(k0 + lane, u.K - 1u)) * u.M + j], k0 + lane < u.K);
+${range(S).map((kk) => `    {
+      let s = uu + V[(b * u.K + min(k0 + ${kk}u, u.K - 1u)) * H4 + h];
+      acc += subgroupBroadcast(gOwn, ${kk}u) * select(vec4<f32>(0.0), vec4<f32>(1.0), s > vec4<f32>(0.0));
+    }`).join('\n')}
+  }
+  if (hOk) { DU[bj * H4 + h] = acc * W[h]; }
+}`,
+  };
+}
+
 /** g: dz with padding already zeroed. Writes dU, dV and per-(b, k) partials of dw (B*K, H). */
-export function launchPointerBackward(dev: GpuDevice, u: Tensor, v: Tensor, w: Tensor, g: Tensor, du: Tensor, dv: Tensor, dwPart: Tensor, d: PointerDims): void {
+export function launchPointerBackward(dev: GpuDevice, u: Tensor, v: Tensor, w: Tensor, g: Tensor, du: Tensor, dv: Tensor, dwPart: Tensor, d: PointerDims, S = pointerSubgroupSize(dev)): void {
   const binds = `
 @group(0) @binding(0) var<storage, read> U: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> V: array<vec4<f32>>;
@@ -109,6 +219,13 @@ ${ENTRY}
 }`,
   };
   const H4 = d.H / 4;
+  if (S) {
+    const src = backwardSubgroupSources(S, binds);
+    const nh = Math.ceil(H4 / S);
+    dev.backend.dispatch({ key: `pointer_bwd_v_sg:${S}`, name: spanRows.name, code: () => src.spans }, [u.buffer, v.buffer, w.buffer, g.buffer, dv.buffer, dwPart.buffer], uni(d), grid1d(d.B * d.K * nh, 1));
+    dev.backend.dispatch({ key: `pointer_bwd_u_sg:${S}`, name: wordRows.name, code: () => src.words }, [u.buffer, v.buffer, w.buffer, g.buffer, du.buffer], uni(d), grid1d(d.B * d.M * nh, 1));
+    return;
+  }
   dev.backend.dispatch(spanRows, [u.buffer, v.buffer, w.buffer, g.buffer, dv.buffer, dwPart.buffer], uni(d), grid1d(d.B * d.K * H4));
   dev.backend.dispatch(wordRows, [u.buffer, v.buffer, w.buffer, g.buffer, du.buffer], uni(d), grid1d(d.B * d.M * H4));
 }

@@ -1,13 +1,14 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { assertClose, assertProperty, DEVICES, randomValues } from '../helpers.js';
+import { assertClose, assertProperty, DEVICES, kernelVariants, randomValues, withKernelVariant } from '../helpers.js';
 
 const s = suite('fused boundary-pointer kernel');
 
 s('forward and backward equal the unfused composition (f64 reference) on every device, with padding', async () => {
   await assertProperty([
-    fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 9 }), fc.constantFrom(4, 8, 12, 6),
+    // K and M past one subgroup (8) exercise several span and word blocks of the subgroup variant.
+    fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 19 }), fc.integer({ min: 1, max: 19 }), fc.constantFrom(4, 8, 12, 6, 40),
     fc.integer({ min: 1, max: 1e6 }),
   ], async (B, K, M, H, seed) => {
     const lengths = Array.from(randomValues(B, seed, 1, M + 1), Math.floor);
@@ -23,7 +24,10 @@ s('forward and backward equal the unfused composition (f64 reference) on every d
     const ref = await run(T.cpu, 'f64', false);
     (await run(T.cpu, 'f64', true)).forEach((a, i) => assertClose(a, ref[i], { rtol: 1e-9, atol: 1e-11 }, `cpu fused vs unfused, output ${i}`));
     for (const dev of DEVICES) {
-      (await run(dev, 'f32', true)).forEach((a, i) => assertClose(a, ref[i], { rtol: 2e-4, atol: 2e-5 }, `${dev.name} output ${i} (B ${B} K ${K} M ${M} H ${H})`));
+      for (const variant of kernelVariants(dev)) {
+        const got = await withKernelVariant('DNER_POINTER', variant, () => run(dev, 'f32', true));
+        got.forEach((a, i) => assertClose(a, ref[i], { rtol: 2e-4, atol: 2e-5 }, `${dev.name} ${variant} output ${i} (B ${B} K ${K} M ${M} H ${H})`));
+      }
     }
   }, 12);
 });
