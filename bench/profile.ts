@@ -61,7 +61,7 @@ function table(title: string, rows: KernelTiming[], wallMs: number) {
   const total = rows.reduce((s, r) => s + (r.ms ?? 0), 0), n = rows.reduce((s, r) => s + r.dispatches, 0);
   console.log(`\n${title}: wall ${wallMs.toFixed(1)} ms, ${n} dispatches, GPU busy ${total.toFixed(1)} ms`);
   console.log('kernel'.padEnd(40) + 'dispatches'.padStart(11) + 'ms'.padStart(10) + '%'.padStart(7) + '  µs/dispatch');
-  for (const r of rows.slice(0, values.shapes ? 40 : 25)) {
+  for (const r of rows.slice(0, values.shapes ? 80 : 25)) {
     console.log(r.kernel.padEnd(40) + String(r.dispatches).padStart(11) + (r.ms ?? NaN).toFixed(2).padStart(10) +
       (100 * (r.ms ?? 0) / total).toFixed(1).padStart(7) + '  ' + (1000 * (r.ms ?? 0) / r.dispatches).toFixed(1));
   }

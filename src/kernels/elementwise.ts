@@ -142,7 +142,7 @@ ${ENTRY}
 }`,
   };
   // vec4 lanes: the tail vec4 reads and writes the buffer's padding (every buffer is a multiple of 16 bytes).
-  dev.backend.dispatch(spec, [x.buffer, out.buffer], uniforms(n4, [n4], [], p0, p1), grid1d(Math.ceil(n4 / RUN)));
+  dev.backend.dispatch({ ...spec, detail: x.shape.join('×') }, [x.buffer, out.buffer], uniforms(n4, [n4], [], p0, p1), grid1d(Math.ceil(n4 / RUN)));
 }
 
 export function cpuUnary(op: UnaryOp, x: TypedArray, out: TypedArray, p0 = 0, p1 = 0): void {
