@@ -11,16 +11,17 @@
  *             are cheap and caches serve the neighbours);
  *   subgroup  for lavapipe: the S lanes of a subgroup share (b, h) and walk the keys (or queries) S at a
  *             time, each lane loading one row and handing it to the others with subgroupBroadcast, so a
- *             row costs 1/S of a load per lane (loads dominate there; docs/ENGINE.md). Masks become
- *             selects instead of branches to keep the subgroup operations in uniform control flow. The dropout mask Z (0 or 1/(1−p)) is a hash of
- * (seed, b, h, i, j), recomputed in the backward pass and by the CPU reference, so nothing is stored.
+ *             row costs 1/S of a load per lane (loads are dear there; docs/ENGINE.md). Masks become
+ *             selects instead of branches to keep the subgroup operations in uniform control flow.
+ * The dropout mask Z (0 or 1/(1−p)) is a hash of (seed, b, h, i, j), recomputed in the backward pass and
+ * by the CPU reference, so nothing is stored.
  * A query whose keys are all hidden gets o = 0 (torch would give NaN).
  */
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { keepThreshold, mix32, WGSL_HASH } from './dropout.js';
-import { ENTRY, FLAT_INDEX, grid1d, subgroupVariantSize, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
 
 export interface AttentionDims {
   B: number; heads: number; Lq: number; Lk: number; dh: number;
@@ -87,13 +88,6 @@ const SUBGROUP_ROWS = 2;
 /** WGSL lines that hand lane `src`'s registers `${own}0..` to every lane as `${name}0..`. */
 function broadcastRow(name: string, own: string, src: number, D4: number): string {
   return Array.from({ length: D4 }, (_, t) => `let ${name}${t} = subgroupBroadcast(${own}${t}, ${src}u);`).join(' ');
-}
-
-/** Entry of the subgroup kernels: one subgroup per workgroup, `g` the workgroup's flat index (uniform). */
-function subgroupEntry(S: number): string {
-  return `@compute @workgroup_size(${S})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let g = wid.y * nwg.x + wid.x;`;
 }
 
 function launchAttentionSubgroup(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, S: number, R: number): void {

@@ -84,6 +84,16 @@ export function stridedOffset(i: number, shape: readonly number[], strides: read
 }
 
 /**
+ * Entry point of a `subgroup` variant kernel: one subgroup per workgroup, `lane` its invocation id and
+ * `g` the workgroup's flat index (uniform across the subgroup, so it may steer control flow).
+ */
+export function subgroupEntry(S: number): string {
+  return `@compute @workgroup_size(${S})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let g = wid.y * nwg.x + wid.x;`;
+}
+
+/**
  * The subgroup size to compile a kernel family's `subgroup` variant for, or 0 for its plain variant:
  * the subgroup variant is the default on software adapters (lavapipe), where loads are dear and
  * subgroupBroadcast is nearly free; the environment variable `env` (rows|subgroup) forces either.

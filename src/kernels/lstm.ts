@@ -13,7 +13,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, subgroupVariantSize, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
 import { WGSL_MATH } from './math.js';
 
 export interface LstmDims { B: number; L: number; H: number; reverse: boolean }
@@ -57,9 +57,7 @@ const GATES = ['i', 'f', 'g', 'o'];
  * bBase .. bBase + S − 1; per batch element bb: its length, whether this step runs for it, and its time t.
  */
 function subgroupPrologue(S: number): string {
-  return `@compute @workgroup_size(${S})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let g = wid.y * nwg.x + wid.x;
+  return `${subgroupEntry(S)}
   let H4 = u.H / 4u;
   let nJ = (H4 + ${S - 1}u) / ${S}u;
   if (g >= nJ * ((u.B + ${S - 1}u) / ${S}u)) { return; }

@@ -14,7 +14,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, subgroupVariantSize, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
 
 export interface PointerDims { B: number; K: number; M: number; H: number }
 
@@ -30,13 +30,6 @@ function uni(d: PointerDims): ArrayBuffer {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-function subgroupEntry(S: number): string {
-  return `@compute @workgroup_size(${S})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let g = wid.y * nwg.x + wid.x;
-  let H4 = u.H / 4u;`;
-}
-
 /** Forward, subgroup variant: workgroup (b, block of S spans, block of S words). */
 function forwardSubgroupSource(S: number): string {
   return `enable subgroups;
@@ -49,6 +42,7 @@ ${HEADER}
 @group(0) @binding(5) var<storage, read_write> Z: array<f32>;
 @group(0) @binding(6) var<uniform> u: Params;
 ${subgroupEntry(S)}
+  let H4 = u.H / 4u;
   let nk = (u.K + ${S - 1}u) / ${S}u; let nj = (u.M + ${S - 1}u) / ${S}u;
   if (g >= u.B * nk * nj) { return; }
   let j0 = (g % nj) * ${S}u; let k0 = ((g / nj) % nk) * ${S}u; let b = g / (nj * nk);
@@ -125,6 +119,7 @@ ${HEADER}${binds}`;
 @group(0) @binding(5) var<storage, read_write> DWP: array<vec4<f32>>;
 @group(0) @binding(6) var<uniform> u: Params;
 ${subgroupEntry(S)}
+  let H4 = u.H / 4u;
   let nh = (H4 + ${S - 1}u) / ${S}u;
   if (g >= u.B * u.K * nh) { return; }
   let hOk = (g % nh) * ${S}u + lane < H4;
@@ -149,6 +144,7 @@ ${range(S).map((jj) => `    {
 @group(0) @binding(4) var<storage, read_write> DU: array<vec4<f32>>;
 @group(0) @binding(5) var<uniform> u: Params;
 ${subgroupEntry(S)}
+  let H4 = u.H / 4u;
   let nh = (H4 + ${S - 1}u) / ${S}u;
   if (g >= u.B * u.M * nh) { return; }
   let hOk = (g % nh) * ${S}u + lane < H4;
