@@ -21,7 +21,7 @@ import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { keepThreshold, mix32, WGSL_HASH } from './dropout.js';
-import { ENTRY, FLAT_INDEX, grid1d, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, range, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
 
 export interface AttentionDims {
   B: number; heads: number; Lq: number; Lk: number; dh: number;
@@ -62,7 +62,6 @@ function loadRow(name: string, buf: string, base: string, D4: number): string {
 function dotRows(a: string, b: string, D4: number): string {
   return Array.from({ length: D4 }, (_, t) => `dot(${a}${t}, ${b}${t})`).join(' + ');
 }
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
  * Rows per invocation: each invocation handles R query rows (forward, dq) or R key rows (dk, dv), so

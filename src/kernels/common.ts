@@ -83,6 +83,9 @@ export function stridedOffset(i: number, shape: readonly number[], strides: read
   return off;
 }
 
+/** 0, 1, …, n − 1: the unrolling index of generated WGSL. */
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
 /**
  * Entry point of a `subgroup` variant kernel: one subgroup per workgroup, `lane` its invocation id and
  * `g` the workgroup's flat index (uniform across the subgroup, so it may steer control flow).

@@ -13,7 +13,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, range, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
 import { WGSL_MATH } from './math.js';
 
 export interface LstmDims { B: number; L: number; H: number; reverse: boolean }
@@ -48,9 +48,6 @@ export function lstmSubgroupSize(dev: GpuDevice, d: LstmDims): number {
   const S = subgroupVariantSize(dev, 'DNER_LSTM', 'lstm');
   return vectorised(d) ? S : 0;
 }
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const GATES = ['i', 'f', 'g', 'o'];
 
 /**
  * WGSL shared by the subgroup steps: workgroup g covers units block (g % nJ) and batch elements
@@ -106,7 +103,7 @@ ${range(S).map((bb) => `  if (act${bb} && jOk) {
     }
     let o = (b${bb} * u.L + t${bb}) * H4 + j4;
     C[o] = cc; HS[o] = hv;
-    ${GATES.map((_, k) => `G[row${bb} + ${k}u * H4 + j4] = ${['ig', 'fg', 'gg', 'og'][k]};`).join(' ')}
+    ${['ig', 'fg', 'gg', 'og'].map((gate, k) => `G[row${bb} + ${k}u * H4 + j4] = ${gate};`).join(' ')}
   }`).join('\n')}
 }`;
 }

@@ -14,7 +14,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, range, subgroupEntry, subgroupVariantSize, UniformWriter, WG } from './common.js';
 
 export interface PointerDims { B: number; K: number; M: number; H: number }
 
@@ -27,8 +27,6 @@ ${FLAT_INDEX}`;
 function uni(d: PointerDims): ArrayBuffer {
   return new UniformWriter().u32(d.B, d.K, d.M, d.H).build();
 }
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Forward, subgroup variant: workgroup (b, block of S spans, block of S words). */
 function forwardSubgroupSource(S: number): string {
