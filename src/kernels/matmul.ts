@@ -140,7 +140,7 @@ export interface RegblockConfig {
 }
 
 /**
- * On lavapipe a storage load costs about as much as 32 vec4 FMAs whatever its width, so the kernel
+ * On lavapipe a storage load costs about as much as 5 vec4 FMAs whatever its width, so the kernel
  * maximises FMAs per load: vec4 loads only, and every value of A loaded once per subgroup then shared
  * with subgroupBroadcast (nearly free). Lane l of a subgroup owns columns n0 + 4 (l + S j) .. +3 for
  * j < TNV and all TM rows of the tile; per 4-deep slice of K it loads TM / S vec4 of A and 4 TNV vec4
