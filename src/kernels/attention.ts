@@ -50,6 +50,35 @@ fn zfac(b: u32, h: u32, i: u32, j: u32) -> f32 {
 }
 fn keyOn(b: u32, j: u32) -> bool { return u.hasMask == 0u || MASK[b * u.Lk + j] != 0.0; }`;
 
+/** Bindings of the forward kernel, shared by both variants. */
+const FORWARD_BINDINGS = /* wgsl */ `@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> MASK: array<f32>;
+@group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;`;
+
+/** Bindings of the inputs of both backward kernels, shared by both variants. */
+const BACKWARD_INPUT_BINDINGS = /* wgsl */ `@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> MASK: array<f32>;
+@group(0) @binding(4) var<storage, read> LSE: array<f32>;
+@group(0) @binding(5) var<storage, read> DO: array<vec4<f32>>;`;
+
+/** Bindings of the outputs of the dq kernel, shared by both variants. */
+const DQ_OUTPUT_BINDINGS = /* wgsl */ `@group(0) @binding(6) var<storage, read> O: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
+@group(0) @binding(9) var<uniform> u: Params;`;
+
+/** Bindings of the outputs of the dk/dv kernel, shared by both variants. */
+const DKDV_OUTPUT_BINDINGS = /* wgsl */ `@group(0) @binding(6) var<storage, read> DELTA: array<f32>;
+@group(0) @binding(7) var<storage, read_write> DK: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> DV: array<vec4<f32>>;
+@group(0) @binding(9) var<uniform> u: Params;`;
+
 function uniforms(d: AttentionDims, hasMask: boolean): ArrayBuffer {
   return new UniformWriter().u32(d.B, d.heads, d.Lq, d.Lk, d.heads * d.dh).f32(d.scale, d.dropout)
     .u32(d.seed >>> 0, keepThreshold(d.dropout), hasMask ? 1 : 0).build();
@@ -71,6 +100,60 @@ function dotRows(a: string, b: string, D4: number): string {
  */
 export function rowsPerInvocation(dh: number): number {
   return dh <= 32 ? 4 : 2;
+}
+
+/** Forward: query rows iStart .. iStart + R − 1 (clamped) in registers, with their running max, sum and output. */
+function forwardRows(R: number, D4: number): string {
+  return range(R).map((r) => `  let i${r} = min(iStart + ${r}u, u.Lq - 1u);
+  let qBase${r} = (b * u.Lq + i${r}) * E4 + h * ${D4}u;
+  ${loadRow(`q${r}_`, 'Q', `qBase${r}`, D4)}
+  var m${r} = ${NEG}; var l${r} = 0.0;
+  ${range(D4).map((t) => `var acc${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n');
+}
+
+/** Forward: the normalised outputs and log-sum-exps of the rows that exist. */
+function forwardStores(R: number, D4: number): string {
+  return range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
+    let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);
+    ${range(D4).map((t) => `O[qBase${r} + ${t}u] = acc${r}_${t} * inv;`).join(' ')}
+    LSE[(b * u.H + h) * u.Lq + i${r}] = select(${NEG}, m${r} + log(l${r}), l${r} > 0.0);
+  }`).join('\n');
+}
+
+/** dq: query rows with their output gradients, D = dO · O, log-sum-exps and dq accumulators. */
+function queryGradRows(R: number, D4: number): string {
+  return range(R).map((r) => `  let i${r} = min(iStart + ${r}u, u.Lq - 1u);
+  let qBase${r} = (b * u.Lq + i${r}) * E4 + h * ${D4}u;
+  ${loadRow(`q${r}_`, 'Q', `qBase${r}`, D4)}
+  ${loadRow(`g${r}_`, 'DO', `qBase${r}`, D4)}
+  let D${r} = ${range(D4).map((t) => `dot(g${r}_${t}, O[qBase${r} + ${t}u])`).join(' + ')};
+  let lse${r} = LSE[(b * u.H + h) * u.Lq + i${r}];
+  ${range(D4).map((t) => `var dq${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n');
+}
+
+/** dq: the gradients and D of the rows that exist. */
+function queryGradStores(R: number, D4: number): string {
+  return range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
+    ${range(D4).map((t) => `DQ[qBase${r} + ${t}u] = dq${r}_${t} * u.scale;`).join(' ')}
+    DELTA[(b * u.H + h) * u.Lq + i${r}] = D${r};
+  }`).join('\n');
+}
+
+/** dk, dv: key rows jStart .. jStart + R − 1 (clamped; `on` for real, visible keys) and their accumulators. */
+function keyGradRows(R: number, D4: number): string {
+  return range(R).map((r) => `  let j${r} = min(jStart + ${r}u, u.Lk - 1u);
+  let on${r} = jStart + ${r}u < u.Lk && keyOn(b, j${r});
+  let kBase${r} = (b * u.Lk + j${r}) * E4 + h * ${D4}u;
+  ${loadRow(`k${r}_`, 'K', `kBase${r}`, D4)}
+  ${loadRow(`v${r}_`, 'V', `kBase${r}`, D4)}
+  ${range(D4).map((t) => `var dk${r}_${t} = vec4<f32>(0.0); var dv${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n');
+}
+
+/** dk, dv: the gradients of the rows that exist. */
+function keyGradStores(R: number, D4: number): string {
+  return range(R).map((r) => `  if (jStart + ${r}u < u.Lk) {
+    ${range(D4).map((t) => `DK[kBase${r} + ${t}u] = dk${r}_${t} * u.scale; DV[kBase${r} + ${t}u] = dv${r}_${t};`).join(' ')}
+  }`).join('\n');
 }
 
 export type AttentionVariant = { kind: 'rows' } | { kind: 'subgroup'; S: number; R: number };
@@ -96,23 +179,13 @@ function launchAttentionSubgroup(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor
     name: 'attention_forward',
     code: () => `enable subgroups;
 ${HEADER}
-@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> MASK: array<f32>;
-@group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
-@group(0) @binding(6) var<uniform> u: Params;
+${FORWARD_BINDINGS}
 ${subgroupEntry(S)}
   let nb = (u.Lq + ${block - 1}u) / ${block}u;
   if (g >= u.B * u.H * nb) { return; }
   let iStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
   let E4 = u.E / 4u;
-${range(R).map((r) => `  let i${r} = min(iStart + ${r}u, u.Lq - 1u);
-  let qBase${r} = (b * u.Lq + i${r}) * E4 + h * ${D4}u;
-  ${loadRow(`q${r}_`, 'Q', `qBase${r}`, D4)}
-  var m${r} = ${NEG}; var l${r} = 0.0;
-  ${range(D4).map((t) => `var acc${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+${forwardRows(R, D4)}
   for (var j0 = 0u; j0 < u.Lk; j0 += ${S}u) {
     let jOwn = min(j0 + lane, u.Lk - 1u);
     let onOwn = select(0.0, 1.0, j0 + lane < u.Lk && keyOn(b, jOwn));
@@ -139,11 +212,7 @@ ${range(R).map((r) => `      {
       }`).join('\n')}
     }`).join('\n')}
   }
-${range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
-    let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);
-    ${range(D4).map((t) => `O[qBase${r} + ${t}u] = acc${r}_${t} * inv;`).join(' ')}
-    LSE[(b * u.H + h) * u.Lq + i${r}] = select(${NEG}, m${r} + log(l${r}), l${r} > 0.0);
-  }`).join('\n')}
+${forwardStores(R, D4)}
 }`,
   };
   dev.backend.dispatch(spec, [q.buffer, k.buffer, v.buffer, (mask ?? q).buffer, o.buffer, lse.buffer], uniforms(d, !!mask), grid1d(d.B * d.heads * Math.ceil(d.Lq / block), 1));
@@ -156,32 +225,18 @@ function launchAttentionBackwardSubgroup(
   const D4 = d.dh / 4, block = S * R;
   const inputs = `enable subgroups;
 ${HEADER}
-@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> MASK: array<f32>;
-@group(0) @binding(4) var<storage, read> LSE: array<f32>;
-@group(0) @binding(5) var<storage, read> DO: array<vec4<f32>>;`;
+${BACKWARD_INPUT_BINDINGS}`;
   const queryRows = {
     key: `attention_bwd_q_sg:${d.dh}:${S}:${R}`,
     name: 'attention_backward_dq',
     code: () => `${inputs}
-@group(0) @binding(6) var<storage, read> O: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
-@group(0) @binding(9) var<uniform> u: Params;
+${DQ_OUTPUT_BINDINGS}
 ${subgroupEntry(S)}
   let nb = (u.Lq + ${block - 1}u) / ${block}u;
   if (g >= u.B * u.H * nb) { return; }
   let iStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
   let E4 = u.E / 4u;
-${range(R).map((r) => `  let i${r} = min(iStart + ${r}u, u.Lq - 1u);
-  let qBase${r} = (b * u.Lq + i${r}) * E4 + h * ${D4}u;
-  ${loadRow(`q${r}_`, 'Q', `qBase${r}`, D4)}
-  ${loadRow(`g${r}_`, 'DO', `qBase${r}`, D4)}
-  let D${r} = ${range(D4).map((t) => `dot(g${r}_${t}, O[qBase${r} + ${t}u])`).join(' + ')};
-  let lse${r} = LSE[(b * u.H + h) * u.Lq + i${r}];
-  ${range(D4).map((t) => `var dq${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+${queryGradRows(R, D4)}
   for (var j0 = 0u; j0 < u.Lk; j0 += ${S}u) {
     let jOwn = min(j0 + lane, u.Lk - 1u);
     let onOwn = select(0.0, 1.0, j0 + lane < u.Lk && keyOn(b, jOwn));
@@ -199,31 +254,20 @@ ${range(R).map((r) => `      {
       }`).join('\n')}
     }`).join('\n')}
   }
-${range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
-    ${range(D4).map((t) => `DQ[qBase${r} + ${t}u] = dq${r}_${t} * u.scale;`).join(' ')}
-    DELTA[(b * u.H + h) * u.Lq + i${r}] = D${r};
-  }`).join('\n')}
+${queryGradStores(R, D4)}
 }`,
   };
   const keyRows = {
     key: `attention_bwd_kv_sg:${d.dh}:${S}:${R}`,
     name: 'attention_backward_dkdv',
     code: () => `${inputs}
-@group(0) @binding(6) var<storage, read> DELTA: array<f32>;
-@group(0) @binding(7) var<storage, read_write> DK: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read_write> DV: array<vec4<f32>>;
-@group(0) @binding(9) var<uniform> u: Params;
+${DKDV_OUTPUT_BINDINGS}
 ${subgroupEntry(S)}
   let nb = (u.Lk + ${block - 1}u) / ${block}u;
   if (g >= u.B * u.H * nb) { return; }
   let jStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
   let E4 = u.E / 4u;
-${range(R).map((r) => `  let j${r} = min(jStart + ${r}u, u.Lk - 1u);
-  let on${r} = jStart + ${r}u < u.Lk && keyOn(b, j${r});
-  let kBase${r} = (b * u.Lk + j${r}) * E4 + h * ${D4}u;
-  ${loadRow(`k${r}_`, 'K', `kBase${r}`, D4)}
-  ${loadRow(`v${r}_`, 'V', `kBase${r}`, D4)}
-  ${range(D4).map((t) => `var dk${r}_${t} = vec4<f32>(0.0); var dv${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+${keyGradRows(R, D4)}
   for (var i0 = 0u; i0 < u.Lq; i0 += ${S}u) {
     let iOwn = min(i0 + lane, u.Lq - 1u);
     let rowOwn = (b * u.H + h) * u.Lq + iOwn;
@@ -245,9 +289,7 @@ ${range(R).map((r) => `      {
       }`).join('\n')}
     }`).join('\n')}
   }
-${range(R).map((r) => `  if (jStart + ${r}u < u.Lk) {
-    ${range(D4).map((t) => `DK[kBase${r} + ${t}u] = dk${r}_${t} * u.scale; DV[kBase${r} + ${t}u] = dv${r}_${t};`).join(' ')}
-  }`).join('\n')}
+${keyGradStores(R, D4)}
 }`,
   };
   const uni = uniforms(d, !!mask);
@@ -264,24 +306,14 @@ export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor,
     key: `attention_fwd:${d.dh}:${R}`,
     name: 'attention_forward',
     code: () => `${HEADER}
-@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> MASK: array<f32>;
-@group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
-@group(0) @binding(6) var<uniform> u: Params;
+${FORWARD_BINDINGS}
 ${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let nq = (u.Lq + ${R - 1}u) / ${R}u;
   if (idx >= u.B * u.H * nq) { return; }
   let iStart = (idx % nq) * ${R}u; let h = (idx / nq) % u.H; let b = idx / (nq * u.H);
   let E4 = u.E / 4u;
-${range(R).map((r) => `  let i${r} = min(iStart + ${r}u, u.Lq - 1u);
-  let qBase${r} = (b * u.Lq + i${r}) * E4 + h * ${D4}u;
-  ${loadRow(`q${r}_`, 'Q', `qBase${r}`, D4)}
-  var m${r} = ${NEG}; var l${r} = 0.0;
-  ${range(D4).map((t) => `var acc${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+${forwardRows(R, D4)}
   for (var j = 0u; j < u.Lk; j++) {
     if (!keyOn(b, j)) { continue; }
     let kBase = (b * u.Lk + j) * E4 + h * ${D4}u;
@@ -298,11 +330,7 @@ ${range(R).map((r) => `    {
       m${r} = mNew;
     }`).join('\n')}
   }
-${range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
-    let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);
-    ${range(D4).map((t) => `O[qBase${r} + ${t}u] = acc${r}_${t} * inv;`).join(' ')}
-    LSE[(b * u.H + h) * u.Lq + i${r}] = select(${NEG}, m${r} + log(l${r}), l${r} > 0.0);
-  }`).join('\n')}
+${forwardStores(R, D4)}
 }`,
   };
   // Without a mask, MASK is bound to q and never read (binding the written LSE there is invalid).
@@ -317,33 +345,19 @@ export function launchAttentionBackward(
   const D4 = d.dh / 4, R = rowsPerInvocation(d.dh);
   const nq = Math.ceil(d.Lq / R), nk = Math.ceil(d.Lk / R);
   const inputs = `
-@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> MASK: array<f32>;
-@group(0) @binding(4) var<storage, read> LSE: array<f32>;
-@group(0) @binding(5) var<storage, read> DO: array<vec4<f32>>;`;
+${BACKWARD_INPUT_BINDINGS}`;
   const queryRows = {
     key: `attention_bwd_q:${d.dh}:${R}`,
     name: 'attention_backward_dq',
     code: () => `${HEADER}${inputs}
-@group(0) @binding(6) var<storage, read> O: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read_write> DELTA: array<f32>;
-@group(0) @binding(9) var<uniform> u: Params;
+${DQ_OUTPUT_BINDINGS}
 ${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let nq = (u.Lq + ${R - 1}u) / ${R}u;
   if (idx >= u.B * u.H * nq) { return; }
   let iStart = (idx % nq) * ${R}u; let h = (idx / nq) % u.H; let b = idx / (nq * u.H);
   let E4 = u.E / 4u;
-${range(R).map((r) => `  let i${r} = min(iStart + ${r}u, u.Lq - 1u);
-  let qBase${r} = (b * u.Lq + i${r}) * E4 + h * ${D4}u;
-  ${loadRow(`q${r}_`, 'Q', `qBase${r}`, D4)}
-  ${loadRow(`g${r}_`, 'DO', `qBase${r}`, D4)}
-  let D${r} = ${range(D4).map((t) => `dot(g${r}_${t}, O[qBase${r} + ${t}u])`).join(' + ')};
-  let lse${r} = LSE[(b * u.H + h) * u.Lq + i${r}];
-  ${range(D4).map((t) => `var dq${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+${queryGradRows(R, D4)}
   for (var j = 0u; j < u.Lk; j++) {
     if (!keyOn(b, j)) { continue; }
     let kBase = (b * u.Lk + j) * E4 + h * ${D4}u;
@@ -355,32 +369,21 @@ ${range(R).map((r) => `    {
       ${range(D4).map((t) => `dq${r}_${t} += ds * k${t};`).join(' ')}
     }`).join('\n')}
   }
-${range(R).map((r) => `  if (iStart + ${r}u < u.Lq) {
-    ${range(D4).map((t) => `DQ[qBase${r} + ${t}u] = dq${r}_${t} * u.scale;`).join(' ')}
-    DELTA[(b * u.H + h) * u.Lq + i${r}] = D${r};
-  }`).join('\n')}
+${queryGradStores(R, D4)}
 }`,
   };
   const keyRows = {
     key: `attention_bwd_kv:${d.dh}:${R}`,
     name: 'attention_backward_dkdv',
     code: () => `${HEADER}${inputs}
-@group(0) @binding(6) var<storage, read> DELTA: array<f32>;
-@group(0) @binding(7) var<storage, read_write> DK: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read_write> DV: array<vec4<f32>>;
-@group(0) @binding(9) var<uniform> u: Params;
+${DKDV_OUTPUT_BINDINGS}
 ${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let nk = (u.Lk + ${R - 1}u) / ${R}u;
   if (idx >= u.B * u.H * nk) { return; }
   let jStart = (idx % nk) * ${R}u; let h = (idx / nk) % u.H; let b = idx / (nk * u.H);
   let E4 = u.E / 4u;
-${range(R).map((r) => `  let j${r} = min(jStart + ${r}u, u.Lk - 1u);
-  let on${r} = jStart + ${r}u < u.Lk && keyOn(b, j${r});
-  let kBase${r} = (b * u.Lk + j${r}) * E4 + h * ${D4}u;
-  ${loadRow(`k${r}_`, 'K', `kBase${r}`, D4)}
-  ${loadRow(`v${r}_`, 'V', `kBase${r}`, D4)}
-  ${range(D4).map((t) => `var dk${r}_${t} = vec4<f32>(0.0); var dv${r}_${t} = vec4<f32>(0.0);`).join(' ')}`).join('\n')}
+${keyGradRows(R, D4)}
   for (var i = 0u; i < u.Lq; i++) {
     let row = (b * u.H + h) * u.Lq + i;
     let qBase = (b * u.Lq + i) * E4 + h * ${D4}u;
@@ -394,9 +397,7 @@ ${range(R).map((r) => `    {
       ${range(D4).map((t) => `dv${r}_${t} += (p * z) * g${t}; dk${r}_${t} += ds * q${t};`).join(' ')}
     }`).join('\n')}
   }
-${range(R).map((r) => `  if (jStart + ${r}u < u.Lk) {
-    ${range(D4).map((t) => `DK[kBase${r} + ${t}u] = dk${r}_${t} * u.scale; DV[kBase${r} + ${t}u] = dv${r}_${t};`).join(' ')}
-  }`).join('\n')}
+${keyGradStores(R, D4)}
 }`,
   };
   const uni = uniforms(d, !!mask);

@@ -24,6 +24,25 @@ ${FLAT_INDEX}
 fn timeOf(s: u32, len: u32) -> u32 { return select(s, len - 1u - s, u.reverse != 0u); }
 fn prevOf(t: u32) -> u32 { return select(t - 1u, t + 1u, u.reverse != 0u); }`;
 
+/** Bindings of the forward kernel, shared by both variants. */
+const FORWARD_BINDINGS = /* wgsl */ `@group(0) @binding(0) var<storage, read> XW: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> WHH: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> LEN: array<i32>;
+@group(0) @binding(3) var<storage, read_write> HS: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> G: array<vec4<f32>>;
+@group(0) @binding(6) var<uniform> u: Params;`;
+
+/** Bindings of the backward step (H % 4 = 0), shared by both variants. */
+const BACKWARD_BINDINGS = /* wgsl */ `@group(0) @binding(0) var<storage, read> WHH: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> LEN: array<i32>;
+@group(0) @binding(2) var<storage, read> C: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> DHS: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> DA: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> DC: array<vec4<f32>>;
+@group(0) @binding(7) var<uniform> u: Params;`;
+
 function uni(d: LstmDims, step: number): ArrayBuffer {
   return new UniformWriter().u32(d.B, d.L, d.H, step, d.reverse ? 1 : 0).build();
 }
@@ -69,13 +88,7 @@ ${range(S).map((bb) => `  let b${bb} = min(bBase + ${bb}u, u.B - 1u); let len${b
 function subgroupForwardSource(S: number): string {
   return `enable subgroups;
 ${HEADER}
-@group(0) @binding(0) var<storage, read> XW: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> WHH: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> LEN: array<i32>;
-@group(0) @binding(3) var<storage, read_write> HS: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> G: array<vec4<f32>>;
-@group(0) @binding(6) var<uniform> u: Params;
+${FORWARD_BINDINGS}
 ${subgroupPrologue(S)}
 ${range(S).map((bb) => `  let row${bb} = (b${bb} * u.L + t${bb}) * 4u * H4;
   ${range(4).map((k) => `var a${bb}_${k} = XW[row${bb} + ${k}u * H4 + j4];`).join(' ')}`).join('\n')}
@@ -111,14 +124,7 @@ ${range(S).map((bb) => `  if (act${bb} && jOk) {
 function subgroupBackwardSource(S: number): string {
   return `enable subgroups;
 ${HEADER}
-@group(0) @binding(0) var<storage, read> WHH: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> LEN: array<i32>;
-@group(0) @binding(2) var<storage, read> C: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> G: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> DHS: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> DA: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> DC: array<vec4<f32>>;
-@group(0) @binding(7) var<uniform> u: Params;
+${BACKWARD_BINDINGS}
 fn nextOf(t: u32) -> u32 { return select(t + 1u, t - 1u, u.reverse != 0u); }
 ${subgroupPrologue(S)}
 ${range(S).map((bb) => `  let hasNext${bb} = act${bb} && u.step + 1u < len${bb};
@@ -170,13 +176,7 @@ export function launchLstmForward(dev: GpuDevice, xw: Tensor, whh: Tensor, lens:
     key: `lstm_fwd:${V}`,
     name: 'lstm_forward_step',
     code: () => V ? `${HEADER}
-@group(0) @binding(0) var<storage, read> XW: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> WHH: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> LEN: array<i32>;
-@group(0) @binding(3) var<storage, read_write> HS: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> C: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> G: array<vec4<f32>>;
-@group(0) @binding(6) var<uniform> u: Params;
+${FORWARD_BINDINGS}
 ${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let H4 = u.H / 4u;
@@ -262,14 +262,7 @@ export function launchLstmBackward(dev: GpuDevice, whh: Tensor, lens: Tensor, c:
     key: `lstm_bwd:${V}`,
     name: 'lstm_backward_step',
     code: () => V ? `${HEADER}
-@group(0) @binding(0) var<storage, read> WHH: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> LEN: array<i32>;
-@group(0) @binding(2) var<storage, read> C: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> G: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> DHS: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> DA: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> DC: array<vec4<f32>>;
-@group(0) @binding(7) var<uniform> u: Params;
+${BACKWARD_BINDINGS}
 ${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let H4 = u.H / 4u;

@@ -24,6 +24,24 @@ const R = 4;
 const HEADER = /* wgsl */ `struct Params { B: u32, K: u32, M: u32, H: u32 }
 ${FLAT_INDEX}`;
 
+/** Bindings of the forward kernel, shared by both variants. */
+const FORWARD_BINDINGS = /* wgsl */ `@group(0) @binding(0) var<storage, read> U: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> W: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> BIAS: array<f32>;
+@group(0) @binding(4) var<storage, read> MASK: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Z: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;`;
+
+/** Bindings of the outputs of the dV/dw kernel, shared by both variants. */
+const SPAN_GRADIENT_BINDINGS = /* wgsl */ `@group(0) @binding(4) var<storage, read_write> DV: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> DWP: array<vec4<f32>>;
+@group(0) @binding(6) var<uniform> u: Params;`;
+
+/** Bindings of the outputs of the dU kernel, shared by both variants. */
+const WORD_GRADIENT_BINDINGS = /* wgsl */ `@group(0) @binding(4) var<storage, read_write> DU: array<vec4<f32>>;
+@group(0) @binding(5) var<uniform> u: Params;`;
+
 function uni(d: PointerDims): ArrayBuffer {
   return new UniformWriter().u32(d.B, d.K, d.M, d.H).build();
 }
@@ -32,13 +50,7 @@ function uni(d: PointerDims): ArrayBuffer {
 function forwardSubgroupSource(S: number): string {
   return `enable subgroups;
 ${HEADER}
-@group(0) @binding(0) var<storage, read> U: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> V: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> W: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> BIAS: array<f32>;
-@group(0) @binding(4) var<storage, read> MASK: array<f32>;
-@group(0) @binding(5) var<storage, read_write> Z: array<f32>;
-@group(0) @binding(6) var<uniform> u: Params;
+${FORWARD_BINDINGS}
 ${subgroupEntry(S)}
   let H4 = u.H / 4u;
   let nk = (u.K + ${S - 1}u) / ${S}u; let nj = (u.M + ${S - 1}u) / ${S}u;
@@ -77,13 +89,7 @@ export function launchPointer(dev: GpuDevice, u: Tensor, v: Tensor, w: Tensor, b
     key: 'pointer_fwd',
     name: 'boundary_pointer_forward',
     code: () => `${HEADER}
-@group(0) @binding(0) var<storage, read> U: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> V: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> W: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> BIAS: array<f32>;
-@group(0) @binding(4) var<storage, read> MASK: array<f32>;
-@group(0) @binding(5) var<storage, read_write> Z: array<f32>;
-@group(0) @binding(6) var<uniform> u: Params;
+${FORWARD_BINDINGS}
 ${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let nj = (u.M + ${R - 1}u) / ${R}u;
@@ -113,9 +119,7 @@ function backwardSubgroupSources(S: number, binds: string): { spans: string; wor
 ${HEADER}${binds}`;
   return {
     spans: `${head}
-@group(0) @binding(4) var<storage, read_write> DV: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> DWP: array<vec4<f32>>;
-@group(0) @binding(6) var<uniform> u: Params;
+${SPAN_GRADIENT_BINDINGS}
 ${subgroupEntry(S)}
   let H4 = u.H / 4u;
   let nh = (H4 + ${S - 1}u) / ${S}u;
@@ -139,8 +143,7 @@ ${range(S).map((jj) => `    {
   }
 }`,
     words: `${head}
-@group(0) @binding(4) var<storage, read_write> DU: array<vec4<f32>>;
-@group(0) @binding(5) var<uniform> u: Params;
+${WORD_GRADIENT_BINDINGS}
 ${subgroupEntry(S)}
   let H4 = u.H / 4u;
   let nh = (H4 + ${S - 1}u) / ${S}u;
@@ -172,9 +175,7 @@ export function launchPointerBackward(dev: GpuDevice, u: Tensor, v: Tensor, w: T
     key: 'pointer_bwd_v',
     name: 'boundary_pointer_backward_dv_dw',
     code: () => `${HEADER}${binds}
-@group(0) @binding(4) var<storage, read_write> DV: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> DWP: array<vec4<f32>>;
-@group(0) @binding(6) var<uniform> u: Params;
+${SPAN_GRADIENT_BINDINGS}
 ${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let H4 = u.H / 4u;
@@ -196,8 +197,7 @@ ${ENTRY}
     key: 'pointer_bwd_u',
     name: 'boundary_pointer_backward_du',
     code: () => `${HEADER}${binds}
-@group(0) @binding(4) var<storage, read_write> DU: array<vec4<f32>>;
-@group(0) @binding(5) var<uniform> u: Params;
+${WORD_GRADIENT_BINDINGS}
 ${ENTRY}
   let idx = flatIndex(wid, nwg, lid, ${WG}u);
   let H4 = u.H / 4u;
