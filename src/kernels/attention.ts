@@ -156,6 +156,27 @@ function keyGradStores(R: number, D4: number): string {
   }`).join('\n');
 }
 
+/**
+ * Subgroup variant: workgroup g owns (b, h) and S · R consecutive rows of the `len` axis; this lane's
+ * first row is `start`. The bounds check depends on g only, so the return is uniform.
+ */
+function subgroupRowBlock(len: 'Lq' | 'Lk', start: 'iStart' | 'jStart', S: number, R: number): string {
+  const block = S * R;
+  return `  let nb = (u.${len} + ${block - 1}u) / ${block}u;
+  if (g >= u.B * u.H * nb) { return; }
+  let ${start} = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
+  let E4 = u.E / 4u;`;
+}
+
+/** Subgroup variant, walking keys S at a time from j0: this lane loads key j0 + lane (k, v, visibility). */
+function ownKeyRow(D4: number): string {
+  return `    let jOwn = min(j0 + lane, u.Lk - 1u);
+    let onOwn = select(0.0, 1.0, j0 + lane < u.Lk && keyOn(b, jOwn));
+    let kBase = (b * u.Lk + jOwn) * E4 + h * ${D4}u;
+    ${loadRow('kOwn', 'K', 'kBase', D4)}
+    ${loadRow('vOwn', 'V', 'kBase', D4)}`;
+}
+
 export type AttentionVariant = { kind: 'rows' } | { kind: 'subgroup'; S: number; R: number };
 
 /** `subgroup` on software adapters with a fixed subgroup size, else `rows`; DNER_ATTENTION=rows|subgroup forces one. */
@@ -181,17 +202,10 @@ function launchAttentionSubgroup(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor
 ${HEADER}
 ${FORWARD_BINDINGS}
 ${subgroupEntry(S)}
-  let nb = (u.Lq + ${block - 1}u) / ${block}u;
-  if (g >= u.B * u.H * nb) { return; }
-  let iStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
-  let E4 = u.E / 4u;
+${subgroupRowBlock('Lq', 'iStart', S, R)}
 ${forwardRows(R, D4)}
   for (var j0 = 0u; j0 < u.Lk; j0 += ${S}u) {
-    let jOwn = min(j0 + lane, u.Lk - 1u);
-    let onOwn = select(0.0, 1.0, j0 + lane < u.Lk && keyOn(b, jOwn));
-    let kBase = (b * u.Lk + jOwn) * E4 + h * ${D4}u;
-    ${loadRow('kOwn', 'K', 'kBase', D4)}
-    ${loadRow('vOwn', 'V', 'kBase', D4)}
+${ownKeyRow(D4)}
     // The S keys' scores first, then one rescale of the running sums per block of S keys rather than
     // one per key (the online softmax's exp and multiply-add of the accumulators, S times fewer).
 ${range(S).map((jj) => `    let on${jj} = subgroupBroadcast(onOwn, ${jj}u) > 0.5;
@@ -232,17 +246,10 @@ ${BACKWARD_INPUT_BINDINGS}`;
     code: () => `${inputs}
 ${DQ_OUTPUT_BINDINGS}
 ${subgroupEntry(S)}
-  let nb = (u.Lq + ${block - 1}u) / ${block}u;
-  if (g >= u.B * u.H * nb) { return; }
-  let iStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
-  let E4 = u.E / 4u;
+${subgroupRowBlock('Lq', 'iStart', S, R)}
 ${queryGradRows(R, D4)}
   for (var j0 = 0u; j0 < u.Lk; j0 += ${S}u) {
-    let jOwn = min(j0 + lane, u.Lk - 1u);
-    let onOwn = select(0.0, 1.0, j0 + lane < u.Lk && keyOn(b, jOwn));
-    let kBase = (b * u.Lk + jOwn) * E4 + h * ${D4}u;
-    ${loadRow('kOwn', 'K', 'kBase', D4)}
-    ${loadRow('vOwn', 'V', 'kBase', D4)}
+${ownKeyRow(D4)}
 ${range(S).map((jj) => `    {
       let on = subgroupBroadcast(onOwn, ${jj}u) > 0.5;
       ${broadcastRow('k', 'kOwn', jj, D4)}
@@ -263,10 +270,7 @@ ${queryGradStores(R, D4)}
     code: () => `${inputs}
 ${DKDV_OUTPUT_BINDINGS}
 ${subgroupEntry(S)}
-  let nb = (u.Lk + ${block - 1}u) / ${block}u;
-  if (g >= u.B * u.H * nb) { return; }
-  let jStart = (g % nb) * ${block}u + lane * ${R}u; let h = (g / nb) % u.H; let b = g / (nb * u.H);
-  let E4 = u.E / 4u;
+${subgroupRowBlock('Lk', 'jStart', S, R)}
 ${keyGradRows(R, D4)}
   for (var i0 = 0u; i0 < u.Lq; i0 += ${S}u) {
     let iOwn = min(i0 + lane, u.Lq - 1u);
