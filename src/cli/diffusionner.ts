@@ -55,7 +55,8 @@ async function main(argv: string[]): Promise<void> {
   const mode = (values.mode ?? 'flat') as 'flat' | 'nested';
   if (mode !== 'flat' && mode !== 'nested') die(`--mode must be flat or nested, got '${values.mode}'`);
   // Without --threshold, a model folder's φ chosen on dev (selection.json) applies, else the official 2.5.
-  const defaultThreshold = () => (values.model && existsSync(values.model) ? readSelection(values.model)?.threshold : undefined) ?? OFFICIAL_THRESHOLD;
+  const selected = values.model && existsSync(values.model) ? readSelection(values.model)?.threshold : undefined;
+  const defaultThreshold = () => selected ?? OFFICIAL_THRESHOLD;
   const sampling = () => ({
     steps: num(values.gamma, 'gamma') ?? 5, proposals: num(values['k-eval'], 'k-eval'), eta: num(values.eta, 'eta') ?? 1,
     threshold: cmd === 'eval' && values.threshold?.includes(',') ? Number(values.threshold.split(',')[0]) : num(values.threshold, 'threshold') ?? defaultThreshold(), mode,
@@ -89,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
     for (const x of all.length > 1 ? all : []) console.log(`φ ${x.threshold}: P ${x.micro.precision.toFixed(2)}  R ${x.micro.recall.toFixed(2)}  F1 ${x.micro.f1.toFixed(2)}`);
     const r = all.length > 1 ? all.reduce((a, b) => (b.micro.f1 > a.micro.f1 ? b : a)) : all[0];
     if (all.length > 1) console.log(`best on this data: φ ${r.threshold}`);
-    const source = values.threshold ? '' : readSelection(values.model)?.threshold !== undefined ? `, φ ${r.threshold} as chosen in ${join(values.model, SELECTION_FILE)}` : `, φ ${r.threshold} (official default)`;
+    const source = values.threshold ? '' : selected !== undefined ? `, φ ${r.threshold} as chosen in ${join(values.model, SELECTION_FILE)}` : `, φ ${r.threshold} (official default)`;
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s${source})`);
     for (const [t, sc] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${sc.precision.toFixed(2)}  R ${sc.recall.toFixed(2)}  F1 ${sc.f1.toFixed(2)}`);
     if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(all.length > 1 ? { best: r, sweep: all } : r, null, 1));

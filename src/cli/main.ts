@@ -54,7 +54,8 @@ const provenancePath = join(MODEL, 'provenance.json');
 const prov = existsSync(provenancePath)
   ? JSON.parse(readFileSync(provenancePath, 'utf8')) as { command?: string; epochs?: number; test?: { precision: number; recall: number; f1: number }; sampling?: { threshold?: number } }
   : {};
-const phi = readSelection(MODEL)?.threshold ?? prov.sampling?.threshold ?? OFFICIAL_THRESHOLD;
+const selected = readSelection(MODEL)?.threshold;
+const phi = selected ?? prov.sampling?.threshold ?? OFFICIAL_THRESHOLD;
 if (prov.test) console.log(`(after ${prov.epochs ?? '?'} epoch(s) of \`${prov.command}\`: CoNLL-2003 test P ${prov.test.precision.toFixed(1)} R ${prov.test.recall.toFixed(1)} F1 ${prov.test.f1.toFixed(1)} at φ ${phi}; see docs/RESULTS.md)`);
 console.log('');
 const b = model.batch(sentences.map((tokens) => ({ tokens, entities: [] })), device);
@@ -69,7 +70,8 @@ const trace = await traceSentence(model, device, first, { steps: 5, threshold: p
 console.log(`\nHow the first sentence was denoised (K = ${trace.options.proposals} noisy spans, ${trace.steps.length} DDIM steps; the strongest spans per step):`);
 console.log(formatDenoising(trace, { onlyInteresting: true, maxSpans: 4 }));
 const quoted = JSON.stringify(first.join(' '));
-const phiFlag = phi === (readSelection(MODEL)?.threshold ?? OFFICIAL_THRESHOLD) ? '' : ` --threshold ${phi}`;
+// trace picks up selection.json itself; only a φ from elsewhere needs the flag.
+const phiFlag = phi === (selected ?? OFFICIAL_THRESHOLD) ? '' : ` --threshold ${phi}`;
 console.log(`\nFull trace (every layer, every span): npx diffusionner trace --model models/conll2003${phiFlag} ${quoted}`);
 console.log(`HTML view of the denoising:          npx diffusionner trace --model models/conll2003${phiFlag} ${quoted} --html trace.html`);
 console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);

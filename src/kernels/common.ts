@@ -83,6 +83,14 @@ export function stridedOffset(i: number, shape: readonly number[], strides: read
   return off;
 }
 
+/**
+ * Consecutive elements (or vec4s) one invocation of a memory-bound kernel handles (copies, fills,
+ * elementwise ops). On lavapipe an invocation's fixed cost, and for strided indexing its integer
+ * division (no AVX2 instruction: it runs lane by lane), outweighs a vec4 move; 4 measured best
+ * (docs/ENGINE.md, `bench/probe-small-kernels.ts`).
+ */
+export const RUN = 4;
+
 /** 0, 1, …, n − 1: the unrolling index of generated WGSL. */
 export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 

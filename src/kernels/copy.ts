@@ -6,7 +6,7 @@
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { DIM_AT, ENTRY, FLAT_INDEX, grid1d, MAX_RANK, UniformWriter, WG, wgslType } from './common.js';
+import { DIM_AT, ENTRY, FLAT_INDEX, grid1d, MAX_RANK, RUN, UniformWriter, WG, wgslType } from './common.js';
 
 export interface StridedCopy {
   shape: readonly number[];
@@ -24,13 +24,6 @@ function isContiguous(shape: readonly number[], strides: readonly number[]): boo
   }
   return true;
 }
-
-/**
- * Elements each invocation moves. On lavapipe an invocation's fixed cost (and, for strided copies, its
- * index arithmetic: integer division has no AVX2 instruction, so it runs lane by lane) outweighs a
- * vec4 move, so each invocation moves a run of RUN consecutive elements of a row.
- */
-const RUN = 4;
 
 /**
  * A copy of one contiguous block runs as vec4 moves when both ends are vec4-aligned and the block

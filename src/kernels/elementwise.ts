@@ -9,7 +9,7 @@
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { DIM_AT, ENTRY, FLAT_INDEX, grid1d, MAX_RANK, stridedOffset, UniformWriter, WG, wgslType } from './common.js';
+import { DIM_AT, ENTRY, FLAT_INDEX, grid1d, MAX_RANK, RUN, stridedOffset, UniformWriter, WG, wgslType } from './common.js';
 import { erf, gelu, geluGrad, roundHalfEven, sigmoid, WGSL_MATH } from './math.js';
 
 interface UnaryDef { wgsl: string; cpu: (x: number, p0: number, p1: number) => number; ints?: boolean }
@@ -99,12 +99,6 @@ fn offsets(i: u32) -> array<u32, ${inputs}> {
   return array<u32, ${inputs}>(${ret});
 }`;
 }
-
-/**
- * vec4s (or, when broadcasting, elements of a row) per invocation: on lavapipe an invocation's fixed
- * cost outweighs a vec4 of arithmetic (the same measurement as RUN in copy.ts).
- */
-const RUN = 4;
 
 function kernelHeader(bindings: string[], contiguous: boolean, inputs: number): string {
   const binds = bindings.map((b, i) => `@group(0) @binding(${i}) ${b};`).join('\n');

@@ -20,7 +20,7 @@ import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type T
 import { buildVocab } from './vocab.js';
 import { readVocabFile } from '../text/vocab-file.js';
 import { checkModelConfig } from './config.js';
-import { candidateThresholds, chooseThreshold, formatSelection, readSelection, SELECTION_FILE } from './selection.js';
+import { candidateThresholds, chooseThreshold, formatSelection, readSelection, SELECTION_FILE, type Selection } from './selection.js';
 
 export interface TrainConfig {
   data: { train: string; dev?: string; test?: string; types?: string };
@@ -180,6 +180,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const warmup = Math.round((cfg.train.warmup ?? 0.1) * total);
   const every = cfg.train.checkpointEvery ?? 200;
   const phis = candidateThresholds(cfg.eval.threshold, cfg.eval.thresholds);
+  const modelFiles = (sel: Selection) => ({ 'vocab.txt': vocab.join('\n') + '\n', [SELECTION_FILE]: formatSelection(sel) });
   const maxBad = cfg.train.maxBadSteps ?? 20;
   const saveConfig = { ...config, vocab: undefined };
   const st: TrainerState = ckpt?.state ?? {
@@ -248,7 +249,6 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     if (!finished) say(`stopping after ${st.step} steps (maxSteps)`);
     const epochSecs = elapsed();
     const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: epochSecs, trainSentencesPerSecond: st.seen / epochSecs };
-    const modelFiles = (s: { threshold: number; split: string; f1ByThreshold: Record<string, number> }) => ({ 'vocab.txt': vocab.join('\n') + '\n', [SELECTION_FILE]: formatSelection(s) });
     if (devSet) {
       const sweep = await evaluateThresholds(model, devSet, device, cfg.eval, phis, seed, showProgress);
       const r = chooseThreshold(sweep);

@@ -33,10 +33,10 @@ export interface GpuCounters {
 }
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know
-interface CachedPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
-
 const UNIFORM_SLOTS = 1024;
 const MAX_DISPATCHES_PER_SUBMIT = 512;
+
+interface CachedPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
 
 const IMMEDIATE_TICKS = 32;
 let activeWaits = 0;
