@@ -2,8 +2,12 @@
  * Attention and LSTM at B = 8, L = 32, hidden 256 and 1024, and DiffusionNER's boundary pointer at
  * B = 8, K = 60, M = 30, H = 256: the fused kernels against the op-by-op composition of engine ops, and
  * PyTorch CPU (Debian's python3-torch) for attention and LSTM at the same sizes when installed.
+ * Each fused kernel is also given in GFLOP/s (the arithmetic of the products it replaces, counted by
+ * `flops` below) and as a fraction of the compute ceiling measured in the same run (torch.matmul 1024³,
+ * OpenBLAS on every core, bench/peers/torch_matmul.py).
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { benchDir, type SuiteContext, timeIt } from '../common.js';
@@ -16,8 +20,43 @@ const CASES = [
   { kind: 'lstm', H: 1024 },
 ];
 
+/**
+ * Multiply-add arithmetic (2 flops each) of a fused kernel. Attention: QKᵀ and PV forward; the backward
+ * recomputes QKᵀ and forms dO·Vᵀ, dS·K, dSᵀ·Q and Pᵀ·dO. LSTM (input size = hidden): the input and
+ * recurrent products of the four gates; the backward counted as twice the forward. Pointer: one
+ * multiply-add per (span, word, unit) forward, twice that backward.
+ */
+function flops(kind: 'attention' | 'lstm' | 'pointer', pass: 'forward' | 'forward+backward', dims: { B: number; L?: number; H: number; K?: number; M?: number }): number {
+  const { B, H } = dims;
+  const fwd = kind === 'attention' ? 4 * B * dims.L! * dims.L! * H
+    : kind === 'lstm' ? 16 * B * dims.L! * H * H
+    : 2 * B * dims.K! * dims.M! * H;
+  const backward = kind === 'attention' ? 2.5 : 2;
+  return pass === 'forward' ? fwd : fwd * (1 + backward);
+}
+
+/** Records a fused kernel's rate and its fraction of the compute ceiling (when measured). */
+function recordRate(ctx: SuiteContext, name: string, ms: number, flop: number, ceiling: number | null): void {
+  const gflops = flop / (ms / 1e3) / 1e9;
+  ctx.record({ name, variant: 'fused kernel', device: 'webgpu', value: gflops, unit: 'GFLOP/s' });
+  if (ceiling) ctx.record({ name, variant: 'fused kernel / ceiling', device: 'webgpu', value: gflops / ceiling, unit: 'x' });
+}
+
+/** torch.matmul at 1024³ on every core: the machine's compute ceiling, as the matmul suite measures it. */
+function computeCeiling(ctx: SuiteContext): number | null {
+  const r = spawnSync(process.env.DNER_PYTHON ?? '/usr/bin/python3', [join(benchDir, 'peers', 'torch_matmul.py'), JSON.stringify([['1024^3', 1024, 1024, 1024]])], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) {
+    console.warn(`compute ceiling skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); apt-get install python3-torch`);
+    return null;
+  }
+  const value = (JSON.parse(r.stdout.trim().split('\n').pop()!) as { value: number }[])[0].value;
+  ctx.record({ name: 'ceiling 1024^3', variant: `torch.matmul (OpenBLAS sgemm, ${availableParallelism()} threads)`, device: 'cpu', adapter: 'cpu', value, unit: 'GFLOP/s' });
+  return value;
+}
+
 export async function run(ctx: SuiteContext): Promise<void> {
   const dev = (await T.getDevice('webgpu')) as T.GpuDevice;
+  const ceiling = computeCeiling(ctx);
   const lengths = Array(B).fill(L);
   for (const c of CASES) {
     const name = `${c.kind} B=${B} L=${L} hidden=${c.H}`;
@@ -41,6 +80,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
         await be(dev);
       }, { quick: ctx.quick });
       ctx.record({ name: `${name} forward`, variant, device: 'webgpu', value: (fwd / reps) * 1e3, unit: 'ms' });
+      if (fused) recordRate(ctx, `${name} forward`, (fwd / reps) * 1e3, flops(c.kind as 'attention' | 'lstm', 'forward', { B, L, H: c.H }), ceiling);
       const both = await timeIt(async () => {
         for (let r = 0; r < reps; r++) {
           T.tidy(() => { T.sum(forward(fused)).backward(); });
@@ -49,14 +89,15 @@ export async function run(ctx: SuiteContext): Promise<void> {
         await be(dev);
       }, { quick: ctx.quick });
       ctx.record({ name: `${name} forward+backward`, variant, device: 'webgpu', value: (both / reps) * 1e3, unit: 'ms' });
+      if (fused) recordRate(ctx, `${name} forward+backward`, (both / reps) * 1e3, flops(c.kind as 'attention' | 'lstm', 'forward+backward', { B, L, H: c.H }), ceiling);
     }
     x.dispose(); w.forEach((t) => t.dispose());
   }
-  await pointer(ctx, dev);
+  await pointer(ctx, dev, ceiling);
   torchPeer(ctx);
 }
 
-async function pointer(ctx: SuiteContext, dev: T.GpuDevice): Promise<void> {
+async function pointer(ctx: SuiteContext, dev: T.GpuDevice, ceiling: number | null): Promise<void> {
   const [Bp, K, M, H] = [8, 60, 30, 256];
   T.manualSeed(2);
   const u = T.keep(T.randn([Bp, M, H], { device: dev, requiresGrad: true }));
@@ -70,12 +111,14 @@ async function pointer(ctx: SuiteContext, dev: T.GpuDevice): Promise<void> {
     const variant = fused ? 'fused kernel' : 'unfused ops';
     const fwd = await timeIt(async () => { T.tidy(() => { T.noGrad(() => f(u, v, w, bias, mask)); }); await be(dev); }, { quick: ctx.quick });
     ctx.record({ name: `${name} forward`, variant, device: 'webgpu', value: fwd * 1e3, unit: 'ms' });
+    if (fused) recordRate(ctx, `${name} forward`, fwd * 1e3, flops('pointer', 'forward', { B: Bp, K, M, H }), ceiling);
     const both = await timeIt(async () => {
       T.tidy(() => { T.sum(T.sigmoid(f(u, v, w, bias, mask))).backward(); });
       await be(dev);
       for (const p of [u, v, w, bias]) { p.grad?.dispose(); p.grad = null; }
     }, { quick: ctx.quick });
     ctx.record({ name: `${name} forward+backward`, variant, device: 'webgpu', value: both * 1e3, unit: 'ms' });
+    if (fused) recordRate(ctx, `${name} forward+backward`, both * 1e3, flops('pointer', 'forward+backward', { B: Bp, K, M, H }), ceiling);
   }
   [u, v, w, bias, mask].forEach((t) => t.dispose());
 }
