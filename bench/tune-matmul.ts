@@ -3,15 +3,16 @@
  * configuration on three shapes. Usage:
  *   CFGS='[[8,32,1,4],[8,16,2,8]]' TR='[false,true]' npx tsx bench/tune-matmul.ts
  * where each config is [subgroup size S, rows per lane TM, vec4 column blocks TNV, k per iteration KS]
- * and TR gives [transA, transB].
+ * and TR gives [transA, transB]; SHAPES='[[M,K,N],...]' replaces the three default shapes.
  */
 import * as T from '../src/index.js';
 import { launchMatmul } from '../src/kernels/matmul.js';
 const gpu = (await T.getDevice('webgpu')) as T.GpuDevice;
 const be = gpu.backend;
-const configs = JSON.parse(process.env.CFGS ?? '[[8,8,4]]');
+const configs = JSON.parse(process.env.CFGS ?? '[[8,32,1,4]]');
 const tr = JSON.parse(process.env.TR ?? '[false,false]');
-for (const [M, K, N] of [[1024, 1024, 1024], [128, 768, 3072], [480, 256, 1024]]) {
+const shapes: number[][] = JSON.parse(process.env.SHAPES ?? '[[1024,1024,1024],[128,768,3072],[480,256,1024]]');
+for (const [M, K, N] of shapes) {
   const a = T.randn(tr[0] ? [K, M] : [M, K], { device: 'webgpu' }), b = T.randn(tr[1] ? [N, K] : [K, N], { device: 'webgpu' });
   const c = T.zeros([M, N], { device: 'webgpu' });
   const d = { batch: 1, M, N, K, transA: tr[0], transB: tr[1], aStride: M*K, bStride: K*N, act: 'none' as const };

@@ -12,20 +12,28 @@ import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { launchStridedCopy } from './copy.js';
-import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG, wgslType } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, RUN, UniformWriter, WG, wgslType } from './common.js';
 
 export interface IndexView { outer: number; rows: number; inner: number; count: number }
 
 const COLS_PER_INVOCATION = 16;
 
+/**
+ * An invocation moves a run of RUN elements of one output row, so the index arithmetic (integer
+ * division has no AVX2 instruction) and the index load happen once per run; rows whose length is a
+ * multiple of 4 move vec4s (a span's start and end word projections: (B·K) rows of H).
+ */
 export function launchIndexSelect(dev: GpuDevice, x: Tensor, idx: Tensor, out: Tensor, v: IndexView): void {
   const T = wgslType(x.dtype);
-  const n = v.outer * v.count * v.inner;
+  const V = v.inner % 4 === 0 ? 4 : 1;
+  const inner = v.inner / V, chunks = Math.ceil(inner / RUN);
+  const invocations = v.outer * v.count * chunks;
+  if (invocations === 0) return;
   const spec = {
-    key: `index_select:${T}`,
-    name: 'index_select',
-    code: () => `alias T = ${T};
-struct Params { outer: u32, rows: u32, inner: u32, count: u32 }
+    key: `index_select:${T}:${V}`,
+    name: V === 4 ? 'index_select_vec4' : 'index_select',
+    code: () => `alias T = ${V === 4 ? `vec4<${T}>` : T};
+struct Params { outer: u32, rows: u32, inner: u32, count: u32, chunks: u32 }
 ${FLAT_INDEX}
 @group(0) @binding(0) var<storage, read> X: array<T>;
 @group(0) @binding(1) var<storage, read> IDX: array<i32>;
@@ -33,17 +41,24 @@ ${FLAT_INDEX}
 @group(0) @binding(3) var<uniform> u: Params;
 ${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
-  if (i >= u.outer * u.count * u.inner) { return; }
-  let c = i % u.inner;
-  let j = (i / u.inner) % u.count;
-  let o = i / (u.inner * u.count);
+  if (i >= u.outer * u.count * u.chunks) { return; }
+  let first = (i % u.chunks) * ${RUN}u;
+  let oj = i / u.chunks;
+  let j = oj % u.count;
+  let o = oj / u.count;
   let r = IDX[j];
-  if (r < 0 || u32(r) >= u.rows) { O[i] = T(0); return; }
-  O[i] = X[(o * u.rows + u32(r)) * u.inner + c];
+  let dst = oj * u.inner + first;
+  let end = min(first + ${RUN}u, u.inner) - first;
+  if (r < 0 || u32(r) >= u.rows) {
+    for (var e = 0u; e < end; e++) { O[dst + e] = T(0); }
+    return;
+  }
+  let src = (o * u.rows + u32(r)) * u.inner + first;
+  for (var e = 0u; e < end; e++) { O[dst + e] = X[src + e]; }
 }`,
   };
-  const uni = new UniformWriter().u32(v.outer, v.rows, v.inner, v.count).build();
-  dev.backend.dispatch(spec, [x.buffer, idx.buffer, out.buffer], uni, grid1d(n));
+  const uni = new UniformWriter().u32(v.outer, v.rows, inner, v.count, chunks).build();
+  dev.backend.dispatch(spec, [x.buffer, idx.buffer, out.buffer], uni, grid1d(invocations));
 }
 
 export function cpuIndexSelect(x: TypedArray, idx: TypedArray, out: TypedArray, v: IndexView): void {

@@ -20,6 +20,15 @@ s('indexSelect and indexAdd (duplicates accumulate; out-of-range indices read 0 
     await checkAgainstReference('index', [{ shape }, { shape: [count], dtype: 'i32', values: idx }, { shape: srcShape }],
       (x, i, src) => [T.indexSelect(x, axis, i), T.indexAdd(x, axis, i, src)], { rtol: 1e-6, atol: 1e-6 }, seed);
   }, 15);
+  // Rows of a multiple of 4 take the vec4 path, in runs that may end part-way through a row.
+  const rowsOfVec4 = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 21 }), fc.integer({ min: 1, max: 12 }), fc.boolean());
+  await assertProperty([rowsOfVec4, fc.integer({ min: 1, max: 1e6 })], async ([outer, rows, quads, count, oob], seed) => {
+    const shape = [outer, rows, 4 * quads];
+    const idx = Array.from(randomValues(count, seed, 0, rows), Math.floor);
+    if (oob) { idx[0] = -1; idx[count - 1] = rows + 2; }
+    await checkAgainstReference('index-vec4', [{ shape }, { shape: [count], dtype: 'i32', values: idx }],
+      (x, i) => [T.indexSelect(x, 1, i)], { rtol: 1e-7, atol: 0 }, seed);
+  }, 10);
 });
 
 s('permute, transpose, slice (with steps and negative bounds), concat, stack, expand', async () => {
