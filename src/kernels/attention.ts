@@ -179,18 +179,45 @@ function ownKeyRow(D4: number): string {
 
 export type AttentionVariant = { kind: 'rows' } | { kind: 'subgroup'; S: number; R: number };
 
-/** `subgroup` on software adapters with a fixed subgroup size, else `rows`; DNER_ATTENTION=rows|subgroup forces one. */
-export function attentionVariant(dev: GpuDevice): AttentionVariant {
+/**
+ * `subgroup` on software adapters with a fixed subgroup size, else `rows`; DNER_ATTENTION=rows|subgroup
+ * forces one. The subgroup variant's rows per lane differ by pass (bench/probe-attention.ts, docs/NN.md):
+ * the forward keeps 4 query rows per lane, the backward, which holds three row vectors per row
+ * (q, dO, dq or k, v, dk, dv), one.
+ */
+export function attentionVariant(dev: GpuDevice, pass: 'forward' | 'backward'): AttentionVariant {
   const S = subgroupVariantSize(dev, 'DNER_ATTENTION', 'attention');
-  return S ? { kind: 'subgroup', S, R: SUBGROUP_ROWS } : { kind: 'rows' };
+  return S ? { kind: 'subgroup', S, R: pass === 'forward' ? 4 : 1 } : { kind: 'rows' };
 }
 
-/** Query or key rows per lane of the subgroup variant (measured in docs/ENGINE.md). */
-const SUBGROUP_ROWS = 2;
+/**
+ * WGSL lines accumulating, for each of the S rows the lanes hold in `${own}0..` (row jj lives in lane jj)
+ * and each of this lane's R rows `${mine}r_0..`, the dot product into scalars `${acc}r_jj`. The head's
+ * vec4 slices are the outer loop, so each slice of this lane's rows is read once per block of S rows
+ * instead of once per row: AVX2 has 16 registers and the rows live on the stack (docs/NN.md).
+ */
+function blockDots(acc: string, mine: string, own: string, S: number, R: number, D4: number): string {
+  const lines = [`${range(R).map((r) => range(S).map((jj) => `var ${acc}${r}_${jj} = 0.0;`).join(' ')).join(' ')}`];
+  for (let t = 0; t < D4; t++) {
+    for (let jj = 0; jj < S; jj++) {
+      lines.push(`{ let o = subgroupBroadcast(${own}${t}, ${jj}u); ${range(R).map((r) => `${acc}${r}_${jj} += dot(${mine}${r}_${t}, o);`).join(' ')} }`);
+    }
+  }
+  return lines.join('\n    ');
+}
 
-/** WGSL lines that hand lane `src`'s registers `${own}0..` to every lane as `${name}0..`. */
-function broadcastRow(name: string, own: string, src: number, D4: number): string {
-  return Array.from({ length: D4 }, (_, t) => `let ${name}${t} = subgroupBroadcast(${own}${t}, ${src}u);`).join(' ');
+/**
+ * WGSL lines adding Σ_jj w_r_jj · (row jj's slice t) to this lane's accumulators `${accum}r_t`, slices
+ * outermost, so each accumulator slice is read and written once per block of S rows.
+ */
+function blockUpdate(terms: { accum: string; weight: string; own: string }[], S: number, R: number, D4: number): string {
+  const lines: string[] = [];
+  for (let t = 0; t < D4; t++) {
+    for (let jj = 0; jj < S; jj++) {
+      lines.push(`{ ${terms.map(({ accum, weight, own }, n) => `let o${n} = subgroupBroadcast(${own}${t}, ${jj}u); ${range(R).map((r) => `${accum}${r}_${t} += ${weight}${r}_${jj} * o${n};`).join(' ')}`).join(' ')} }`);
+    }
+  }
+  return lines.join('\n    ');
 }
 
 function launchAttentionSubgroup(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, S: number, R: number): void {
@@ -206,25 +233,17 @@ ${subgroupRowBlock('Lq', 'iStart', S, R)}
 ${forwardRows(R, D4)}
   for (var j0 = 0u; j0 < u.Lk; j0 += ${S}u) {
 ${ownKeyRow(D4)}
-    // The S keys' scores first, then one rescale of the running sums per block of S keys rather than
-    // one per key (the online softmax's exp and multiply-add of the accumulators, S times fewer).
-${range(S).map((jj) => `    let on${jj} = subgroupBroadcast(onOwn, ${jj}u) > 0.5;
-    ${broadcastRow(`k${jj}_`, 'kOwn', jj, D4)}
-    ${range(R).map((r) => `let s${r}_${jj} = select(${NEG}, (${dotRows(`q${r}_`, `k${jj}_`, D4)}) * u.scale, on${jj});`).join('\n    ')}`).join('\n')}
-${range(R).map((r) => `    let mNew${r} = ${range(S).map((jj) => `s${r}_${jj}`).reduce((a, b) => `max(${a}, ${b})`, `m${r}`)};
+    ${blockDots('s', 'q', 'kOwn', S, R, D4)}
+    // One rescale of the running sums per block of S keys, not one per key.
+${range(S).map((jj) => `    let on${jj} = subgroupBroadcast(onOwn, ${jj}u) > 0.5;`).join('\n')}
+${range(R).map((r) => `    let mNew${r} = ${range(S).map((jj) => `select(${NEG}, s${r}_${jj} * u.scale, on${jj})`).reduce((a, b) => `max(${a}, ${b})`, `m${r}`)};
     let corr${r} = exp(m${r} - mNew${r});
     l${r} = l${r} * corr${r};
     ${range(D4).map((t) => `acc${r}_${t} = acc${r}_${t} * corr${r};`).join(' ')}
-    m${r} = mNew${r};`).join('\n')}
-${range(S).map((jj) => `    {
-      ${broadcastRow('v', 'vOwn', jj, D4)}
-${range(R).map((r) => `      {
-        let p = select(0.0, exp(s${r}_${jj} - m${r}), on${jj});
-        l${r} = l${r} + p;
-        let pz = p * zfac(b, h, i${r}, j0 + ${jj}u);
-        ${range(D4).map((t) => `acc${r}_${t} = acc${r}_${t} + pz * v${t};`).join(' ')}
-      }`).join('\n')}
-    }`).join('\n')}
+    m${r} = mNew${r};
+    ${range(S).map((jj) => `let p${r}_${jj} = select(0.0, exp(s${r}_${jj} * u.scale - m${r}), on${jj}); l${r} += p${r}_${jj};`).join(' ')}
+    ${range(S).map((jj) => `let pz${r}_${jj} = p${r}_${jj} * zfac(b, h, i${r}, j0 + ${jj}u);`).join(' ')}`).join('\n')}
+    ${blockUpdate([{ accum: 'acc', weight: 'pz', own: 'vOwn' }], S, R, D4)}
   }
 ${forwardStores(R, D4)}
 }`,
@@ -250,16 +269,11 @@ ${subgroupRowBlock('Lq', 'iStart', S, R)}
 ${queryGradRows(R, D4)}
   for (var j0 = 0u; j0 < u.Lk; j0 += ${S}u) {
 ${ownKeyRow(D4)}
-${range(S).map((jj) => `    {
-      let on = subgroupBroadcast(onOwn, ${jj}u) > 0.5;
-      ${broadcastRow('k', 'kOwn', jj, D4)}
-      ${broadcastRow('v', 'vOwn', jj, D4)}
-${range(R).map((r) => `      {
-        let p = select(0.0, exp((${dotRows(`q${r}_`, 'k', D4)}) * u.scale - lse${r}), on);
-        let ds = p * (zfac(b, h, i${r}, j0 + ${jj}u) * (${dotRows(`g${r}_`, 'v', D4)}) - D${r});
-        ${range(D4).map((t) => `dq${r}_${t} += ds * k${t};`).join(' ')}
-      }`).join('\n')}
-    }`).join('\n')}
+    ${blockDots('s', 'q', 'kOwn', S, R, D4)}
+    ${blockDots('gv', 'g', 'vOwn', S, R, D4)}
+${range(S).map((jj) => `    let on${jj} = subgroupBroadcast(onOwn, ${jj}u) > 0.5;
+    ${range(R).map((r) => `let ds${r}_${jj} = select(0.0, exp(s${r}_${jj} * u.scale - lse${r}), on${jj}) * (zfac(b, h, i${r}, j0 + ${jj}u) * gv${r}_${jj} - D${r});`).join(' ')}`).join('\n')}
+    ${blockUpdate([{ accum: 'dq', weight: 'ds', own: 'kOwn' }], S, R, D4)}
   }
 ${queryGradStores(R, D4)}
 }`,
@@ -280,18 +294,14 @@ ${keyGradRows(R, D4)}
     ${loadRow('qOwn', 'Q', 'qBase', D4)}
     ${loadRow('gOwn', 'DO', 'qBase', D4)}
     let lseOwn = LSE[rowOwn]; let dOwn = DELTA[rowOwn];
-${range(S).map((ii) => `    {
-      let qOn = subgroupBroadcast(qOnOwn, ${ii}u) > 0.5;
-      let lse = subgroupBroadcast(lseOwn, ${ii}u); let D = subgroupBroadcast(dOwn, ${ii}u);
-      ${broadcastRow('q', 'qOwn', ii, D4)}
-      ${broadcastRow('g', 'gOwn', ii, D4)}
-${range(R).map((r) => `      {
-        let p = select(0.0, exp((${dotRows('q', `k${r}_`, D4)}) * u.scale - lse), on${r} && qOn);
-        let z = zfac(b, h, i0 + ${ii}u, j${r});
-        let ds = p * (z * (${dotRows('g', `v${r}_`, D4)}) - D);
-        ${range(D4).map((t) => `dv${r}_${t} += (p * z) * g${t}; dk${r}_${t} += ds * q${t};`).join(' ')}
-      }`).join('\n')}
-    }`).join('\n')}
+    ${blockDots('s', 'k', 'qOwn', S, R, D4)}
+    ${blockDots('gv', 'v', 'gOwn', S, R, D4)}
+${range(S).map((ii) => `    let qOn${ii} = subgroupBroadcast(qOnOwn, ${ii}u) > 0.5;
+    let lse${ii} = subgroupBroadcast(lseOwn, ${ii}u); let D${ii} = subgroupBroadcast(dOwn, ${ii}u);
+    ${range(R).map((r) => `let p${r}_${ii} = select(0.0, exp(s${r}_${ii} * u.scale - lse${ii}), on${r} && qOn${ii});
+    let z${r}_${ii} = zfac(b, h, i0 + ${ii}u, j${r});
+    let pz${r}_${ii} = p${r}_${ii} * z${r}_${ii}; let ds${r}_${ii} = p${r}_${ii} * (z${r}_${ii} * gv${r}_${ii} - D${ii});`).join('\n    ')}`).join('\n')}
+    ${blockUpdate([{ accum: 'dv', weight: 'pz', own: 'gOwn' }, { accum: 'dk', weight: 'ds', own: 'qOwn' }], S, R, D4)}
   }
 ${keyGradStores(R, D4)}
 }`,
@@ -302,7 +312,7 @@ ${keyGradStores(R, D4)}
   dev.backend.dispatch(keyRows, [q.buffer, k.buffer, v.buffer, m, lse.buffer, dO.buffer, delta.buffer, dk.buffer, dv.buffer], uni, grid1d(d.B * d.heads * Math.ceil(d.Lk / block), 1));
 }
 
-export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, variant = attentionVariant(dev)): void {
+export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, variant = attentionVariant(dev, 'forward')): void {
   if (variant.kind === 'subgroup') { launchAttentionSubgroup(dev, q, k, v, mask, o, lse, d, variant.S, variant.R); return; }
   const D4 = d.dh / 4, R = rowsPerInvocation(d.dh);
   const nq = Math.ceil(d.Lq / R);
@@ -343,7 +353,7 @@ ${forwardStores(R, D4)}
 
 export function launchAttentionBackward(
   dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, dO: Tensor,
-  dq: Tensor, dk: Tensor, dv: Tensor, delta: Tensor, d: AttentionDims, variant = attentionVariant(dev),
+  dq: Tensor, dk: Tensor, dv: Tensor, delta: Tensor, d: AttentionDims, variant = attentionVariant(dev, 'backward'),
 ): void {
   if (variant.kind === 'subgroup') { launchAttentionBackwardSubgroup(dev, q, k, v, mask, o, lse, dO, dq, dk, dv, delta, d, variant.S, variant.R); return; }
   const D4 = d.dh / 4, R = rowsPerInvocation(d.dh);

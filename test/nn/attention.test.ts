@@ -8,7 +8,7 @@ const s = suite('fused multi-head attention');
 interface Case { B: number; Lq: number; Lk: number; heads: number; dh: number; dropout: number; masked: boolean; seed: number }
 
 const caseArb = fc.record({
-  B: fc.integer({ min: 1, max: 3 }), Lq: fc.integer({ min: 1, max: 19 }), Lk: fc.integer({ min: 1, max: 19 }),
+  B: fc.integer({ min: 1, max: 3 }), Lq: fc.integer({ min: 1, max: 45 }), Lk: fc.integer({ min: 1, max: 45 }), // past one block of rows (32 forward, 8 backward on lavapipe)
   heads: fc.integer({ min: 1, max: 3 }), dh: fc.constantFrom(4, 8, 12), dropout: fc.constantFrom(0, 0, 0.3),
   masked: fc.boolean(), seed: fc.integer({ min: 1, max: 1e6 }),
 });
