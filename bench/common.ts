@@ -1,4 +1,5 @@
 /** Shared benchmark plumbing: one result format, a printed table, JSON per suite, bench/RESULTS.md. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,31 @@ export interface SuiteContext {
 }
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
+
+let torchPython: string | null | undefined;
+
+/**
+ * Runs the PyTorch peer bench/peers/<script> with `arg` as JSON and returns its last line of output,
+ * parsed; null (after a warning) when there is no torch or the peer fails. The Python is DNER_PYTHON,
+ * else the first of Debian's /usr/bin/python3 (python3-torch here) and the python3 on PATH (the GPU
+ * machines' image) that imports torch.
+ */
+export function runPeer<T>(script: string, arg: unknown, what: string, timeoutMs = 600_000): T | null {
+  if (torchPython === undefined) {
+    torchPython = process.env.DNER_PYTHON ??
+      (['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null);
+  }
+  if (!torchPython) {
+    console.warn(`${what} skipped: no Python with torch (apt-get install python3-torch python3-scipy, or set DNER_PYTHON)`);
+    return null;
+  }
+  const r = spawnSync(torchPython, [join(benchDir, 'peers', script), JSON.stringify(arg)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 26 });
+  if (r.status !== 0) {
+    console.warn(`${what} skipped (${torchPython} ${script}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+}
 
 /**
  * Median seconds per call of `fn` (tinybench). `fn` must include whatever synchronisation makes the

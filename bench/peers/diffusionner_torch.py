@@ -205,7 +205,7 @@ def train_step(model, opt, batch):
         gl = torch.tensor([g[0] for g in gs]); gr = torch.tensor([g[1] for g in gs]); gt = torch.tensor([g[2] for g in gs])
         with torch.no_grad():
             cost = -(probs[b][:, gt] + pl[b][:, gl] + pr[b][:, gr])
-        rows, cols = linear_sum_assignment(cost.numpy())
+        rows, cols = linear_sum_assignment(cost.cpu().numpy())
         target = torch.zeros(K, dtype=torch.long)
         target[torch.as_tensor(rows)] = gt[torch.as_tensor(cols)]
         weight = torch.ones(logits.shape[-1])

@@ -1,23 +1,21 @@
-"""PyTorch CPU peer of the `e2e` suite: the same DiffusionNER architecture and sizes
+"""PyTorch peer of the `e2e` suite: the same DiffusionNER architecture and sizes
 (bench/peers/diffusionner_torch.py), the same batches (passed in as JSON), timed the same way: training
 sentences/s at B = 8 (forward, Hungarian matching, backward, clipping, AdamW), inference sentences/s per
-(γ, K_eval), and the peak resident memory of the process. Fair-peer settings per machine-notes.md:
-OPENBLAS_NUM_THREADS=1 before importing torch, torch.set_num_threads(2).
-Usage: /usr/bin/python3 bench/peers/torch_e2e.py '<json>'; prints one JSON list of results.
+(γ, K_eval), and peak memory. On the CPU with the fair-peer settings of machine-notes.md
+(OPENBLAS_NUM_THREADS=1 before importing torch, torch.set_num_threads(2)); CUDA eager where there is a GPU
+(peer_device.py). Usage: python3 bench/peers/torch_e2e.py '<json>'; prints one JSON list of results.
 """
 import json
 import os
-import resource
 import sys
 import time
 
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-import torch  # noqa: E402
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_device import peak_memory, start  # noqa: E402
+
+torch, DEVICE, LABEL, sync = start(openblas_threads=1, torch_threads=2)
 from diffusionner_torch import DiffusionNER, predict, train_step  # noqa: E402
 
-torch.set_num_threads(2)
 torch.manual_seed(0)
 job = json.loads(sys.argv[1])
 results = []
@@ -38,14 +36,18 @@ def tensors(batch):
 
 def timed(fn, reps):
     fn()
+    sync()
     t0 = time.perf_counter()
     for _ in range(reps):
         fn()
+    sync()
     return (time.perf_counter() - t0) / reps
 
 
 for case in job["cases"]:
     cfg = case["model"]
+    if DEVICE == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     model = DiffusionNER(**cfg)
     batches = [tensors(b) for b in case["batches"]]
     B = len(case["batches"][0]["lengths"])
@@ -53,10 +55,11 @@ for case in job["cases"]:
     model.train()
     it = iter(range(10 ** 9))
     secs = timed(lambda: train_step(model, opt, batches[next(it) % len(batches)]), case["trainSteps"])
-    results.append({"name": f"{case['name']}: training B={B}", "value": B / secs, "unit": "sentences/s"})
+    results.append({"name": f"{case['name']}: training B={B}", "value": B / secs, "unit": "sentences/s", "device": LABEL})
     model.eval()
     for g, K in case["inference"]:
         secs = timed(lambda: predict(model, batches[0], steps=g, K=K), case["inferReps"])
-        results.append({"name": f"{case['name']}: inference B={B} gamma={g} K={K}", "value": B / secs, "unit": "sentences/s"})
-    results.append({"name": f"{case['name']}: peak memory", "value": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "unit": "MiB (process RSS)"})
+        results.append({"name": f"{case['name']}: inference B={B} gamma={g} K={K}", "value": B / secs, "unit": "sentences/s", "device": LABEL})
+    memory, unit = peak_memory(torch, DEVICE)
+    results.append({"name": f"{case['name']}: peak memory", "value": memory, "unit": unit, "device": LABEL})
 print(json.dumps(results))

@@ -1,8 +1,9 @@
-"""PyTorch CPU peer for the `layers` suite: the attention core (softmax(q kᵀ/√d) v per head, no projections,
+"""PyTorch peer for the `layers` suite: the attention core (softmax(q kᵀ/√d) v per head, no projections,
 like the engine's op) and a one-layer LSTM (input projection included, like the engine's op), forward and
-forward+backward, timed as medians. Prints one JSON list. Fair-peer settings per machine-notes.md:
-OPENBLAS_NUM_THREADS=1 before importing torch, torch.set_num_threads(2), and OpenBLAS as the BLAS
-(apt-get install libopenblas0-pthread; Debian's torch otherwise runs on the reference BLAS, ~17x slower).
+forward+backward, timed as medians. Prints one JSON list. On the CPU with the fair-peer settings of
+machine-notes.md (OPENBLAS_NUM_THREADS=1 before importing torch, torch.set_num_threads(2), and OpenBLAS
+as the BLAS: apt-get install libopenblas0-pthread; Debian's torch otherwise runs on the reference BLAS,
+~17x slower); CUDA eager where there is a GPU (peer_device.py).
 Usage: python3 bench/peers/torch_layers.py '<json list of cases>'
 """
 import json
@@ -10,25 +11,27 @@ import os
 import sys
 import time
 
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-import torch  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_device import start  # noqa: E402
 
-torch.set_num_threads(2)
+torch, DEVICE, LABEL, sync = start(openblas_threads=1, torch_threads=2)
 torch.manual_seed(0)
 
 
 def median_time(fn, min_time=0.5, min_iter=3):
     fn()
-    times, start = [], time.perf_counter()
-    while len(times) < min_iter or time.perf_counter() - start < min_time:
+    sync()
+    times, start_time = [], time.perf_counter()
+    while len(times) < min_iter or time.perf_counter() - start_time < min_time:
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     times.sort()
     return times[len(times) // 2]
 
 
-if "BLAS_INFO=generic" in torch.__config__.show():
+if DEVICE == "cpu" and "BLAS_INFO=generic" in torch.__config__.show():
     sys.stderr.write("warning: torch runs on the reference BLAS; install libopenblas0-pthread for a fair peer\n")
 results = []
 for case in json.loads(sys.argv[1]):
@@ -54,6 +57,6 @@ for case in json.loads(sys.argv[1]):
     def fwd_bwd():
         fwd().sum().backward()
 
-    results.append({**case, "pass": "forward", "seconds": median_time(fwd_only), "torch": torch.__version__})
-    results.append({**case, "pass": "forward+backward", "seconds": median_time(fwd_bwd), "torch": torch.__version__})
+    results.append({**case, "pass": "forward", "seconds": median_time(fwd_only), "device": LABEL})
+    results.append({**case, "pass": "forward+backward", "seconds": median_time(fwd_bwd), "device": LABEL})
 print(json.dumps(results))

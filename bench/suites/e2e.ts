@@ -2,17 +2,15 @@
  * End to end: DiffusionNER training sentences/s at B = 8 (forward, matching, backward, clipping, AdamW)
  * and inference sentences/s at γ = 1, 5, 10 × K_eval = 60, 150, in two configurations: the scratch encoder
  * with H = 256, and a BERT-base-sized encoder (random weights, 12 × 768, short sentences). Peak memory of
- * each. The PyTorch CPU peer (bench/peers/torch_e2e.py, same architecture, sizes and batches; forward
- * parity is tested by test/ner/torch-parity.test.ts) runs in the same invocation when torch is installed,
- * and the ratio ours / PyTorch is recorded. --quick: the scratch configuration at γ = 5, K = 60 only.
+ * each. The PyTorch peer (bench/peers/torch_e2e.py, same architecture, sizes and batches; forward parity
+ * is tested by test/ner/torch-parity.test.ts) runs in the same invocation when torch is installed, on the
+ * CPU here and as CUDA eager on a GPU machine, and the ratio ours / PyTorch is recorded. --quick: the scratch configuration at γ = 5, K = 60 only.
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { CharCNN } from '../../src/nn/char-cnn.js';
 import { AdamW, clipGradNorm, decayGroups } from '../../src/nn/optim.js';
 import { DiffusionNER, type ModelConfig } from '../../src/ner/model.js';
-import { benchDir, type SuiteContext } from '../common.js';
+import { runPeer, type SuiteContext } from '../common.js';
 
 const B = 8;
 interface Case { name: string; config: ModelConfig; peer: Record<string, unknown>; lengths: [number, number]; trainSteps: number; inferReps: number; inference: [number, number][] }
@@ -107,18 +105,13 @@ export async function run(ctx: SuiteContext): Promise<void> {
     opt.dispose();
     model.dispose();
   }
-  const py = process.env.DNER_PYTHON ?? '/usr/bin/python3';
-  const r = spawnSync(py, [join(benchDir, 'peers', 'torch_e2e.py'), JSON.stringify({ cases: peerJob })], { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 1 << 26 });
-  if (r.status !== 0) {
-    console.warn(`PyTorch peer skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install it with apt-get install python3-torch python3-scipy`);
-    return;
-  }
-  const peer = JSON.parse(r.stdout.trim().split('\n').pop()!) as { name: string; value: number; unit: string }[];
+  const peer = runPeer<{ name: string; value: number; unit: string; device: string }[]>('torch_e2e.py', { cases: peerJob }, 'PyTorch peer', 1_800_000);
+  if (!peer) return;
   for (const p of peer) {
-    ctx.record({ name: p.name, variant: 'pytorch', device: 'cpu (torch, 2 threads)', value: p.value, unit: p.unit });
+    ctx.record({ name: p.name, variant: 'pytorch', device: p.device, value: p.value, unit: p.unit });
   }
   for (const p of peer.filter((x) => x.unit === 'sentences/s')) {
     const o = ours.get(p.name);
-    if (o) ctx.record({ name: p.name, variant: 'ours / pytorch', device: 'webgpu vs cpu', value: o / p.value, unit: '×' });
+    if (o) ctx.record({ name: p.name, variant: 'ours / pytorch', device: `webgpu vs ${p.device.split(' ')[0]}`, value: o / p.value, unit: '×' });
   }
 }

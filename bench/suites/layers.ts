@@ -6,11 +6,8 @@
  * `flops` below) and as a fraction of the compute ceiling measured in the same run (torch.matmul 1024³,
  * OpenBLAS on every core, bench/peers/torch_matmul.py).
  */
-import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import * as T from '../../src/index.js';
-import { benchDir, type SuiteContext, timeIt } from '../common.js';
+import { runPeer, type SuiteContext, timeIt } from '../common.js';
 
 const B = 8, L = 32;
 const CASES = [
@@ -42,21 +39,19 @@ function recordRate(ctx: SuiteContext, name: string, ms: number, flop: number, c
   if (ceiling) ctx.record({ name, variant: 'fused kernel / ceiling', device: 'webgpu', value: gflops / ceiling, unit: 'x' });
 }
 
-/** torch.matmul at 1024³ on every core: the machine's compute ceiling, as the matmul suite measures it. */
-function computeCeiling(ctx: SuiteContext): number | null {
-  const r = spawnSync(process.env.DNER_PYTHON ?? '/usr/bin/python3', [join(benchDir, 'peers', 'torch_matmul.py'), JSON.stringify([['1024^3', 1024, 1024, 1024]])], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) {
-    console.warn(`compute ceiling skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); apt-get install python3-torch`);
-    return null;
-  }
-  const value = (JSON.parse(r.stdout.trim().split('\n').pop()!) as { value: number }[])[0].value;
-  ctx.record({ name: 'ceiling 1024^3', variant: `torch.matmul (OpenBLAS sgemm, ${availableParallelism()} threads)`, device: 'cpu', adapter: 'cpu', value, unit: 'GFLOP/s' });
-  return value;
+/** torch.matmul at 1024³, the compute ceiling as the matmul suite measures it: OpenBLAS on every core beside a software adapter, cuBLAS fp32 beside a GPU. */
+function computeCeiling(ctx: SuiteContext, software: boolean): number | null {
+  const r = runPeer<{ value: number; device: string }[]>('torch_matmul.py', [['1024^3', 1024, 1024, 1024]], 'compute ceiling');
+  if (!r) return null;
+  const device = r[0].device.startsWith('torch.matmul, cuda') ? 'cuda' : 'cpu';
+  if (device === 'cpu' && !software) { console.warn('compute ceiling skipped: torch sees no GPU here'); return null; }
+  ctx.record({ name: 'ceiling 1024^3', variant: r[0].device, device, adapter: device, value: r[0].value, unit: 'GFLOP/s' });
+  return r[0].value;
 }
 
 export async function run(ctx: SuiteContext): Promise<void> {
   const dev = (await T.getDevice('webgpu')) as T.GpuDevice;
-  const ceiling = computeCeiling(ctx);
+  const ceiling = computeCeiling(ctx, dev.backend.report.isSoftware);
   const lengths = Array(B).fill(L);
   for (const c of CASES) {
     const name = `${c.kind} B=${B} L=${L} hidden=${c.H}`;
@@ -129,12 +124,9 @@ async function be(dev: T.GpuDevice): Promise<void> {
 
 function torchPeer(ctx: SuiteContext): void {
   const cases = CASES.map((c) => ({ ...c, B, L }));
-  const r = spawnSync(process.env.DNER_PYTHON ?? '/usr/bin/python3', [join(benchDir, 'peers', 'torch_layers.py'), JSON.stringify(cases)], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) {
-    console.warn(`PyTorch peer skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install it with apt-get install python3-torch`);
-    return;
-  }
-  for (const row of JSON.parse(r.stdout) as { kind: string; H: number; pass: string; seconds: number; torch: string }[]) {
-    ctx.record({ name: `${row.kind} B=${B} L=${L} hidden=${row.H} ${row.pass}`, variant: `PyTorch ${row.torch} CPU (2 threads)`, device: 'cpu', adapter: 'cpu', value: row.seconds * 1e3, unit: 'ms' });
+  const rows = runPeer<{ kind: string; H: number; pass: string; seconds: number; device: string }[]>('torch_layers.py', cases, 'PyTorch peer');
+  for (const row of rows ?? []) {
+    const device = row.device.split(' ')[0];
+    ctx.record({ name: `${row.kind} B=${B} L=${L} hidden=${row.H} ${row.pass}`, variant: `PyTorch, ${row.device}`, device, adapter: device, value: row.seconds * 1e3, unit: 'ms' });
   }
 }

@@ -4,12 +4,10 @@
  * and the machine's compute ceiling measured in the same run: PyTorch's matmul (OpenBLAS sgemm on every core)
  * when Debian's python3-torch is installed, with each shape's best kernel as a fraction of it.
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
 import * as T from '../../src/index.js';
 import { launchMatmul, type MatmulDims, type MatmulPlan } from '../../src/kernels/matmul.js';
-import { benchDir, type SuiteContext, timeIt } from '../common.js';
+import { benchDir, runPeer, type SuiteContext, timeIt } from '../common.js';
 
 const SHAPES: [string, number, number, number][] = [
   ['256^3', 256, 256, 256],
@@ -72,19 +70,19 @@ export async function run(ctx: SuiteContext): Promise<void> {
     a.dispose(); b.dispose(); c.dispose();
   }
   await tfjsPeers(ctx);
-  if (soft) ceiling(ctx, shapes, best);
+  ceiling(ctx, shapes, best, soft);
 }
 
-/** On a CPU-only machine the WebGPU adapter runs on the same cores: native sgemm is the ceiling. */
-function ceiling(ctx: SuiteContext, shapes: [string, number, number, number][], best: Map<string, number>): void {
-  const cpus = availableParallelism();
-  const r = spawnSync(process.env.DNER_PYTHON ?? '/usr/bin/python3', [join(benchDir, 'peers', 'torch_matmul.py'), JSON.stringify(shapes)], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) {
-    console.warn(`compute ceiling skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); apt-get install python3-torch`);
-    return;
-  }
-  for (const p of JSON.parse(r.stdout.trim().split('\n').pop()!) as { name: string; value: number }[]) {
-    ctx.record({ name: p.name, variant: `ceiling: torch.matmul (OpenBLAS sgemm, ${cpus} threads)`, device: 'cpu', value: p.value, unit: 'GFLOP/s' });
+/**
+ * The ceiling: with a software adapter the WebGPU kernels run on the same cores, so native sgemm (torch on
+ * OpenBLAS) is the ceiling; with a GPU adapter it is cuBLAS fp32 through torch on that GPU, and a CPU
+ * figure would mean nothing.
+ */
+function ceiling(ctx: SuiteContext, shapes: [string, number, number, number][], best: Map<string, number>, soft: boolean): void {
+  const r = runPeer<{ name: string; value: number; device: string }[]>('torch_matmul.py', shapes, 'compute ceiling');
+  for (const p of r ?? []) {
+    if (!soft && !p.device.startsWith('torch.matmul, cuda')) { console.warn('compute ceiling skipped: torch sees no GPU here'); return; }
+    ctx.record({ name: p.name, variant: `ceiling: ${p.device}`, device: p.device.startsWith('torch.matmul, cuda') ? 'cuda' : 'cpu', value: p.value, unit: 'GFLOP/s' });
     const b = best.get(p.name);
     if (b) ctx.record({ name: p.name, variant: 'best engine kernel / ceiling', device: 'webgpu', value: b / p.value, unit: 'x' });
   }
