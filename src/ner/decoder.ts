@@ -90,8 +90,13 @@ export interface DecoderOutput { logits: Tensor; left: Tensor; right: Tensor; wo
  */
 export interface DecoderMemory {
   words: Tensor; wordMask: Tensor; lengths: number[];
-  /** lrconcat: start_proj and end_proj of every word (B·M, H). */
+  /** lrconcat while training: start_proj and end_proj of every word (B·M, H), dropped out per span. */
   startWords: Tensor | null; endWords: Tensor | null;
+  /**
+   * lrconcat without dropout (evaluation): down_proj(concat(s, e)) = W_d[:, :H]·s + W_d[:, H:]·e + b_d, so
+   * each half is applied to every word's start_proj or end_proj here and a step gathers and adds them (B·M, H).
+   */
+  spanStarts: Tensor | null; spanEnds: Tensor | null;
   /** Per span layer, the cross-attention keys and values of the words (B, M, H). */
   crossKeyValues: ProjectedKeyValue[];
   /** The boundary pointers' word projections (B, M, H). */
@@ -100,7 +105,7 @@ export interface DecoderMemory {
 
 /** A memory's tensors to free when prediction ends: the words and their projections (the mask belongs to the batch). */
 export function decoderMemoryTensors(m: DecoderMemory): Tensor[] {
-  return [m.words, m.startWords, m.endWords, ...m.crossKeyValues.flatMap((kv) => [kv.k, kv.v]), m.leftWords, m.rightWords].filter((t): t is Tensor => t !== null);
+  return [m.words, m.startWords, m.endWords, m.spanStarts, m.spanEnds, ...m.crossKeyValues.flatMap((kv) => [kv.k, kv.v]), m.leftWords, m.rightWords].filter((t): t is Tensor => t !== null);
 }
 
 export class SpanDecoder extends Module {
@@ -134,10 +139,15 @@ export class SpanDecoder extends Module {
   prepare(words: Tensor, wordMask: Tensor, lengths: number[]): DecoderMemory {
     const [B, M, h] = words.shape;
     const flat = T.reshape(words, [B * M, h]);
+    const startWords = this.startProj ? this.startProj.forward(flat) : null;
+    const endWords = this.endProj ? this.endProj.forward(flat) : null;
+    const folded = this.downProj && startWords && endWords && !this.drop.training;
     return {
       words, wordMask, lengths,
-      startWords: this.startProj ? this.startProj.forward(flat) : null,
-      endWords: this.endProj ? this.endProj.forward(flat) : null,
+      startWords: folded ? null : startWords,
+      endWords: folded ? null : endWords,
+      spanStarts: folded ? T.linear(startWords, T.slice(this.downProj!.weight, -1, 0, h), this.downProj!.bias) : null,
+      spanEnds: folded ? T.linear(endWords, T.slice(this.downProj!.weight, -1, h, 2 * h), null) : null,
       crossKeyValues: this.layers.map((l) => l.crossAttn.projectKeyValue(words)),
       leftWords: this.leftPointer.projectWords(words),
       rightWords: this.rightPointer.projectWords(words),
@@ -153,12 +163,16 @@ export class SpanDecoder extends Module {
     const pos = noGrad(() => pairsToWords(pairs, lens)); // (B, K, 2), f32 integers
     const l = T.slice(pos, -1, 0, 1), r = T.slice(pos, -1, 1, 2); // (B, K, 1)
     let spans: Tensor;
-    if (this.downProj && mem.startWords && mem.endWords) {
+    if (this.downProj) {
       const offsets = T.tensor(Int32Array.from({ length: B }, (_, b) => b * M), { shape: [B, 1, 1], device: dev });
-      const gather = (table: Tensor, p: Tensor) => T.reshape(T.indexSelect(table, 0, T.reshape(T.add(T.cast(p, 'i32'), offsets), [B * K])), [B, K, h]);
-      const s = this.drop.forward(gather(mem.startWords, l));
-      const e = this.drop.forward(gather(mem.endWords, r));
-      spans = this.drop.forward(this.downProj.forward(T.concat([s, e], -1)));
+      const gather = (table: Tensor | null, p: Tensor) => T.reshape(T.indexSelect(table!, 0, T.reshape(T.add(T.cast(p, 'i32'), offsets), [B * K])), [B, K, h]);
+      if (mem.spanStarts) {
+        spans = T.add(gather(mem.spanStarts, l), gather(mem.spanEnds, r));
+      } else {
+        const s = this.drop.forward(gather(mem.startWords, l));
+        const e = this.drop.forward(gather(mem.endWords, r));
+        spans = this.drop.forward(this.downProj.forward(T.concat([s, e], -1)));
+      }
     } else {
       const wordIdx = T.reshape(T.arange(0, M, 1, { device: dev, dtype: 'f32' }), [1, 1, M]);
       const inSpan = T.mul(T.ge(wordIdx, l), T.le(wordIdx, r)); // (B, K, M)

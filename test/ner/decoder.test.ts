@@ -34,4 +34,25 @@ for (const pooling of ['lrconcat', 'meanpool'] as const) {
   });
 }
 
+s('lrconcat in evaluation folds down_proj into per-word projections: same outputs as the per-span product', async () => {
+  const [B, K, M, H, C] = [2, 7, 9, 16, 3];
+  const lengths = [9, 5];
+  for (const dev of DEVICES) {
+    const dec = new SpanDecoder({ hidden: H, types: C, heads: 4, ffn: 32, dropout: 0, spanPooling: 'lrconcat' }, { device: dev, rng: new T.RNG(5) });
+    const words = T.tensor(randomValues(B * M * H, 6), { shape: [B, M, H], dtype: 'f32', device: dev });
+    const wordMask = T.tensor(Array.from({ length: B * M }, (_, i) => (i % M < lengths[Math.floor(i / M)] ? 1 : 0)), { shape: [B, M], device: dev });
+    const pairs = T.tensor(randomValues(B * K * 2, 7, 0, 1), { shape: [B, K, 2], dtype: 'f32', device: dev });
+    const outputs = async () => {
+      const memory = dec.prepare(words, wordMask, lengths);
+      const out = dec.forward(pairs, memory, [500, 3]);
+      return { folded: memory.spanStarts !== null, values: await Promise.all([out.logits, out.left, out.right].map(async (t) => Float64Array.from(await t.data()))) };
+    };
+    const perSpan = await outputs(); // training mode: dropout would sit between the projections
+    dec.eval();
+    const folded = await outputs();
+    if (perSpan.folded || !folded.folded) throw new Error(`${dev.name}: folding should apply in evaluation only`);
+    folded.values.forEach((a, i) => assertClose(a, perSpan.values[i], { rtol: 1e-4, atol: 1e-5 }, `${dev.name} output ${i}`));
+  }
+});
+
 s.run();
