@@ -156,6 +156,25 @@ export class SpanDecoder extends Module {
 
   /** One denoising pass: pairs (B, K, 2) in [0, 1] and timesteps t (B) over a prepared memory -> logits, P^l, P^r. */
   forward(pairs: Tensor, mem: DecoderMemory, timesteps: number[]): DecoderOutput {
+    const { x, words } = this.spanFeatures(pairs, mem, timesteps);
+    return { logits: this.classifier.forward(x), ...this.pointers(x, mem), words };
+  }
+
+  /**
+   * The same pass without the classifier: all an intermediate DDIM step needs, since the next sample is
+   * built from the argmax boundaries and only the last step's class logits are output (spec §1.4.5).
+   */
+  boundaries(pairs: Tensor, mem: DecoderMemory, timesteps: number[]): Omit<DecoderOutput, 'logits'> {
+    const { x, words } = this.spanFeatures(pairs, mem, timesteps);
+    return { ...this.pointers(x, mem), words };
+  }
+
+  private pointers(x: Tensor, mem: DecoderMemory): { left: Tensor; right: Tensor } {
+    return { left: this.leftPointer.forward(mem.leftWords, x, mem.wordMask), right: this.rightPointer.forward(mem.rightWords, x, mem.wordMask) };
+  }
+
+  /** The span layers' output (B, K, H) with the timestep added, and the discretised positions (B, K, 2). */
+  private spanFeatures(pairs: Tensor, mem: DecoderMemory, timesteps: number[]): { x: Tensor; words: Tensor } {
     const [B, K] = pairs.shape, M = mem.words.shape[1], h = this.c.hidden, dev = mem.words.device;
     const { words, wordMask, lengths } = mem;
     // Step 1: discretise to word positions with each sentence's M_b − 1.
@@ -185,12 +204,6 @@ export class SpanDecoder extends Module {
     let x = spans;
     this.layers.forEach((layer, i) => { x = layer.forward(x, T.expand(slotPos, [B, K, h]), mem.crossKeyValues[i], wordMask); });
     const time = this.timeMlp.forward(sinusoidalEmbedding(T.tensor(Int32Array.from(timesteps), { device: dev }), h)); // (B, h)
-    x = T.add(x, T.reshape(time, [B, 1, h]));
-    return {
-      logits: this.classifier.forward(x),
-      left: this.leftPointer.forward(mem.leftWords, x, wordMask),
-      right: this.rightPointer.forward(mem.rightWords, x, wordMask),
-      words: pos,
-    };
+    return { x: T.add(x, T.reshape(time, [B, 1, h])), words: pos };
   }
 }

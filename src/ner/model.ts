@@ -259,29 +259,32 @@ export class DiffusionNER extends Module {
     const memory = noGrad(() => tidy(() => this.decoder.prepare(this.encode(b), b.mask, b.lengths)));
     const lens = keep(T.tensor(Float32Array.from(b.lengths), { device: dev }));
     let x = keep(T.randn([B, K, 2], { device: dev, rng }));
-    let last: { logits: Tensor; left: Tensor; right: Tensor; spans: Tensor } | null = null;
+    let last: { probs: Tensor | null; left: Tensor; right: Tensor; spans: Tensor } | null = null;
     let index = 0;
     for (const [t, tn] of D.ddimTimesteps(this.c.timesteps, o.steps ?? 5)) {
       const xt = x;
       o.beforeStep?.(index, t);
+      // The class logits of the last step alone are output; a trace reads every step's.
+      const classify = tn < 0 || !!o.onStep;
       const next = noGrad(() => tidy(() => {
-        const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), memory, Array(B).fill(t));
+        const pairs = D.xToPairs(xt, this.c.scale), times = Array(B).fill(t);
+        const out = classify ? this.decoder.forward(pairs, memory, times) : { logits: null, ...this.decoder.boundaries(pairs, memory, times) };
         const x0 = D.boundariesToX0(T.argmax(out.left, -1), T.argmax(out.right, -1), lens, this.c.scale);
         const step = D.ddimStep(this.schedule, xt, x0, t, tn, o.eta ?? 1, T.randn([B, K, 2], { device: dev, rng }));
-        return { x: step.x, out: { logits: T.softmax(out.logits, -1), left: out.left, right: out.right, spans: out.words } };
+        return { x: step.x, out: { probs: out.logits ? T.softmax(out.logits, -1) : null, left: out.left, right: out.right, spans: out.words } };
       }));
       if (o.onStep) {
-        const [left, right, probs, spans] = await Promise.all([next.out.left.data(), next.out.right.data(), next.out.logits.data(), next.out.spans.data()]);
+        const [left, right, probs, spans] = await Promise.all([next.out.left.data(), next.out.right.data(), next.out.probs!.data(), next.out.spans.data()]);
         await o.onStep({ index, t, tNext: tn, K, M, C1, spans: Float32Array.from(spans), left: Float32Array.from(left), right: Float32Array.from(right), probs: Float32Array.from(probs) });
       }
       index++;
       x.dispose();
       x = next.x;
-      if (last) Object.values(last).forEach((v) => v.dispose());
+      if (last) Object.values(last).forEach((v) => v?.dispose());
       last = next.out;
     }
-    const [pl, pr, pc] = await Promise.all([last!.left.data(), last!.right.data(), last!.logits.data()]);
-    [x, lens, ...Object.values(last!), ...decoderMemoryTensors(memory)].forEach((v) => v.dispose());
+    const [pl, pr, pc] = await Promise.all([last!.left.data(), last!.right.data(), last!.probs!.data()]);
+    [x, lens, ...Object.values(last!), ...decoderMemoryTensors(memory)].forEach((v) => v?.dispose());
     const finals = b.lengths.map((m, s) => {
       // Each sentence's proposals over its own words only.
       const sub = (a: ArrayLike<number>) => Float32Array.from({ length: K * m }, (_, i) => a[(s * K + Math.floor(i / m)) * M + (i % m)]);

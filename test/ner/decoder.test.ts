@@ -34,7 +34,7 @@ for (const pooling of ['lrconcat', 'meanpool'] as const) {
   });
 }
 
-s('lrconcat in evaluation folds down_proj into per-word projections: same outputs as the per-span product', async () => {
+s('lrconcat in evaluation folds down_proj into per-word projections (same outputs as the per-span product); boundaries() is forward() without the classifier', async () => {
   const [B, K, M, H, C] = [2, 7, 9, 16, 3];
   const lengths = [9, 5];
   for (const dev of DEVICES) {
@@ -52,6 +52,10 @@ s('lrconcat in evaluation folds down_proj into per-word projections: same output
     const folded = await outputs();
     if (perSpan.folded || !folded.folded) throw new Error(`${dev.name}: folding should apply in evaluation only`);
     folded.values.forEach((a, i) => assertClose(a, perSpan.values[i], { rtol: 1e-4, atol: 1e-5 }, `${dev.name} output ${i}`));
+    // What an intermediate DDIM step runs: the same boundaries without the classifier.
+    const memory = dec.prepare(words, wordMask, lengths);
+    const full = dec.forward(pairs, memory, [500, 3]), bare = dec.boundaries(pairs, memory, [500, 3]);
+    for (const k of ['left', 'right', 'words'] as const) assertClose(await bare[k].data(), await full[k].data(), { rtol: 0, atol: 0 }, `${dev.name} boundaries().${k}`);
   }
 });
 

@@ -65,4 +65,22 @@ s('recordForwards holds captured tensors only until finish', async () => {
   if (T.liveTensorCount() !== before) throw new Error('model leak');
 });
 
+s('prediction skips the classifier before the last DDIM step without changing its outputs (a traced run classifies every step)', async () => {
+  for (const dev of DEVICES) {
+    const model = make(dev);
+    model.eval();
+    const b = model.batch([{ tokens, entities: [] }, { tokens: tokens.slice(0, 4), entities: [] }], dev);
+    const finals = async (traced: boolean) => {
+      let got: unknown = null;
+      const before = T.liveTensorCount();
+      await model.predict(b, { steps: 4, threshold: 0, rng: new T.RNG(9), onStep: traced ? () => {} : undefined, onFinal: (f) => { got = f; } });
+      if (T.liveTensorCount() !== before) throw new Error(`${dev.name}: ${T.liveTensorCount() - before} tensors leaked (traced ${traced})`);
+      return JSON.stringify(got, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v));
+    };
+    if (await finals(false) !== await finals(true)) throw new Error(`${dev.name}: outputs differ when intermediate steps skip the classifier`);
+    DiffusionNER.disposeBatch(b);
+    model.dispose();
+  }
+});
+
 s.run();
