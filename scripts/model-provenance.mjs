@@ -41,6 +41,8 @@ const provenance = {
   testPerType: Object.fromEntries(Object.entries(chosen.perType).map(([k, v]) => [k, prf(v)])),
   sampling: { gamma: config.eval.steps, kEval: config.eval.proposals, eta: config.eval.eta, threshold: selection.threshold, seed: 0 },
   testAtOfficialThreshold: { threshold: config.eval.threshold, ...prf(official.micro) },
+  // The trainer's own test evaluation at the end of the run samples with the training seed.
+  ...(metrics.test ? { testByTrainer: { seed: config.train.seed ?? 48, threshold: metrics.test.threshold, ...prf(metrics.test.micro) } } : {}),
   machine: `${cpus().length} vCPU (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, lavapipe, Node ${process.versions.node.split('.')[0]}`,
   date: new Date().toISOString().slice(0, 10),
 };
