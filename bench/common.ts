@@ -25,6 +25,9 @@ export const benchDir = dirname(fileURLToPath(import.meta.url));
 
 let torchPython: string | null | undefined;
 
+/** Every peer result says where torch ran (`device`) and how, in words (`label`, peer_device.py). */
+export interface PeerRow { device: 'cpu' | 'cuda'; label: string }
+
 /**
  * Runs the PyTorch peer bench/peers/<script> with `arg` as JSON and returns its last line of output,
  * parsed; null (after a warning) when there is no torch or the peer fails. The Python is DNER_PYTHON,

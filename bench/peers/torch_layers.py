@@ -57,6 +57,6 @@ for case in json.loads(sys.argv[1]):
     def fwd_bwd():
         fwd().sum().backward()
 
-    results.append({**case, "pass": "forward", "seconds": median_time(fwd_only), "device": LABEL})
-    results.append({**case, "pass": "forward+backward", "seconds": median_time(fwd_bwd), "device": LABEL})
+    results.append({**case, "pass": "forward", "seconds": median_time(fwd_only), "device": DEVICE, "label": LABEL})
+    results.append({**case, "pass": "forward+backward", "seconds": median_time(fwd_bwd), "device": DEVICE, "label": LABEL})
 print(json.dumps(results))

@@ -31,5 +31,5 @@ for name, M, K, N in json.loads(sys.argv[1]):
         sync()
         times.append((time.perf_counter() - t0) / reps)
     times.sort()
-    out.append({"name": name, "value": 2 * M * N * K / times[2] / 1e9, "device": label})
+    out.append({"name": name, "value": 2 * M * N * K / times[2] / 1e9, "device": DEVICE, "label": label})
 print(json.dumps(out))

@@ -10,7 +10,7 @@ import * as T from '../../src/index.js';
 import { CharCNN } from '../../src/nn/char-cnn.js';
 import { AdamW, clipGradNorm, decayGroups } from '../../src/nn/optim.js';
 import { DiffusionNER, type ModelConfig } from '../../src/ner/model.js';
-import { runPeer, type SuiteContext } from '../common.js';
+import { type PeerRow, runPeer, type SuiteContext } from '../common.js';
 
 const B = 8;
 interface Case { name: string; config: ModelConfig; peer: Record<string, unknown>; lengths: [number, number]; trainSteps: number; inferReps: number; inference: [number, number][] }
@@ -105,13 +105,13 @@ export async function run(ctx: SuiteContext): Promise<void> {
     opt.dispose();
     model.dispose();
   }
-  const peer = runPeer<{ name: string; value: number; unit: string; device: string }[]>('torch_e2e.py', { cases: peerJob }, 'PyTorch peer', 1_800_000);
+  const peer = runPeer<(PeerRow & { name: string; value: number; unit: string })[]>('torch_e2e.py', { cases: peerJob }, 'PyTorch peer', 1_800_000);
   if (!peer) return;
   for (const p of peer) {
-    ctx.record({ name: p.name, variant: 'pytorch', device: p.device, value: p.value, unit: p.unit });
+    ctx.record({ name: p.name, variant: 'pytorch', device: p.label, value: p.value, unit: p.unit });
   }
   for (const p of peer.filter((x) => x.unit === 'sentences/s')) {
     const o = ours.get(p.name);
-    if (o) ctx.record({ name: p.name, variant: 'ours / pytorch', device: `webgpu vs ${p.device.split(' ')[0]}`, value: o / p.value, unit: '×' });
+    if (o) ctx.record({ name: p.name, variant: 'ours / pytorch', device: `webgpu vs ${p.device}`, value: o / p.value, unit: '×' });
   }
 }

@@ -7,7 +7,7 @@
  * OpenBLAS on every core, bench/peers/torch_matmul.py).
  */
 import * as T from '../../src/index.js';
-import { runPeer, type SuiteContext, timeIt } from '../common.js';
+import { type PeerRow, runPeer, type SuiteContext, timeIt } from '../common.js';
 
 const B = 8, L = 32;
 const CASES = [
@@ -41,12 +41,12 @@ function recordRate(ctx: SuiteContext, name: string, ms: number, flop: number, c
 
 /** torch.matmul at 1024³, the compute ceiling as the matmul suite measures it: OpenBLAS on every core beside a software adapter, cuBLAS fp32 beside a GPU. */
 function computeCeiling(ctx: SuiteContext, software: boolean): number | null {
-  const r = runPeer<{ value: number; device: string }[]>('torch_matmul.py', [['1024^3', 1024, 1024, 1024]], 'compute ceiling');
+  const r = runPeer<(PeerRow & { value: number })[]>('torch_matmul.py', [['1024^3', 1024, 1024, 1024]], 'compute ceiling');
   if (!r) return null;
-  const device = r[0].device.startsWith('torch.matmul, cuda') ? 'cuda' : 'cpu';
+  const [{ device, label, value }] = r;
   if (device === 'cpu' && !software) { console.warn('compute ceiling skipped: torch sees no GPU here'); return null; }
-  ctx.record({ name: 'ceiling 1024^3', variant: r[0].device, device, adapter: device, value: r[0].value, unit: 'GFLOP/s' });
-  return r[0].value;
+  ctx.record({ name: 'ceiling 1024^3', variant: label, device, adapter: device, value, unit: 'GFLOP/s' });
+  return value;
 }
 
 export async function run(ctx: SuiteContext): Promise<void> {
@@ -124,9 +124,8 @@ async function be(dev: T.GpuDevice): Promise<void> {
 
 function torchPeer(ctx: SuiteContext): void {
   const cases = CASES.map((c) => ({ ...c, B, L }));
-  const rows = runPeer<{ kind: string; H: number; pass: string; seconds: number; device: string }[]>('torch_layers.py', cases, 'PyTorch peer');
+  const rows = runPeer<(PeerRow & { kind: string; H: number; pass: string; seconds: number })[]>('torch_layers.py', cases, 'PyTorch peer');
   for (const row of rows ?? []) {
-    const device = row.device.split(' ')[0];
-    ctx.record({ name: `${row.kind} B=${B} L=${L} hidden=${row.H} ${row.pass}`, variant: `PyTorch, ${row.device}`, device, adapter: device, value: row.seconds * 1e3, unit: 'ms' });
+    ctx.record({ name: `${row.kind} B=${B} L=${L} hidden=${row.H} ${row.pass}`, variant: `PyTorch, ${row.label}`, device: row.device, adapter: row.device, value: row.seconds * 1e3, unit: 'ms' });
   }
 }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { launchMatmul, type MatmulDims, type MatmulPlan } from '../../src/kernels/matmul.js';
-import { benchDir, runPeer, type SuiteContext, timeIt } from '../common.js';
+import { benchDir, type PeerRow, runPeer, type SuiteContext, timeIt } from '../common.js';
 
 const SHAPES: [string, number, number, number][] = [
   ['256^3', 256, 256, 256],
@@ -79,10 +79,10 @@ export async function run(ctx: SuiteContext): Promise<void> {
  * figure would mean nothing.
  */
 function ceiling(ctx: SuiteContext, shapes: [string, number, number, number][], best: Map<string, number>, soft: boolean): void {
-  const r = runPeer<{ name: string; value: number; device: string }[]>('torch_matmul.py', shapes, 'compute ceiling');
+  const r = runPeer<(PeerRow & { name: string; value: number })[]>('torch_matmul.py', shapes, 'compute ceiling');
+  if (r?.[0]?.device === 'cpu' && !soft) { console.warn('compute ceiling skipped: torch sees no GPU here'); return; }
   for (const p of r ?? []) {
-    if (!soft && !p.device.startsWith('torch.matmul, cuda')) { console.warn('compute ceiling skipped: torch sees no GPU here'); return; }
-    ctx.record({ name: p.name, variant: `ceiling: ${p.device}`, device: p.device.startsWith('torch.matmul, cuda') ? 'cuda' : 'cpu', value: p.value, unit: 'GFLOP/s' });
+    ctx.record({ name: p.name, variant: `ceiling: ${p.label}`, device: p.device, value: p.value, unit: 'GFLOP/s' });
     const b = best.get(p.name);
     if (b) ctx.record({ name: p.name, variant: 'best engine kernel / ceiling', device: 'webgpu', value: b / p.value, unit: 'x' });
   }
