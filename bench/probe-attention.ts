@@ -7,7 +7,7 @@ import { launchAttention, launchAttentionBackward, type AttentionVariant } from 
 const gpu = (await T.getDevice('webgpu')) as T.GpuDevice;
 const be = gpu.backend;
 const S = be.report.subgroupSize ?? 8;
-const variants: [string, AttentionVariant][] = [['rows', { kind: 'rows' }], ...[1, 2, 4].map((R) => [`subgroup R=${R}`, { kind: 'subgroup', S, R }] as [string, AttentionVariant])];
+const variants: [string, AttentionVariant][] = [['rows', { kind: 'rows', R: 4 }], ...[1, 2, 4].map((R) => [`subgroup R=${R}`, { kind: 'subgroup', S, R }] as [string, AttentionVariant])];
 for (const [label, B, Lq, Lk, dropout] of [['self-attention, inference', 13, 60, 60, 0], ['cross-attention, inference', 13, 60, 42, 0], ['self-attention, training', 8, 60, 60, 0.1]] as const) {
   const heads = 8, dh = 32, E = heads * dh;
   const q = T.randn([B, Lq, E], { device: gpu }), k = T.randn([B, Lk, E], { device: gpu }), v = T.randn([B, Lk, E], { device: gpu });

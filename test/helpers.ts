@@ -121,10 +121,13 @@ export async function checkAgainstReference(
   }
 }
 
-/** The kernel variants a device can run for families with a `subgroup` variant (rows everywhere on webgpu). */
-export function kernelVariants(dev: Device): string[] {
+/**
+ * The kernel variants a device can run for families with a `subgroup` variant (rows everywhere on webgpu),
+ * plus the family's variants that need no feature (`more`, e.g. the LSTM's split).
+ */
+export function kernelVariants(dev: Device, more: string[] = []): string[] {
   if (dev.kind !== 'webgpu') return ['reference'];
-  return dev.backend.hasSubgroups && dev.backend.report.subgroupSize ? ['rows', 'subgroup'] : ['rows'];
+  return [...(dev.backend.hasSubgroups && dev.backend.report.subgroupSize ? ['rows', 'subgroup'] : ['rows']), ...more];
 }
 
 /** Runs f with a kernel family forced to a variant through its environment variable (e.g. DNER_LSTM). */

@@ -152,7 +152,7 @@ class DiffusionNER(nn.Module):
             x = self.word_embed(ids)
         if self.char_cnn is not None:
             x = torch.cat([x, self.char_cnn(char_ids, char_mask).reshape(B, M, -1)], -1)
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         h, _ = nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=M)
         if self.position_features:
             h = h + sinusoidal(torch.arange(M), self.hidden)[None]

@@ -25,6 +25,7 @@ function plans(dev: T.GpuDevice): [string, MatmulPlan][] {
   }
   out.push(['tiled 64x64', { variant: 'tiled', tiled: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } }]);
   out.push(['tiled 128x128', { variant: 'tiled', tiled: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 } }]);
+  out.push(['tiled 32x32', { variant: 'tiled', tiled: { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } }]);
   out.push(['naive', { variant: 'naive' }]);
   return out;
 }

@@ -177,17 +177,22 @@ function ownKeyRow(D4: number): string {
     ${loadRow('vOwn', 'V', 'kBase', D4)}`;
 }
 
-export type AttentionVariant = { kind: 'rows' } | { kind: 'subgroup'; S: number; R: number };
+export type AttentionVariant = { kind: 'rows'; R: number } | { kind: 'subgroup'; S: number; R: number };
 
 /**
  * `subgroup` on software adapters with a fixed subgroup size, else `rows`; DNER_ATTENTION=rows|subgroup
- * forces one. The subgroup variant's rows per lane differ by pass (bench/probe-attention.ts, docs/NN.md):
- * the forward keeps 4 query rows per lane, the backward, which holds three row vectors per row
- * (q, dO, dq or k, v, dk, dv), one.
+ * forces one, rows:R also the rows per invocation. The subgroup variant's rows per lane differ by pass
+ * (bench/probe-attention.ts, docs/NN.md): the forward keeps 4 query rows per lane, the backward, which
+ * holds three row vectors per row (q, dO, dq or k, v, dk, dv), one. The rows variant takes several rows
+ * on software adapters, where loads dominate, and one on real GPUs, where B·heads·Lq invocations are
+ * too few to fill the chip already (a decoder layer's 16 × 8 × 60 queries are 120 workgroups of 64).
  */
-export function attentionVariant(dev: GpuDevice, pass: 'forward' | 'backward'): AttentionVariant {
+export function attentionVariant(dev: GpuDevice, pass: 'forward' | 'backward', dh: number): AttentionVariant {
+  const forcedR = /^rows:(\d+)$/.exec(process.env.DNER_ATTENTION ?? '');
+  if (forcedR) return { kind: 'rows', R: Number(forcedR[1]) };
   const S = subgroupVariantSize(dev, 'DNER_ATTENTION', 'attention');
-  return S ? { kind: 'subgroup', S, R: pass === 'forward' ? 4 : 1 } : { kind: 'rows' };
+  if (S) return { kind: 'subgroup', S, R: pass === 'forward' ? 4 : 1 };
+  return { kind: 'rows', R: dev.backend.report.isSoftware ? rowsPerInvocation(dh) : 1 };
 }
 
 /**
@@ -312,9 +317,9 @@ ${keyGradStores(R, D4)}
   dev.backend.dispatch(keyRows, [q.buffer, k.buffer, v.buffer, m, lse.buffer, dO.buffer, delta.buffer, dk.buffer, dv.buffer], uni, grid1d(d.B * d.heads * Math.ceil(d.Lk / block), 1));
 }
 
-export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, variant = attentionVariant(dev, 'forward')): void {
+export function launchAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, d: AttentionDims, variant = attentionVariant(dev, 'forward', d.dh)): void {
   if (variant.kind === 'subgroup') { launchAttentionSubgroup(dev, q, k, v, mask, o, lse, d, variant.S, variant.R); return; }
-  const D4 = d.dh / 4, R = rowsPerInvocation(d.dh);
+  const D4 = d.dh / 4, { R } = variant;
   const nq = Math.ceil(d.Lq / R);
   const spec = {
     key: `attention_fwd:${d.dh}:${R}`,
@@ -353,10 +358,10 @@ ${forwardStores(R, D4)}
 
 export function launchAttentionBackward(
   dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, o: Tensor, lse: Tensor, dO: Tensor,
-  dq: Tensor, dk: Tensor, dv: Tensor, delta: Tensor, d: AttentionDims, variant = attentionVariant(dev, 'backward'),
+  dq: Tensor, dk: Tensor, dv: Tensor, delta: Tensor, d: AttentionDims, variant = attentionVariant(dev, 'backward', d.dh),
 ): void {
   if (variant.kind === 'subgroup') { launchAttentionBackwardSubgroup(dev, q, k, v, mask, o, lse, dO, dq, dk, dv, delta, d, variant.S, variant.R); return; }
-  const D4 = d.dh / 4, R = rowsPerInvocation(d.dh);
+  const D4 = d.dh / 4, { R } = variant;
   const nq = Math.ceil(d.Lq / R), nk = Math.ceil(d.Lk / R);
   const inputs = `
 ${BACKWARD_INPUT_BINDINGS}`;

@@ -57,15 +57,132 @@ function vectorised(d: LstmDims): boolean {
 }
 
 /**
- * The subgroup size of the `subgroup` variant (0: the per-(b, units) variant above). On lavapipe a step
- * is load-bound: every invocation reloads its 16 rows of W_hh for its one batch element. In the subgroup
- * variant a lane owns four units for S batch elements at once, so each W_hh load serves S of them, and
- * lane l loads h_prev of batch element l and hands it to the others with subgroupBroadcast.
- * DNER_LSTM=rows|subgroup forces a variant.
+ * Which step kernel runs (DNER_LSTM=rows|subgroup|split forces one, split:W also the workgroup width, a
+ * power of two; the vec4 variants need H % 4 == 0).
+ *   rows      one invocation per (batch element, 4 units), the whole h_prev · W_hh dot products in a loop.
+ *   subgroup  lavapipe's default: a step is load-bound there, since every invocation of `rows` reloads
+ *             its 16 rows of W_hh for its one batch element. A lane owns four units for S batch elements
+ *             at once, so each W_hh load serves S of them, and lane l loads h_prev of batch element l and
+ *             hands it to the others with subgroupBroadcast.
+ *   split     real GPUs' default: `rows` gives only B·H/4 invocations, a few workgroups on a GPU with
+ *             a hundred SMs, each a serial chain of H/4 iterations (80 µs a step on an H100). Here a
+ *             workgroup of W threads owns one (batch element, 4 units) and splits the reduction over H
+ *             among its threads, then sums the partials in workgroup memory.
  */
-export function lstmSubgroupSize(dev: GpuDevice, d: LstmDims): number {
+export type LstmVariant = { kind: 'rows' } | { kind: 'subgroup'; S: number } | { kind: 'split'; W: number };
+
+export function lstmVariant(dev: GpuDevice, d: LstmDims): LstmVariant {
+  if (!vectorised(d)) return { kind: 'rows' };
+  const forced = process.env.DNER_LSTM;
+  const width = /^split:(\d+)$/.exec(forced ?? '');
+  if (width) {
+    const W = Number(width[1]);
+    if (W < 1 || W > 256 || (W & (W - 1)) !== 0) throw new Error(`DNER_LSTM=split:W needs a power of two up to 256, got ${W}`);
+    return { kind: 'split', W };
+  }
+  if (forced === 'split' || (forced === undefined && !dev.backend.report.isSoftware)) return { kind: 'split', W: splitWidth(d) };
   const S = subgroupVariantSize(dev, 'DNER_LSTM', 'lstm');
-  return vectorised(d) ? S : 0;
+  return S ? { kind: 'subgroup', S } : { kind: 'rows' };
+}
+
+/** Threads per workgroup of the split variant: enough for one pass over the longer reduction, 32 to 128. */
+function splitWidth(d: LstmDims): number {
+  let W = 32;
+  while (W < 128 && W < d.H / 4) W *= 2;
+  return W;
+}
+
+/** WGSL: the W threads' vec4 partials part[4 lid + k] (k < kinds) summed into part[k] by a tree. */
+function treeSum(W: number, kinds: number): string {
+  const lines: string[] = [];
+  for (let half = W / 2; half >= 1; half /= 2) {
+    lines.push(`  workgroupBarrier();
+  if (lid < ${half}u) { ${range(kinds).map((k) => `part[${kinds}u * lid + ${k}u] += part[${kinds}u * (lid + ${half}u) + ${k}u];`).join(' ')} }`);
+  }
+  return lines.join('\n') + '\n  workgroupBarrier();';
+}
+
+/** Entry of the split variant: workgroup g owns batch element b and units 4 j4 .. 4 j4 + 3. */
+function splitPrologue(W: number, kinds: number): string {
+  return `var<workgroup> part: array<vec4<f32>, ${kinds * W}>;
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  let H4 = u.H / 4u;
+  let b = min(g / H4, u.B - 1u); let j4 = g % H4;
+  let len = u32(max(LEN[b], 0));
+  // Every thread reaches every barrier; only the work is skipped where the step does not run.
+  let runs = g < u.B * H4 && u.step < len;
+  let t = timeOf(min(u.step, max(len, 1u) - 1u), max(len, 1u));`;
+}
+
+function splitForwardSource(W: number): string {
+  return `${HEADER}
+${FORWARD_BINDINGS}
+${splitPrologue(W, 4)}
+  let row = (b * u.L + t) * 4u * H4;
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  if (runs && u.step > 0u) {
+    let hp = (b * u.L + prevOf(t)) * H4;
+    for (var m4 = lid; m4 < H4; m4 += ${W}u) {
+      let h = HS[hp + m4];
+${range(4).map((k) => `      a${k} += vec4<f32>(${range(4).map((e) => `dot(h, WHH[(${k}u * u.H + 4u * j4 + ${e}u) * H4 + m4])`).join(', ')});`).join('\n')}
+    }
+  }
+${range(4).map((k) => `  part[4u * lid + ${k}u] = a${k};`).join('\n')}
+${treeSum(W, 4)}
+  if (lid != 0u || !runs) { return; }
+  let ai = XW[row + j4] + part[0]; let af = XW[row + H4 + j4] + part[1];
+  let ag = XW[row + 2u * H4 + j4] + part[2]; let ao = XW[row + 3u * H4 + j4] + part[3];
+  var cPrev = vec4<f32>(0.0);
+  if (u.step > 0u) { cPrev = C[(b * u.L + prevOf(t)) * H4 + j4]; }
+  var ig: vec4<f32>; var fg: vec4<f32>; var gg: vec4<f32>; var og: vec4<f32>; var hv: vec4<f32>; var cc: vec4<f32>;
+  for (var e = 0u; e < 4u; e++) {
+    ig[e] = sigmoid_f32(ai[e]); fg[e] = sigmoid_f32(af[e]); gg[e] = tanh_f32(ag[e]); og[e] = sigmoid_f32(ao[e]);
+    cc[e] = fg[e] * cPrev[e] + ig[e] * gg[e];
+    hv[e] = og[e] * tanh_f32(cc[e]);
+  }
+  let o = (b * u.L + t) * H4 + j4;
+  C[o] = cc; HS[o] = hv;
+  G[row + j4] = ig; G[row + H4 + j4] = fg; G[row + 2u * H4 + j4] = gg; G[row + 3u * H4 + j4] = og;
+}`;
+}
+
+function splitBackwardSource(W: number): string {
+  return `${HEADER}
+${BACKWARD_BINDINGS}
+fn nextOf(t: u32) -> u32 { return select(t + 1u, t - 1u, u.reverse != 0u); }
+${splitPrologue(W, 1)}
+  let hasNext = runs && u.step + 1u < len;
+  let rn = (b * u.L + min(nextOf(t), u.L - 1u)) * 4u * H4;
+  // This thread's share of dA_next W_hh over columns 4 j4 .. 4 j4 + 3.
+  var dh = vec4<f32>(0.0);
+  if (hasNext) {
+    for (var r4 = lid; r4 < 4u * H4; r4 += ${W}u) {
+      let da = DA[rn + r4];
+      dh += da.x * WHH[(4u * r4) * H4 + j4] + da.y * WHH[(4u * r4 + 1u) * H4 + j4] + da.z * WHH[(4u * r4 + 2u) * H4 + j4] + da.w * WHH[(4u * r4 + 3u) * H4 + j4];
+    }
+  }
+  part[lid] = dh;
+${treeSum(W, 1)}
+  if (lid != 0u || !runs) { return; }
+  let o = (b * u.L + t) * H4 + j4;
+  let dhTotal = DHS[o] + part[0];
+  let dcNext = select(vec4<f32>(0.0), DC[b * H4 + j4] * G[rn + H4 + j4], hasNext);
+  let row = (b * u.L + t) * 4u * H4;
+  let ig = G[row + j4]; let fg = G[row + H4 + j4]; let gg = G[row + 2u * H4 + j4]; let og = G[row + 3u * H4 + j4];
+  let cv = C[o];
+  var tc: vec4<f32>;
+  for (var e = 0u; e < 4u; e++) { tc[e] = tanh_f32(cv[e]); }
+  let dc = dhTotal * og * (1.0 - tc * tc) + dcNext;
+  var cPrev = vec4<f32>(0.0);
+  if (u.step > 0u) { cPrev = C[(b * u.L + prevOf(t)) * H4 + j4]; }
+  DA[row + j4] = dc * gg * ig * (1.0 - ig);
+  DA[row + H4 + j4] = dc * cPrev * fg * (1.0 - fg);
+  DA[row + 2u * H4 + j4] = dc * ig * (1.0 - gg * gg);
+  DA[row + 3u * H4 + j4] = dhTotal * tc * og * (1.0 - og);
+  DC[b * H4 + j4] = dc;
+}`;
 }
 
 /**
@@ -165,8 +282,15 @@ function subgroupGroups(d: LstmDims, S: number): [number, number] {
 }
 
 /** Runs all steps; Hs and C must be zero-filled by the caller (padding stays 0). */
-export function launchLstmForward(dev: GpuDevice, xw: Tensor, whh: Tensor, lens: Tensor, hs: Tensor, c: Tensor, g: Tensor, d: LstmDims, steps: number, S = lstmSubgroupSize(dev, d)): void {
-  if (S) {
+export function launchLstmForward(dev: GpuDevice, xw: Tensor, whh: Tensor, lens: Tensor, hs: Tensor, c: Tensor, g: Tensor, d: LstmDims, steps: number, variant = lstmVariant(dev, d)): void {
+  if (variant.kind === 'split') {
+    const { W } = variant;
+    const spec = { key: `lstm_fwd_split:${W}`, name: 'lstm_forward_step', code: () => splitForwardSource(W) };
+    for (let s = 0; s < steps; s++) dev.backend.dispatch(spec, [xw.buffer, whh.buffer, lens.buffer, hs.buffer, c.buffer, g.buffer], uni(d, s), grid1d(d.B * (d.H / 4), 1));
+    return;
+  }
+  if (variant.kind === 'subgroup') {
+    const { S } = variant;
     const spec = { key: `lstm_fwd_sg:${S}`, name: 'lstm_forward_step', code: () => subgroupForwardSource(S) };
     for (let s = 0; s < steps; s++) dev.backend.dispatch(spec, [xw.buffer, whh.buffer, lens.buffer, hs.buffer, c.buffer, g.buffer], uni(d, s), subgroupGroups(d, S));
     return;
@@ -251,8 +375,15 @@ ${ENTRY}
 }
 
 /** dA must be zero-filled by the caller; dcCarry (B, H) is scratch. */
-export function launchLstmBackward(dev: GpuDevice, whh: Tensor, lens: Tensor, c: Tensor, g: Tensor, dhs: Tensor, da: Tensor, dcCarry: Tensor, d: LstmDims, steps: number, S = lstmSubgroupSize(dev, d)): void {
-  if (S) {
+export function launchLstmBackward(dev: GpuDevice, whh: Tensor, lens: Tensor, c: Tensor, g: Tensor, dhs: Tensor, da: Tensor, dcCarry: Tensor, d: LstmDims, steps: number, variant = lstmVariant(dev, d)): void {
+  if (variant.kind === 'split') {
+    const { W } = variant;
+    const spec = { key: `lstm_bwd_split:${W}`, name: 'lstm_backward_step', code: () => splitBackwardSource(W) };
+    for (let s = steps - 1; s >= 0; s--) dev.backend.dispatch(spec, [whh.buffer, lens.buffer, c.buffer, g.buffer, dhs.buffer, da.buffer, dcCarry.buffer], uni(d, s), grid1d(d.B * (d.H / 4), 1));
+    return;
+  }
+  if (variant.kind === 'subgroup') {
+    const { S } = variant;
     const spec = { key: `lstm_bwd_sg:${S}`, name: 'lstm_backward_step', code: () => subgroupBackwardSource(S) };
     for (let s = steps - 1; s >= 0; s--) dev.backend.dispatch(spec, [whh.buffer, lens.buffer, c.buffer, g.buffer, dhs.buffer, da.buffer, dcCarry.buffer], uni(d, s), subgroupGroups(d, S));
     return;

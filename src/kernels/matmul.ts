@@ -8,13 +8,13 @@
  *   regblock register-blocked for CPU rasterisers (lavapipe): one subgroup per workgroup, about 32
  *            scalar accumulators per lane, loads contiguous across lanes, operands shared with subgroup
  *            operations instead of workgroup memory and barriers (both slow on lavapipe). Needs subgroups.
- *   tiled    classic shared-memory tiling for real GPUs: BM x BN tile per workgroup, BK-deep slabs of A and
+ *   tiled    shared-memory tiling for real GPUs: BM x BN tile per workgroup, double-buffered BK-deep slabs of A and
  *            B staged in workgroup memory, TM x TN outputs per thread.
  */
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, range, UniformWriter, WG } from './common.js';
 import { gelu } from './math.js';
 import { WGSL_MATH } from './math.js';
 
@@ -48,7 +48,7 @@ function bindings(aType: string, bType: string, cType: string, bias: boolean): s
   return lines.join('\n');
 }
 
-/** Guarded scalar element loads shared by the naive and tiled kernels. */
+/** Guarded scalar element loads of the naive kernel. */
 function scalarLoads(d: MatmulDims): string {
   return `
 fn ldA(base: u32, m: u32, k: u32) -> f32 {
@@ -77,54 +77,130 @@ ${ENTRY}
 }`;
 }
 
+/** Scalar loads of an operand whose vec4 view would be misaligned: zero outside the matrix. */
+function guardedLoads(d: MatmulDims, al: OperandAlignment): string {
+  return `${al.a ? '' : `
+fn ldA(m: u32, k: u32) -> f32 {
+  return select(0.0, A[aBase + ${d.transA ? 'min(k, u.K - 1u) * u.M + min(m, u.M - 1u)' : 'min(m, u.M - 1u) * u.K + min(k, u.K - 1u)'}], m < u.M && k < u.K);
+}`}${al.b ? '' : `
+fn ldB(k: u32, n: u32) -> f32 {
+  return select(0.0, B[bBase + ${d.transB ? 'min(n, u.N - 1u) * u.K + min(k, u.K - 1u)' : 'min(k, u.K - 1u) * u.N + min(n, u.N - 1u)'}], n < u.N && k < u.K);
+}`}`;
+}
+
+/** store(m, n, v): columns n .. n + 3 of row m through the epilogue, skipping what lies outside C. */
+function storeFunction(vec4: boolean): string {
+  // N % 4 == 0: four columns are all inside or all outside, and one vec4 store writes them.
+  return vec4
+    ? `fn store(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= u.M || n >= u.N) { return; }
+  C[(cBase + m * u.N + n) / 4u] = vec4<f32>(epi(v.x, n), epi(v.y, n + 1u), epi(v.z, n + 2u), epi(v.w, n + 3u));
+}`
+    : `fn store(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= u.M) { return; }
+  let o = cBase + m * u.N + n;
+  for (var e = 0u; e < 4u; e++) { if (n + e < u.N) { C[o + e] = epi(v[e], n + e); } }
+}`;
+}
+
 export interface TiledConfig { BM: number; BN: number; BK: number; TM: number; TN: number }
 
+/**
+ * Shared-memory tiling for real GPUs. A workgroup computes a BM x BN tile of C with (BM / TM) x (BN / TN)
+ * threads. Slabs of A (BK x BM) and B (BK x BN) are staged k-major in workgroup memory as vec4 and
+ * double-buffered: the next slab's global loads are issued before the current slab's FMAs, and one
+ * barrier per slab suffices. A thread's TM rows are TM / 4 runs of 4 consecutive rows spaced BM / (TM / 4)
+ * apart (likewise its columns), so its reads of a slab are whole vec4s and the threads of a warp read
+ * consecutive vec4s (no bank conflicts). Each operand is read from global memory as vec4 along its
+ * contiguous axis when that axis (and the batch stride) is a multiple of 4, else as guarded scalars.
+ */
 function tiledSource(d: MatmulDims, bias: boolean, c: TiledConfig): string {
-  const threads = (c.BM / c.TM) * (c.BN / c.TN);
-  const colThreads = c.BN / c.TN;
-  const loadA = d.transA
-    ? `let mm = e % ${c.BM}u; let kk = e / ${c.BM}u;` // coalesced along m
-    : `let kk = e % ${c.BK}u; let mm = e / ${c.BK}u;`; // coalesced along k
-  const loadB = d.transB
-    ? `let kk = e % ${c.BK}u; let nn = e / ${c.BK}u;`
-    : `let nn = e % ${c.BN}u; let kk = e / ${c.BN}u;`;
-  return `${WGSL_MATH}${PARAMS}
-${bindings('f32', 'f32', 'f32', bias)}
-${scalarLoads(d)}
-${epilogue(bias, d.act)}
-var<workgroup> As: array<f32, ${c.BK * c.BM}>;
-var<workgroup> Bs: array<f32, ${c.BK * c.BN}>;
-@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b = wid.z;
-  let aBase = b * u.aStride; let bBase = b * u.bStride;
-  let m0 = wid.y * ${c.BM}u; let n0 = wid.x * ${c.BN}u;
-  let tr = lid / ${colThreads}u; let tc = lid % ${colThreads}u;
-  var acc: array<f32, ${c.TM * c.TN}>;
-  var a: array<f32, ${c.TM}>;
-  var bv: array<f32, ${c.TN}>;
-  for (var k0 = 0u; k0 < u.K; k0 += ${c.BK}u) {
-    for (var e = lid; e < ${c.BM * c.BK}u; e += ${threads}u) { ${loadA} As[kk * ${c.BM}u + mm] = ldA(aBase, m0 + mm, k0 + kk); }
-    for (var e = lid; e < ${c.BN * c.BK}u; e += ${threads}u) { ${loadB} Bs[kk * ${c.BN}u + nn] = ldB(bBase, k0 + kk, n0 + nn); }
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${c.BK}u; kk++) {
-      for (var i = 0u; i < ${c.TM}u; i++) { a[i] = As[kk * ${c.BM}u + tr * ${c.TM}u + i]; }
-      for (var j = 0u; j < ${c.TN}u; j++) { bv[j] = Bs[kk * ${c.BN}u + tc * ${c.TN}u + j]; }
-      for (var i = 0u; i < ${c.TM}u; i++) {
-        for (var j = 0u; j < ${c.TN}u; j++) { acc[i * ${c.TN}u + j] = fma(a[i], bv[j], acc[i * ${c.TN}u + j]); }
+  const { BM, BN, BK, TM, TN } = c;
+  if (TM % 4 || TN % 4 || BK % 4) throw new Error(`tiled matmul: TM, TN and BK must be multiples of 4 (got ${TM}, ${TN}, ${BK})`);
+  const colThreads = BN / TN, threads = (BM / TM) * colThreads;
+  const RG = TM / 4, CG = TN / 4; // runs of 4 rows and 4 columns per thread
+  const al = operandAlignment(d);
+  const aLoads = (BM * BK) / (al.a ? 4 : 1) / threads, bLoads = (BN * BK) / (al.b ? 4 : 1) / threads;
+  if (!Number.isInteger(aLoads) || !Number.isInteger(bLoads)) throw new Error(`tiled matmul: the ${BM}x${BK} and ${BK}x${BN} slabs do not divide among ${threads} threads`);
+  const slabA = (BK * BM) / 4, slabB = (BK * BN) / 4; // vec4s per slab
+  // Element i of this thread's share of a slab is number lid + i * threads; fetch reads it from global
+  // memory into a register, stash writes the register into the slab buffer bufA / bufB.
+  const fetch: string[] = [], stash: string[] = [];
+  const operand = (X: 'A' | 'B', loads: number, vec: boolean, alongK: boolean, span: number, outer: string, base: string, lim: string) => {
+    const r = X === 'A' ? 'ra' : 'rb', S = `${X}s`, buf = `buf${X}`, o = X === 'A' ? 'mm' : 'nn';
+    for (let i = 0; i < loads; i++) {
+      const e = `(lid + ${i * threads}u)`;
+      if (vec && alongK) { // 4 consecutive k of one row (A) or column (B); the slab holds them in 4 rows
+        const split = `let kq = ${e} % ${BK / 4}u; let ${o} = ${e} / ${BK / 4}u;`;
+        fetch.push(`{ ${split} ${r}${i} = select(vec4<f32>(0.0), ${X}4[(${base} + min(${outer} + ${o}, ${lim} - 1u) * u.K + min(k0 + 4u * kq, u.K - 4u)) / 4u], ${outer} + ${o} < ${lim} && k0 + 4u * kq < u.K); }`);
+        stash.push(`{ ${split} ${range(4).map((q) => `${S}[${buf} + ((4u * kq + ${q}u) * ${span}u + ${o}) / 4u][${o} % 4u] = ${r}${i}[${q}];`).join(' ')} }`);
+      } else if (vec) { // 4 consecutive rows (A transposed) or columns (B): one vec4 of the slab
+        const split = `let q4 = ${e} % ${span / 4}u; let kk = ${e} / ${span / 4}u;`;
+        fetch.push(`{ ${split} ${r}${i} = select(vec4<f32>(0.0), ${X}4[(${base} + min(k0 + kk, u.K - 1u) * ${lim} + min(${outer} + 4u * q4, ${lim} - 4u)) / 4u], ${outer} + 4u * q4 < ${lim} && k0 + kk < u.K); }`);
+        stash.push(`{ ${split} ${S}[${buf} + kk * ${span / 4}u + q4] = ${r}${i}; }`);
+      } else { // guarded scalars, consecutive threads along the contiguous axis
+        const split = alongK ? `let kk = ${e} % ${BK}u; let ${o} = ${e} / ${BK}u;` : `let ${o} = ${e} % ${span}u; let kk = ${e} / ${span}u;`;
+        fetch.push(`{ ${split} ${r}${i} = ${X === 'A' ? `ldA(${outer} + ${o}, k0 + kk)` : `ldB(k0 + kk, ${outer} + ${o})`}; }`);
+        stash.push(`{ ${split} ${S}[${buf} + (kk * ${span}u + ${o}) / 4u][${o} % 4u] = ${r}${i}; }`);
       }
     }
+  };
+  operand('A', aLoads, al.a, !d.transA, BM, 'm0', 'aBase', 'u.M');
+  operand('B', bLoads, al.b, d.transB, BN, 'n0', 'bBase', 'u.N');
+  const compute: string[] = [];
+  for (let kk = 0; kk < BK; kk++) {
+    compute.push(`{ ${range(RG).map((q) => `let a${q} = As[curA + ${(kk * BM) / 4 + (q * BM) / RG / 4}u + tr];`).join(' ')}`);
+    compute.push(`  ${range(CG).map((p) => `let b${p} = Bs[curB + ${(kk * BN) / 4 + (p * BN) / CG / 4}u + tc];`).join(' ')}`);
+    for (let q = 0; q < RG; q++) for (let e = 0; e < 4; e++) {
+      compute.push(`  ${range(CG).map((p) => `c${q}_${e}_${p} = fma(vec4<f32>(a${q}[${e}]), b${p}, c${q}_${e}_${p});`).join(' ')}`);
+    }
+    compute.push('}');
+  }
+  const acc = range(RG).flatMap((q) => range(4).flatMap((e) => range(CG).map((p) => ({ q, e, p }))));
+  return `${WGSL_MATH}${PARAMS}
+@group(0) @binding(0) var<storage, read> ${al.a ? 'A4: array<vec4<f32>>' : 'A: array<f32>'};
+@group(0) @binding(1) var<storage, read> ${al.b ? 'B4: array<vec4<f32>>' : 'B: array<f32>'};
+${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<${al.c ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(${bias ? 4 : 3}) var<uniform> u: Params;
+var<workgroup> As: array<vec4<f32>, ${2 * slabA}>;
+var<workgroup> Bs: array<vec4<f32>, ${2 * slabB}>;
+var<private> aBase: u32;
+var<private> bBase: u32;
+var<private> cBase: u32;
+${range(aLoads).map((i) => `var<private> ra${i}: ${al.a ? 'vec4<f32>' : 'f32'};`).join('\n')}
+${range(bLoads).map((i) => `var<private> rb${i}: ${al.b ? 'vec4<f32>' : 'f32'};`).join('\n')}
+${guardedLoads(d, al)}
+${epilogue(bias, d.act)}
+${storeFunction(al.c)}
+fn fetch(m0: u32, n0: u32, k0: u32, lid: u32) {
+${fetch.map((l) => '  ' + l).join('\n')}
+}
+fn stash(parity: u32, lid: u32) {
+  let bufA = parity * ${slabA}u; let bufB = parity * ${slabB}u;
+${stash.map((l) => '  ' + l).join('\n')}
+}
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  aBase = wid.z * u.aStride;
+  bBase = wid.z * u.bStride;
+  cBase = wid.z * u.M * u.N;
+  let m0 = wid.y * ${BM}u; let n0 = wid.x * ${BN}u;
+  let tr = lid / ${colThreads}u; let tc = lid % ${colThreads}u;
+${acc.map(({ q, e, p }) => `  var c${q}_${e}_${p} = vec4<f32>(0.0);`).join('\n')}
+  let slabs = (u.K + ${BK - 1}u) / ${BK}u;
+  fetch(m0, n0, 0u, lid);
+  stash(0u, lid);
+  workgroupBarrier();
+  for (var s = 0u; s < slabs; s++) {
+    let more = s + 1u < slabs;
+    if (more) { fetch(m0, n0, (s + 1u) * ${BK}u, lid); }
+    let curA = (s % 2u) * ${slabA}u; let curB = (s % 2u) * ${slabB}u;
+${compute.map((l) => '    ' + l).join('\n')}
+    if (more) { stash((s + 1u) % 2u, lid); }
     workgroupBarrier();
   }
-  let cBase = b * u.M * u.N;
-  for (var i = 0u; i < ${c.TM}u; i++) {
-    let m = m0 + tr * ${c.TM}u + i;
-    if (m >= u.M) { continue; }
-    for (var j = 0u; j < ${c.TN}u; j++) {
-      let n = n0 + tc * ${c.TN}u + j;
-      if (n < u.N) { C[cBase + m * u.N + n] = epi(acc[i * ${c.TN}u + j], n); }
-    }
-  }
+${acc.map(({ q, e, p }) => `  store(m0 + ${(q * BM) / RG}u + 4u * tr + ${e}u, n0 + ${(p * BN) / CG}u + 4u * tc, c${q}_${e}_${p});`).join('\n')}
 }`;
 }
 
@@ -148,7 +224,7 @@ export interface RegblockConfig {
  * contiguous. An operand whose vec4 view would be misaligned uses guarded scalar loads instead (slower,
  * same schedule).
  */
-export interface RegblockAlignment {
+export interface OperandAlignment {
   /** A, B read as vec4 (along K when not transposed, along M or N when transposed); C written as vec4. */
   a: boolean; b: boolean; c: boolean;
   /** K is a multiple of the slice depth: no slice reads past K. */
@@ -160,7 +236,7 @@ export interface RegblockAlignment {
  * others (an embedding of 50 filters still reads A as vec4 when K is a multiple of 4). A vec4 along M
  * or N in a slice that runs past K is zeroed, as the guarded scalar loads are.
  */
-export function regblockAlignment(d: MatmulDims, ks = 4): RegblockAlignment {
+export function operandAlignment(d: MatmulDims, ks = 4): OperandAlignment {
   const k = d.K % ks === 0;
   return {
     k,
@@ -170,7 +246,7 @@ export function regblockAlignment(d: MatmulDims, ks = 4): RegblockAlignment {
   };
 }
 
-const alignmentKey = (al: RegblockAlignment) => `${+al.a}${+al.b}${+al.c}${+al.k}`;
+const alignmentKey = (al: OperandAlignment) => `${+al.a}${+al.b}${+al.c}${+al.k}`;
 
 function regblockTile(c: RegblockConfig): { tm: number; tn: number } {
   return { tm: c.TM, tn: 4 * c.S * c.TNV };
@@ -178,7 +254,7 @@ function regblockTile(c: RegblockConfig): { tm: number; tn: number } {
 
 function regblockSource(d: MatmulDims, bias: boolean, c: RegblockConfig): string {
   const { S, TM, TNV } = c;
-  const al = regblockAlignment(d, c.KS);
+  const al = operandAlignment(d, c.KS);
   // A vec4 along M or N at k ≥ K (only when K is not a multiple of the slice depth) must read as zero.
   const inK = (k: string) => (al.k ? (v: string) => v : (v: string) => `select(vec4<f32>(0.0), ${v}, ${k} < u.K)`);
   // Rows of A this lane loads: 4 at a time as one vec4 along M when A is transposed.
@@ -243,13 +319,6 @@ function regblockSource(d: MatmulDims, bias: boolean, c: RegblockConfig): string
   }
   const vecBindings = `@group(0) @binding(0) var<storage, read> ${al.a ? 'A4: array<vec4<f32>>' : 'A: array<f32>'};
 @group(0) @binding(1) var<storage, read> ${al.b ? 'B4: array<vec4<f32>>' : 'B: array<f32>'};`;
-  const guarded = `${al.a ? '' : `
-fn ldA(m: u32, k: u32) -> f32 {
-  return select(0.0, A[aBase + ${d.transA ? 'min(k, u.K - 1u) * u.M + min(m, u.M - 1u)' : 'min(m, u.M - 1u) * u.K + min(k, u.K - 1u)'}], m < u.M && k < u.K);
-}`}${al.b ? '' : `
-fn ldB(k: u32, n: u32) -> f32 {
-  return select(0.0, B[bBase + ${d.transB ? 'min(n, u.N - 1u) * u.K + min(k, u.K - 1u)' : 'min(k, u.K - 1u) * u.N + min(n, u.N - 1u)'}], n < u.N && k < u.K);
-}`}`;
   return `enable subgroups;
 ${WGSL_MATH}${PARAMS}
 ${vecBindings}
@@ -259,19 +328,9 @@ ${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;' : ''}
 var<private> aBase: u32;
 var<private> bBase: u32;
 var<private> cBase: u32;
-${guarded}
+${guardedLoads(d, al)}
 ${epilogue(bias, d.act)}
-${al.c
-    // N % 4 == 0: a lane's four columns are all inside or all outside, and one vec4 store writes them.
-    ? `fn store(m: u32, n: u32, v: vec4<f32>) {
-  if (m >= u.M || n >= u.N) { return; }
-  C[(cBase + m * u.N + n) / 4u] = vec4<f32>(epi(v.x, n), epi(v.y, n + 1u), epi(v.z, n + 2u), epi(v.w, n + 3u));
-}`
-    : `fn store(m: u32, n: u32, v: vec4<f32>) {
-  if (m >= u.M) { return; }
-  let o = cBase + m * u.N + n;
-  for (var e = 0u; e < 4u; e++) { if (n + e < u.N) { C[o + e] = epi(v[e], n + e); } }
-}`}
+${storeFunction(al.c)}
 @compute @workgroup_size(${S})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   aBase = wid.z * u.aStride;
@@ -294,6 +353,20 @@ export interface MatmulPlan {
   tiled?: TiledConfig;
 }
 
+/**
+ * The largest tile that still gives enough workgroups to occupy a large GPU (132 SMs on an H100): small
+ * DiffusionNER products (960 x 256 outputs) would leave most SMs idle with 64 x 64 tiles. Measured on an
+ * H100 (bench/tune-matmul.ts, docs/ENGINE.md): 128 x 128 gives 35 TFLOP/s at 4096³ but 14 at 1024³,
+ * where 64 x 64 gives 27; 32 x 64 gives 18 at 128 x 768 · 768 x 3072 against 13 for 32 x 32.
+ */
+export function pickTile(d: MatmulDims): TiledConfig {
+  const tiles = (bm: number, bn: number) => Math.ceil(d.M / bm) * Math.ceil(d.N / bn) * d.batch;
+  if (tiles(128, 128) >= 264) return { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 };
+  if (tiles(64, 64) >= 132) return { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
+  if (tiles(32, 64) >= 96) return { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 };
+  return { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 };
+}
+
 export function pickVariant(dev: GpuDevice, d: MatmulDims): MatmulPlan {
   const forced = process.env.DNER_MATMUL as MatmulVariant | undefined;
   const rep = dev.backend.report;
@@ -301,13 +374,10 @@ export function pickVariant(dev: GpuDevice, d: MatmulDims): MatmulPlan {
   if (variant === 'regblock') {
     const S = dev.backend.hasSubgroups && rep.subgroupSize ? rep.subgroupSize : 0;
     if (S) return { variant, regblock: { S, TM: 4 * S, TNV: 1, KS: 4 } };
-    if (!forced) return { variant: 'tiled', tiled: { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } };
+    if (!forced) return { variant: 'tiled', tiled: pickTile(d) };
     throw new Error('matmul: the regblock variant needs the subgroups feature with a fixed subgroup size');
   }
-  if (variant === 'tiled') {
-    const big = (d.M * d.N * d.batch) / (128 * 128) >= 264; // enough 128x128 tiles to fill a large GPU twice
-    return { variant, tiled: big ? { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 } : { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } };
-  }
+  if (variant === 'tiled') return { variant, tiled: pickTile(d) };
   return { variant };
 }
 
@@ -318,12 +388,12 @@ export function launchMatmul(dev: GpuDevice, a: Tensor, b: Tensor, bias: Tensor 
   if (plan.variant === 'regblock') {
     const c = plan.regblock!;
     const { tm, tn } = regblockTile(c);
-    key = `matmul:regblock:${c.S}:${c.TM}:${c.TNV}:${c.KS}:${alignmentKey(regblockAlignment(d, c.KS))}:${flags}`;
+    key = `matmul:regblock:${c.S}:${c.TM}:${c.TNV}:${c.KS}:${alignmentKey(operandAlignment(d, c.KS))}:${flags}`;
     code = () => regblockSource(d, hasBias, c);
     groups = [Math.ceil(d.N / tn), Math.ceil(d.M / tm), d.batch];
   } else if (plan.variant === 'tiled') {
     const c = plan.tiled!;
-    key = `matmul:tiled:${c.BM}:${c.BN}:${c.BK}:${c.TM}:${c.TN}:${flags}`;
+    key = `matmul:tiled:${c.BM}:${c.BN}:${c.BK}:${c.TM}:${c.TN}:${alignmentKey(operandAlignment(d))}:${flags}`;
     code = () => tiledSource(d, hasBias, c);
     groups = [Math.ceil(d.N / c.BN), Math.ceil(d.M / c.BM), d.batch];
   } else {

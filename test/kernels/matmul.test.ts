@@ -48,6 +48,8 @@ const plans: [string, MatmulPlan][] = [
   ['naive', { variant: 'naive' }],
   ['tiled 64x64', { variant: 'tiled', tiled: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } }],
   ['tiled 128x128', { variant: 'tiled', tiled: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 } }],
+  ['tiled 32x32', { variant: 'tiled', tiled: { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } }],
+  ['tiled 32x64', { variant: 'tiled', tiled: { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 } }],
   ['regblock 4S x 1 x 4', { variant: 'regblock', regblock: { S: 0, TM: 4, TNV: 1, KS: 4 } }],
   ['regblock 2S x 2 x 8', { variant: 'regblock', regblock: { S: 0, TM: 2, TNV: 2, KS: 8 } }],
 ];

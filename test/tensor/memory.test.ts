@@ -19,6 +19,7 @@ async function fit(dev: T.Device, steps: number) {
   const x = T.keep(T.randn([32, 8], { device: dev }));
   const y = T.keep(T.tidy(() => T.sin(T.sum(x, -1, true))));
   const snapshots: T.MemoryStats[] = [];
+  const bindGroupsCreated: number[] = [];
   const losses: number[] = [];
   for (let step = 1; step <= steps; step++) {
     const loss = T.tidy(() => {
@@ -37,19 +38,28 @@ async function fit(dev: T.Device, steps: number) {
     });
     if (step % 20 === 0) losses.push(await loss.item());
     loss.dispose();
-    if (step === 20 || step === steps) snapshots.push(T.memoryStats(dev));
+    if (step === 20 || step === steps) {
+      snapshots.push(T.memoryStats(dev));
+      if (dev.kind === 'webgpu') bindGroupsCreated.push(dev.backend.bindGroups.misses);
+    }
   }
   [...params, ...moments.flat(), x, y].forEach((t) => t.dispose());
-  return { snapshots, losses };
+  return { snapshots, losses, bindGroupsCreated };
 }
 
 for (const dev of DEVICES) {
-  s(`200 steps on ${dev.name}: live tensors, bytes, pooled buffers and pipelines stay flat`, async () => {
+  s(`200 steps on ${dev.name}: live tensors, bytes, pooled buffers, pipelines and bind groups stay flat`, async () => {
     // Poisoning forces upload-safe buffers everywhere; measure the pool as it runs in real use.
     T.allocationPolicy.poison = false;
-    const { snapshots: [early, late], losses } = await fit(dev, 200).finally(() => { T.allocationPolicy.poison = true; });
+    const { snapshots: [early, late], losses, bindGroupsCreated } = await fit(dev, 200).finally(() => { T.allocationPolicy.poison = true; });
     for (const k of ['liveTensors', 'liveBytes', 'pooledBytes', 'buffersCreated', 'pipelinesCompiled'] as const) {
       if (early[k] !== late[k]) throw new Error(`${k} grew from ${early[k]} (step 20) to ${late[k]} (step 200)`);
+    }
+    // Each step binds the same pooled buffers in the same roles, so its bind groups come from the cache
+    // (a few are new where a readback every 20 steps moves a submit).
+    const created = bindGroupsCreated[1] - bindGroupsCreated[0], dispatched = late.dispatches - early.dispatches;
+    if (bindGroupsCreated.length && created > dispatched / 100) {
+      throw new Error(`${created} bind groups created for ${dispatched} dispatches between step 20 and step 200`);
     }
     if (!(losses[losses.length - 1] < 0.5 * losses[0])) throw new Error(`the MLP did not learn: losses ${losses.map((l) => l.toFixed(4))}`);
     const submits = late.submits - early.submits, dispatches = late.dispatches - early.dispatches;

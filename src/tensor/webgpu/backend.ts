@@ -4,6 +4,7 @@
  */
 import { create, globals } from 'webgpu';
 import { BufferPool } from './buffer-pool.js';
+import { BindGroupCache, layoutEntries } from './bind-groups.js';
 
 export interface AdapterReport {
   vendor: string;
@@ -35,8 +36,14 @@ export interface GpuCounters {
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know
 const UNIFORM_SLOTS = 1024;
 const MAX_DISPATCHES_PER_SUBMIT = 512;
+/**
+ * A real GPU idles until a submit, so there the host submits every 64 dispatches and the GPU runs one
+ * chunk while the host encodes the next (an inference batch is about 780 dispatches). On lavapipe the
+ * "GPU" is the same two cores, and fewer, larger submits cost less.
+ */
+const GPU_DISPATCHES_PER_SUBMIT = 64;
 
-interface CachedPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
+interface CachedPipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number }
 
 const IMMEDIATE_TICKS = 32;
 let activeWaits = 0;
@@ -72,6 +79,7 @@ export class WebGPUBackend {
   readonly pool: BufferPool;
   readonly counters: GpuCounters = { dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0 };
   private pipelines = new Map<string, CachedPipeline>();
+  readonly bindGroups = new BindGroupCache();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private kernelsInBatch: string[] = [];
@@ -90,7 +98,7 @@ export class WebGPUBackend {
     readonly device: GPUDevice,
     readonly report: AdapterReport,
   ) {
-    this.pool = new BufferPool(device, Math.min(4 * 1024 ** 3, device.limits.maxBufferSize * 4));
+    this.pool = new BufferPool(device, Math.min(4 * 1024 ** 3, device.limits.maxBufferSize * 4), (buf) => this.bindGroups.forget(buf));
     this.uniformBuffer = device.createBuffer({
       size: UNIFORM_SLOT * UNIFORM_SLOTS,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -171,10 +179,12 @@ export class WebGPUBackend {
   private pipeline(spec: KernelSpec): CachedPipeline {
     let p = this.pipelines.get(spec.key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: spec.code(), label: spec.name });
-      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: spec.name });
-      // The layout is fetched once: each getBindGroupLayout call crosses into Dawn.
-      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+      const code = spec.code();
+      const module = this.device.createShaderModule({ code, label: spec.name });
+      const layout = this.device.createBindGroupLayout({ entries: layoutEntries(code, spec.name), label: spec.name });
+      const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [layout], label: spec.name });
+      const pipeline = this.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: 'main' }, label: spec.name });
+      p = { pipeline, layout, id: this.pipelines.size + 1 };
       this.pipelines.set(spec.key, p);
       this.counters.pipelinesCompiled++;
     }
@@ -195,25 +205,29 @@ export class WebGPUBackend {
     if (x === 0 || y === 0 || z === 0) return;
     const pipeline = this.pipeline(spec);
     if (uniforms && this.uniformSlot >= UNIFORM_SLOTS) this.flush();
-    const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    let offset = 0;
     if (uniforms) {
       if (uniforms.byteLength > UNIFORM_SLOT) throw new WebGPUError(`kernel '${spec.name}': uniforms over ${UNIFORM_SLOT} bytes`);
-      const offset = this.uniformSlot++ * UNIFORM_SLOT;
+      offset = this.uniformSlot++ * UNIFORM_SLOT;
       new Uint8Array(this.uniformStaging, offset, uniforms.byteLength).set(new Uint8Array(uniforms));
-      entries.push({ binding: buffers.length, resource: { buffer: this.uniformBuffer, offset, size: UNIFORM_SLOT } });
     }
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.layout, entries, label: spec.name });
+    const bindGroup = this.bindGroups.get(pipeline.id, buffers, () => {
+      const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+      if (uniforms) entries.push({ binding: buffers.length, resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT } });
+      return this.device.createBindGroup({ layout: pipeline.layout, entries, label: spec.name });
+    });
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'batch' });
     const timed = this.profile?.timestampWrites(this.kernelsInBatch.length);
     if (timed) { this.pass?.end(); this.pass = null; }
     if (!this.pass) this.pass = this.encoder.beginComputePass({ label: 'batch', timestampWrites: timed ?? this.timestampWrites ?? undefined });
     this.pass.setPipeline(pipeline.pipeline);
-    this.pass.setBindGroup(0, bindGroup);
+    if (uniforms) this.pass.setBindGroup(0, bindGroup, [offset]);
+    else this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     if (timed) { this.pass.end(); this.pass = null; }
     this.counters.dispatches++;
     this.kernelsInBatch.push(this.profile?.byShape && spec.detail ? `${spec.name} ${spec.detail}` : spec.name);
-    if (this.kernelsInBatch.length >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+    if (this.kernelsInBatch.length >= (this.report.isSoftware ? MAX_DISPATCHES_PER_SUBMIT : GPU_DISPATCHES_PER_SUBMIT)) this.flush();
   }
 
   /** Records a buffer copy (ends the current compute pass). */

@@ -1,0 +1,67 @@
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import { layoutEntries } from '../../src/tensor/webgpu/bind-groups.js';
+import { BufferPool } from '../../src/tensor/webgpu/buffer-pool.js';
+import { assertClose, webgpu } from '../helpers.js';
+
+const s = suite('bind group cache and buffer pool order');
+
+s('layouts are read from the WGSL: read-only storage, storage, and a uniform with a dynamic offset', () => {
+  const entries = layoutEntries(`
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read_write> C: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> u: Params;`, 'k');
+  const types = entries.map((e) => [e.binding, e.buffer!.type, e.buffer!.hasDynamicOffset ?? false]);
+  if (JSON.stringify(types) !== JSON.stringify([[0, 'read-only-storage', false], [1, 'storage', false], [2, 'uniform', true]])) {
+    throw new Error(`unexpected layout ${JSON.stringify(types)}`);
+  }
+  let message = '';
+  try { layoutEntries('@group(0) @binding(1) var<storage, read> A: array<f32>;', 'gappy'); } catch (e) { message = (e as Error).message; }
+  if (!message.includes("kernel 'gappy'")) throw new Error(`a binding gap was not reported: '${message}'`);
+});
+
+s('the pool hands out its oldest free buffer of a size, whatever order buffers came back in', () => {
+  if (!webgpu) return;
+  const pool = new BufferPool(webgpu.backend.device, 1 << 20);
+  const bufs = [0, 1, 2, 3].map(() => pool.acquire(1024, false, 'test'));
+  for (const i of [2, 0, 3, 1]) pool.release(bufs[i]);
+  pool.afterSubmit();
+  const again = [0, 1, 2, 3].map(() => pool.acquire(1024, false, 'test'));
+  if (again.some((b, i) => b !== bufs[i])) throw new Error('the pool did not return its buffers oldest first');
+  again.forEach((b) => pool.release(b));
+  pool.emptyCache();
+});
+
+s('the same work finds its bind groups again, and groups of destroyed buffers are never reused', async () => {
+  if (!webgpu) return;
+  const dev = webgpu;
+  const cache = dev.backend.bindGroups;
+  const x = T.keep(T.tensor([[1, 2, 3], [4, 5, 6]], { device: dev }));
+  const w = T.keep(T.tensor([[1, 0, 1], [0, 1, 0]], { device: dev }));
+  const run = async () => {
+    const y = T.tidy(() => { const m = T.matmul(x, w, { transB: true }); return T.mul(m, m); });
+    const v = await y.data();
+    y.dispose();
+    return v;
+  };
+  // The pool reaches a steady state once the first runs' buffers are back in it (earlier tests leave it
+  // in any state); from then on a run takes the same buffers in the same roles, so it creates no groups.
+  let settled = false;
+  for (let i = 0; i < 6 && !settled; i++) {
+    const before = cache.misses;
+    await run();
+    settled = cache.misses === before;
+  }
+  if (!settled) throw new Error('six runs of the same work each created new bind groups');
+  const misses = cache.misses;
+  for (let i = 0; i < 3; i++) assertClose(await run(), [16, 4, 100, 25], { atol: 0 }, `steady run ${i}`);
+  if (cache.misses !== misses) throw new Error(`the repeated work created ${cache.misses - misses} new bind groups`);
+  // Destroy every pooled buffer: their groups leave the cache, and the next run binds new buffers.
+  const before = cache.size;
+  dev.backend.pool.emptyCache();
+  if (!(cache.size < before)) throw new Error(`the cache kept its ${before} groups after their buffers were destroyed`);
+  assertClose(await run(), [16, 4, 100, 25], { atol: 0 }, 'run after the pool was emptied');
+  x.dispose(); w.dispose();
+});
+
+s.run();
