@@ -79,6 +79,8 @@ export class WebGPUBackend {
   readonly pool: BufferPool;
   readonly counters: GpuCounters = { dispatches: 0, submits: 0, pipelinesCompiled: 0, readbacks: 0 };
   private pipelines = new Map<string, CachedPipeline>();
+  /** Never reused, even after the cache is cleared: bind groups are cached under it. */
+  private nextPipelineId = 1;
   readonly bindGroups = new BindGroupCache();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -109,6 +111,7 @@ export class WebGPUBackend {
       this.errors.push(e.message);
       // A failed compile leaves an invalid pipeline in the cache; rebuild everything on next use.
       this.pipelines.clear();
+      this.bindGroups.clear();
     });
     device.lost.then((info) => {
       if (info.reason !== 'destroyed') {
@@ -184,7 +187,7 @@ export class WebGPUBackend {
       const layout = this.device.createBindGroupLayout({ entries: layoutEntries(code, spec.name), label: spec.name });
       const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [layout], label: spec.name });
       const pipeline = this.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: 'main' }, label: spec.name });
-      p = { pipeline, layout, id: this.pipelines.size + 1 };
+      p = { pipeline, layout, id: this.nextPipelineId++ };
       this.pipelines.set(spec.key, p);
       this.counters.pipelinesCompiled++;
     }
