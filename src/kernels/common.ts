@@ -117,3 +117,42 @@ export function subgroupVariantSize(dev: GpuDevice, env: string, family: string)
   if (forced === 'subgroup' && !S) throw new Error(`${family}: the subgroup variant needs the subgroups feature with a fixed subgroup size`);
   return (forced ?? (rep.isSoftware && S ? 'subgroup' : 'rows')) === 'subgroup' ? S : 0;
 }
+
+/**
+ * Row kernels (softmax, layernorm) run one invocation per row on lavapipe, where a row's loop is cheap
+ * and invocations are not, and one workgroup of ROW_GROUP threads per row on real GPUs, where a few
+ * thousand serial row loops leave most of the chip idle (H100: softmax at 0.27× of a copy's bandwidth).
+ * DNER_ROWS=invocation|workgroup forces one.
+ */
+export function rowsPerWorkgroup(dev: GpuDevice): boolean {
+  const forced = process.env.DNER_ROWS;
+  if (forced !== undefined && forced !== 'invocation' && forced !== 'workgroup') throw new Error(`DNER_ROWS must be invocation or workgroup, got '${forced}'`);
+  return (forced ?? (dev.backend.report.isSoftware ? 'invocation' : 'workgroup')) === 'workgroup';
+}
+
+export const ROW_GROUP = 64;
+
+/**
+ * WGSL for the workgroup-per-row kernels: `row` is the workgroup's row (uniform, so the kernel may
+ * return early before any barrier), and rowSum / rowMax combine one value per thread across the
+ * workgroup through workgroup memory (call them from uniform control flow).
+ */
+export const ROW_GROUP_WGSL = /* wgsl */ `
+var<workgroup> rowRed: array<f32, ${ROW_GROUP}>;
+fn rowCombine(v: f32, lid: u32, isMax: bool) -> f32 {
+  rowRed[lid] = v;
+  workgroupBarrier();
+  for (var half = ${ROW_GROUP / 2}u; half > 0u; half /= 2u) {
+    if (lid < half) { rowRed[lid] = select(rowRed[lid] + rowRed[lid + half], max(rowRed[lid], rowRed[lid + half]), isMax); }
+    workgroupBarrier();
+  }
+  let r = rowRed[0];
+  workgroupBarrier();
+  return r;
+}
+fn rowSum(v: f32, lid: u32) -> f32 { return rowCombine(v, lid, false); }
+fn rowMax(v: f32, lid: u32) -> f32 { return rowCombine(v, lid, true); }`;
+
+export const ROW_GROUP_ENTRY = `@compute @workgroup_size(${ROW_GROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;`;

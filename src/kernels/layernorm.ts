@@ -1,5 +1,6 @@
 /**
- * LayerNorm over the last axis, forward and backward (one invocation per row; per column for dγ, dβ).
+ * LayerNorm over the last axis, forward and backward (one invocation per row; per column for dγ, dβ;
+ * on real GPUs the forward takes one workgroup per row: rowsPerWorkgroup).
  *   forward:  x[rows, d], gamma[d], beta[d] -> y[rows, d], mean[rows], rstd[rows]
  *   backward: xh = (x - mean) * rstd,  dxh = g * gamma
  *             dx = rstd * (dxh - mean(dxh) - xh * mean(dxh * xh))
@@ -9,7 +10,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, ROW_GROUP, ROW_GROUP_ENTRY, ROW_GROUP_WGSL, rowsPerWorkgroup, UniformWriter, WG } from './common.js';
 
 const HEADER = /* wgsl */ `
 struct Params { rows: u32, d: u32, eps: f32 }
@@ -17,9 +18,42 @@ ${FLAT_INDEX}`;
 const ROW_ENTRY = `${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);`;
 
+/** Real GPUs, d % 4 == 0: one workgroup per row, its threads striding along the row in vec4s. */
+function launchLayerNormRowGroup(dev: GpuDevice, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, mean: Tensor, rstd: Tensor, rows: number, d: number, eps: number): void {
+  const spec = {
+    key: 'layernorm_wg',
+    name: 'layernorm',
+    code: () => `${HEADER}
+@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> MEAN: array<f32>;
+@group(0) @binding(5) var<storage, read_write> RSTD: array<f32>;
+@group(0) @binding(6) var<uniform> u: Params;
+${ROW_GROUP_WGSL}
+${ROW_GROUP_ENTRY}
+  if (row >= u.rows) { return; }
+  let n = u.d / 4u;
+  let base = row * n;
+  var s = vec4<f32>(0.0);
+  for (var j = lid; j < n; j += ${ROW_GROUP}u) { s += X[base + j]; }
+  let m = rowSum(dot(s, vec4<f32>(1.0)), lid) / f32(u.d);
+  var v = vec4<f32>(0.0);
+  for (var j = lid; j < n; j += ${ROW_GROUP}u) { let c = X[base + j] - m; v += c * c; }
+  let r = inverseSqrt(rowSum(dot(v, vec4<f32>(1.0)), lid) / f32(u.d) + u.eps);
+  for (var j = lid; j < n; j += ${ROW_GROUP}u) { Y[base + j] = (X[base + j] - m) * r * G[j] + B[j]; }
+  if (lid == 0u) { MEAN[row] = m; RSTD[row] = r; }
+}`,
+  };
+  const uni = new UniformWriter().u32(rows, d).f32(eps).build();
+  dev.backend.dispatch(spec, [x.buffer, gamma.buffer, beta.buffer, y.buffer, mean.buffer, rstd.buffer], uni, grid1d(rows, 1));
+}
+
 export function launchLayerNorm(dev: GpuDevice, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, mean: Tensor, rstd: Tensor, rows: number, d: number, eps: number): void {
   // Rows of a multiple of 4 are read as vec4 (lavapipe pays per load, not per byte).
   const V = d % 4 === 0;
+  if (V && rowsPerWorkgroup(dev)) { launchLayerNormRowGroup(dev, x, gamma, beta, y, mean, rstd, rows, d, eps); return; }
   const A = V ? 'vec4<f32>' : 'f32';
   const hsum = V ? (e: string) => `dot(${e}, vec4<f32>(1.0))` : (e: string) => e;
   const spec = {

@@ -1,6 +1,7 @@
 /**
  * Softmax and log-softmax along one axis, forward and backward, one invocation per line of the
- * (outer, len, inner) view (the fast layout on lavapipe; see docs/KERNELS.md).
+ * (outer, len, inner) view (the fast layout on lavapipe; see docs/ENGINE.md); on real GPUs the forward
+ * over contiguous rows takes one workgroup per row (rowsPerWorkgroup).
  *   forward:  x[outer, len, inner] -> y (same shape), max-subtracted
  *   backward: softmax     dx = y * (g - sum(g * y))
  *             log-softmax dx = g - exp(y) * sum(g)
@@ -8,7 +9,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { ENTRY, FLAT_INDEX, grid1d, UniformWriter, WG } from './common.js';
+import { ENTRY, FLAT_INDEX, grid1d, ROW_GROUP, ROW_GROUP_ENTRY, ROW_GROUP_WGSL, rowsPerWorkgroup, UniformWriter, WG } from './common.js';
 
 export interface AxisView { outer: number; len: number; inner: number }
 
@@ -28,8 +29,40 @@ function useVec4(v: AxisView): boolean {
   return v.inner === 1 && v.len % 4 === 0;
 }
 
+/** Real GPUs: contiguous vec4 rows, one workgroup per row, its threads striding along the row. */
+function launchSoftmaxRowGroup(dev: GpuDevice, x: Tensor, y: Tensor, v: AxisView, log: boolean): void {
+  const spec = {
+    key: `softmax_wg:${log}`,
+    name: log ? 'log_softmax' : 'softmax',
+    code: () => `${HEADER}
+@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> u: Params;
+${ROW_GROUP_WGSL}
+${ROW_GROUP_ENTRY}
+  if (row >= u.outer) { return; }
+  let n4 = u.len / 4u;
+  let base = row * n4;
+  var m4 = vec4<f32>(-3.0e38);
+  for (var l = lid; l < n4; l += ${ROW_GROUP}u) { m4 = max(m4, X[base + l]); }
+  let m = rowMax(max(max(m4.x, m4.y), max(m4.z, m4.w)), lid);
+  var s4 = vec4<f32>(0.0);
+  for (var l = lid; l < n4; l += ${ROW_GROUP}u) { s4 += exp(X[base + l] - m); }
+  let s = rowSum(s4.x + s4.y + s4.z + s4.w, lid);
+${log
+    ? `  let lse = m + log(s);
+  for (var l = lid; l < n4; l += ${ROW_GROUP}u) { Y[base + l] = X[base + l] - lse; }`
+    : `  let r = 1.0 / s;
+  for (var l = lid; l < n4; l += ${ROW_GROUP}u) { Y[base + l] = exp(X[base + l] - m) * r; }`}
+}`,
+  };
+  const uni = new UniformWriter().u32(v.outer, v.len, v.inner).build();
+  dev.backend.dispatch(spec, [x.buffer, y.buffer], uni, grid1d(v.outer, 1));
+}
+
 export function launchSoftmax(dev: GpuDevice, x: Tensor, y: Tensor, v: AxisView, log: boolean): void {
   const V = useVec4(v);
+  if (V && rowsPerWorkgroup(dev)) { launchSoftmaxRowGroup(dev, x, y, v, log); return; }
   const spec = {
     key: `softmax:${log}:${V}`,
     name: log ? 'log_softmax' : 'softmax',

@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { assertClose, assertProperty, assertThrows, checkAgainstReference, DEVICES, randomValues, shapeArb } from '../helpers.js';
+import { assertClose, assertProperty, assertThrows, checkAgainstReference, DEVICES, randomValues, shapeArb, withKernelVariant } from '../helpers.js';
 
 const s = suite('reductions, softmax, layernorm');
 
@@ -72,11 +72,25 @@ for (const log of [false, true]) {
   });
 }
 
+s('the workgroup-per-row softmax and layerNorm (real GPUs) agree with the reference, rows longer than a workgroup', async () => {
+  for (const variant of ['invocation', 'workgroup']) {
+    await withKernelVariant('DNER_ROWS', variant, () => checkAgainstReference(`rows ${variant}`, [
+      { shape: [5, 1028], lo: -8, hi: 8 }, { shape: [3, 260], lo: -8, hi: 8 }, { shape: [1028] }, { shape: [1028] }, { shape: [7, 8] }, { shape: [8] },
+    ], (a, b, gamma, beta, c, gammaC) => [
+      T.softmax(a, -1), T.logSoftmax(b, -1), T.softmax(c, -1), T.layerNorm(a, gamma, beta, 1e-5), T.layerNorm(c, gammaC, gammaC, 1e-5),
+    ], { rtol: 1e-4, atol: 1e-5 }));
+  }
+});
+
 s('softmax survives huge logits (max-subtracted)', async () => {
   for (const dev of DEVICES) {
-    const y = await T.softmax(T.tensor([[1000, 1000, -1000], [-5e4, 0, 5e4]], { device: dev })).data();
-    const want = [0.5, 0.5, 0, 0, 0, 1];
-    want.forEach((w, i) => { if (Math.abs(y[i] - w) > 1e-6) throw new Error(`${dev.name}: ${Array.from(y)}`); });
+    const y3 = await T.softmax(T.tensor([[1000, 1000, -1000], [-5e4, 0, 5e4]], { device: dev })).data();
+    [0.5, 0.5, 0, 0, 0, 1].forEach((w, i) => { if (Math.abs(y3[i] - w) > 1e-6) throw new Error(`${dev.name}: ${Array.from(y3)}`); });
+    for (const variant of ['invocation', 'workgroup']) {
+      const y = await withKernelVariant('DNER_ROWS', variant, () => T.softmax(T.tensor([[1000, 1000, -1000, 0], [-5e4, 0, 5e4, 0]], { device: dev })).data());
+      const want = [0.5, 0.5, 0, 0, 0, 0, 1, 0];
+      want.forEach((w, i) => { if (Math.abs(y[i] - w) > 1e-6) throw new Error(`${dev.name} ${variant}: ${Array.from(y)}`); });
+    }
   }
 });
 
