@@ -3,7 +3,7 @@
 # (docs/ENGINE.md, "Running on a GPU machine without Node"): unpacks the Vulkan loader, Node and
 # node_modules, then runs the steps named as arguments; their logs and result files come back in one
 # archive, $OUT/gpu-out.tgz (the device tool returns at most 8 files).
-#   steps: test | test-engine | test-ner | test:FILTER | probes | tune | tuneT | profile | e2e | matmul | layers | memory
+#   steps: test | test-engine | test-ner | test:FILTER | probes | cpuprof | tune | tuneT | profile | e2e | matmul | layers | memory
 set -o pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 xz -dc .dev/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
@@ -17,6 +17,8 @@ for step in "$@"; do
     test-engine) timeout 240 $T test/run.ts kernels/ nn/ autograd/ tensor/ diffusion/ reliability/ 2>&1 | tee "$LOG/test.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
     test-ner) timeout 240 $T test/run.ts ner/bert ner/config ner/criterion ner/data ner/decoder ner/matcher ner/pointer ner/predict ner/selection ner/torch-parity ner/trace text/ 2>&1 | tee "$LOG/test-ner.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
     test:*) timeout 200 $T test/run.ts "${step#test:}" 2>&1 | tee -a "$LOG/test-some.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
+    cpuprof) timeout 90 $T bench/probe-host.ts 20 16 /tmp/host.cpuprofile 2>&1 | tee "$LOG/cpuprof.txt"
+          node bench/cpuprofile-top.mjs /tmp/host.cpuprofile 20 40 2>&1 | tee -a "$LOG/cpuprof.txt" ;;
     probes) timeout 60 $T bench/probe-dispatch-cost.ts 3000 2>&1 | tee "$LOG/probes.txt"; timeout 60 $T bench/probe-host.ts 10 16 2>&1 | tee -a "$LOG/probes.txt" ;;
     tune) SHAPES='[[4096,4096,4096],[1024,1024,1024],[128,768,3072],[960,256,256],[960,256,1024],[960,1024,256]]' REPS=10 VARIANT=tiled \
           CFGS='[[128,128,8,8,8],[128,128,16,8,8],[128,64,16,8,4],[64,64,16,4,4],[32,32,8,4,4],[32,64,16,4,4]]' \
