@@ -188,8 +188,14 @@ export type AttentionVariant = { kind: 'rows'; R: number } | { kind: 'subgroup';
  * too few to fill the chip already (a decoder layer's 16 × 8 × 60 queries are 120 workgroups of 64).
  */
 export function attentionVariant(dev: GpuDevice, pass: 'forward' | 'backward', dh: number): AttentionVariant {
-  const forcedR = /^rows:(\d+)$/.exec(process.env.DNER_ATTENTION ?? '');
-  if (forcedR) return { kind: 'rows', R: Number(forcedR[1]) };
+  const forced = process.env.DNER_ATTENTION;
+  const forcedR = /^rows:(\d+)$/.exec(forced ?? '');
+  if (forcedR) {
+    const R = Number(forcedR[1]);
+    if (R < 1 || R > 8) throw new Error(`DNER_ATTENTION=rows:R needs R from 1 to 8, got ${R}`);
+    return { kind: 'rows', R };
+  }
+  if (forced !== undefined && forced !== 'rows' && forced !== 'subgroup') throw new Error(`DNER_ATTENTION must be rows, rows:R or subgroup, got '${forced}'`);
   const S = subgroupVariantSize(dev, 'DNER_ATTENTION', 'attention');
   if (S) return { kind: 'subgroup', S, R: pass === 'forward' ? 4 : 1 };
   return { kind: 'rows', R: dev.backend.report.isSoftware ? rowsPerInvocation(dh) : 1 };

@@ -75,6 +75,9 @@ export function lstmVariant(dev: GpuDevice, d: LstmDims): LstmVariant {
   if (!vectorised(d)) return { kind: 'rows' };
   const forced = process.env.DNER_LSTM;
   const width = /^split:(\d+)$/.exec(forced ?? '');
+  if (forced !== undefined && !width && !['rows', 'subgroup', 'split'].includes(forced)) {
+    throw new Error(`DNER_LSTM must be rows, subgroup, split or split:W, got '${forced}'`);
+  }
   if (width) {
     const W = Number(width[1]);
     if (W < 1 || W > 256 || (W & (W - 1)) !== 0) throw new Error(`DNER_LSTM=split:W needs a power of two up to 256, got ${W}`);
@@ -85,7 +88,7 @@ export function lstmVariant(dev: GpuDevice, d: LstmDims): LstmVariant {
   return S ? { kind: 'subgroup', S } : { kind: 'rows' };
 }
 
-/** Threads per workgroup of the split variant: enough for one pass over the longer reduction, 32 to 128. */
+/** Threads per workgroup of the split variant: one pass over the forward's H/4 vec4s where it can, 32 to 128. */
 function splitWidth(d: LstmDims): number {
   let W = 32;
   while (W < 128 && W < d.H / 4) W *= 2;

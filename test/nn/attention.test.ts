@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { assertClose, assertProperty, DEVICES, kernelVariants, randomValues, withKernelVariant } from '../helpers.js';
+import { assertClose, assertProperty, assertThrows, DEVICES, kernelVariants, randomValues, withKernelVariant } from '../helpers.js';
 
 const s = suite('fused multi-head attention');
 
@@ -64,6 +64,15 @@ s('a query whose keys are all padding gets zeros, and the rest of the batch is u
       assertClose(o.slice(0, 24), new Float32Array(24), { atol: 0 }, `${dev.name} ${variant} padded batch element`);
       if (!o.slice(24).some((x) => x !== 0)) throw new Error(`${variant}: second batch element was zeroed too`);
     }
+  }
+});
+
+s('a variant name the attention kernels do not have is a clear error', async () => {
+  for (const dev of DEVICES) {
+    if (dev.kind !== 'webgpu') continue;
+    const q = T.randn([1, 3, 8], { device: dev, rng: new T.RNG(1) });
+    await withKernelVariant('DNER_ATTENTION', 'bogus', () => assertThrows(() => T.attention(q, q, q, { heads: 2 }), /DNER_ATTENTION must be rows, rows:R or subgroup, got 'bogus'/));
+    await withKernelVariant('DNER_ATTENTION', 'rows:0', () => assertThrows(() => T.attention(q, q, q, { heads: 2 }), /R from 1 to 8/));
   }
 });
 

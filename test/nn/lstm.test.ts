@@ -4,7 +4,7 @@ import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
-import { assertClose, assertProperty, DEVICES, kernelVariants, randomValues, withKernelVariant } from '../helpers.js';
+import { assertClose, assertProperty, assertThrows, DEVICES, kernelVariants, randomValues, webgpu, withKernelVariant } from '../helpers.js';
 
 const s = suite('fused LSTM');
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
@@ -52,6 +52,15 @@ s('fused and op-by-op layers agree (f64 reference) on random shapes, lengths and
       }
     }
   }, 10);
+});
+
+s('a variant name the LSTM kernels do not have is a clear error', async () => {
+  if (!webgpu) return;
+  const dev = webgpu;
+  const mk = (shape: number[]) => T.zeros(shape, { device: dev });
+  const run = () => T.lstmLayer(mk([1, 2, 4]), { wih: mk([16, 4]), whh: mk([16, 4]), bih: mk([16]), bhh: mk([16]) }, [2], false);
+  await withKernelVariant('DNER_LSTM', 'bogus', () => assertThrows(run, /DNER_LSTM must be rows, subgroup, split or split:W, got 'bogus'/));
+  await withKernelVariant('DNER_LSTM', 'split:3', () => assertThrows(run, /power of two/));
 });
 
 s.run();
