@@ -41,7 +41,23 @@ const BACKWARD_BINDINGS = /* wgsl */ `@group(0) @binding(0) var<storage, read> W
 @group(0) @binding(4) var<storage, read> DHS: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> DA: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> DC: array<vec4<f32>>;
-@group(0) @binding(7) var<uniform> u: Params;`;
+@group(0) @binding(7) var<uniform> u: Params;
+// Gate gradients of units 4 j4 .. 4 j4 + 3 at (b, t) from dh and the carried dc; writes DA, returns dc.
+fn gateGradients(b: u32, t: u32, j4: u32, H4: u32, dh: vec4<f32>, dcNext: vec4<f32>) -> vec4<f32> {
+  let row = (b * u.L + t) * 4u * H4;
+  let ig = G[row + j4]; let fg = G[row + H4 + j4]; let gg = G[row + 2u * H4 + j4]; let og = G[row + 3u * H4 + j4];
+  let cv = C[(b * u.L + t) * H4 + j4];
+  var tc: vec4<f32>;
+  for (var e = 0u; e < 4u; e++) { tc[e] = tanh_f32(cv[e]); }
+  let dc = dh * og * (1.0 - tc * tc) + dcNext;
+  var cPrev = vec4<f32>(0.0);
+  if (u.step > 0u) { cPrev = C[(b * u.L + prevOf(t)) * H4 + j4]; }
+  DA[row + j4] = dc * gg * ig * (1.0 - ig);
+  DA[row + H4 + j4] = dc * cPrev * fg * (1.0 - fg);
+  DA[row + 2u * H4 + j4] = dc * ig * (1.0 - gg * gg);
+  DA[row + 3u * H4 + j4] = dh * tc * og * (1.0 - og);
+  return dc;
+}`;
 
 function uni(d: LstmDims, step: number): ArrayBuffer {
   return new UniformWriter().u32(d.B, d.L, d.H, step, d.reverse ? 1 : 0).build();
@@ -169,22 +185,9 @@ ${splitPrologue(W, 1)}
   part[lid] = dh;
 ${treeSum(W, 1)}
   if (lid != 0u || !runs) { return; }
-  let o = (b * u.L + t) * H4 + j4;
-  let dhTotal = DHS[o] + part[0];
+  let dhTotal = DHS[(b * u.L + t) * H4 + j4] + part[0];
   let dcNext = select(vec4<f32>(0.0), DC[b * H4 + j4] * G[rn + H4 + j4], hasNext);
-  let row = (b * u.L + t) * 4u * H4;
-  let ig = G[row + j4]; let fg = G[row + H4 + j4]; let gg = G[row + 2u * H4 + j4]; let og = G[row + 3u * H4 + j4];
-  let cv = C[o];
-  var tc: vec4<f32>;
-  for (var e = 0u; e < 4u; e++) { tc[e] = tanh_f32(cv[e]); }
-  let dc = dhTotal * og * (1.0 - tc * tc) + dcNext;
-  var cPrev = vec4<f32>(0.0);
-  if (u.step > 0u) { cPrev = C[(b * u.L + prevOf(t)) * H4 + j4]; }
-  DA[row + j4] = dc * gg * ig * (1.0 - ig);
-  DA[row + H4 + j4] = dc * cPrev * fg * (1.0 - fg);
-  DA[row + 2u * H4 + j4] = dc * ig * (1.0 - gg * gg);
-  DA[row + 3u * H4 + j4] = dhTotal * tc * og * (1.0 - og);
-  DC[b * H4 + j4] = dc;
+  DC[b * H4 + j4] = gateGradients(b, t, j4, H4, dhTotal, dcNext);
 }`;
 }
 
@@ -419,19 +422,7 @@ ${ENTRY}
     }
     dcNext = DC[idx] * G[rn + H4 + j4];
   }
-  let row = (b * u.L + t) * 4u * H4;
-  let ig = G[row + j4]; let fg = G[row + H4 + j4]; let gg = G[row + 2u * H4 + j4]; let og = G[row + 3u * H4 + j4];
-  var tc: vec4<f32>;
-  let cv = C[o];
-  for (var e = 0u; e < 4u; e++) { tc[e] = tanh_f32(cv[e]); }
-  let dc = dh * og * (1.0 - tc * tc) + dcNext;
-  var cPrev = vec4<f32>(0.0);
-  if (u.step > 0u) { cPrev = C[(b * u.L + prevOf(t)) * H4 + j4]; }
-  DA[row + j4] = dc * gg * ig * (1.0 - ig);
-  DA[row + H4 + j4] = dc * cPrev * fg * (1.0 - fg);
-  DA[row + 2u * H4 + j4] = dc * ig * (1.0 - gg * gg);
-  DA[row + 3u * H4 + j4] = dh * tc * og * (1.0 - og);
-  DC[idx] = dc;
+  DC[idx] = gateGradients(b, t, j4, H4, dh, dcNext);
 }` : `${HEADER}
 @group(0) @binding(0) var<storage, read> WHH: array<f32>;
 @group(0) @binding(1) var<storage, read> LEN: array<i32>;
