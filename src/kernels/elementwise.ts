@@ -12,6 +12,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { DIM_AT, ENTRY, FLAT_INDEX, grid1d, MAX_RANK, RUN, stridedOffset, UniformWriter, WG, wgslType } from './common.js';
 import { erf, gelu, geluGrad, roundHalfEven, sigmoid, WGSL_MATH } from './math.js';
 
+/** Elements (or vec4s) of a row per invocation in the broadcast path. */
+const BROADCAST_RUN = 16;
+
 interface UnaryDef { wgsl: string; cpu: (x: number, p0: number, p1: number) => number; ints?: boolean }
 
 /** In `wgsl`, `x` is the input and `p0`, `p1` are scalar parameters. */
@@ -148,6 +151,29 @@ export function cpuUnary(op: UnaryOp, x: TypedArray, out: TypedArray, p0 = 0, p1
 /** Broadcast strides for each input; `contiguous` when no input is broadcast. */
 export interface Broadcast { shape: readonly number[]; strides: number[][]; contiguous: boolean }
 
+/**
+ * The same broadcast over fewer dimensions: size-1 dimensions are dropped and neighbours merged where
+ * every input steps through them as one ((612, 13, 50) + (612, 13, 1) is (7956, 50) + (7956, 1)), so the
+ * kernels divide fewer times per offset. Always at least one dimension.
+ */
+export function collapseBroadcast(bc: Broadcast): { shape: number[]; strides: number[][] } {
+  const keep = bc.shape.map((d, i) => i).filter((i) => bc.shape[i] !== 1);
+  const shape: number[] = [], strides: number[][] = bc.strides.map(() => []);
+  for (const d of keep) {
+    const last = shape.length - 1;
+    const mergeable = last >= 0 && bc.strides.every((st, k) => strides[k][last] === st[d] * bc.shape[d]);
+    if (mergeable) {
+      shape[last] *= bc.shape[d];
+      bc.strides.forEach((st, k) => { strides[k][last] = st[d]; });
+    } else {
+      shape.push(bc.shape[d]);
+      bc.strides.forEach((st, k) => strides[k].push(st[d]));
+    }
+  }
+  if (!shape.length) return { shape: [1], strides: bc.strides.map(() => [0]) };
+  return { shape, strides };
+}
+
 export function launchBinary(dev: GpuDevice, op: BinaryOp, a: Tensor, b: Tensor, out: Tensor, bc: Broadcast): void {
   const T = wgslType(a.dtype);
   const OT = wgslType(out.dtype);
@@ -156,7 +182,7 @@ export function launchBinary(dev: GpuDevice, op: BinaryOp, a: Tensor, b: Tensor,
   // Same-shape operands run on vec4 views (see launchUnary), RUN vec4s per invocation; broadcasts run
   // RUN elements of a row per invocation, so the offsets (divisions) are computed once per run.
   const V = bc.contiguous;
-  let shape = bc.shape.length ? bc.shape : [1], strides = bc.shape.length ? bc.strides : [[0], [0]];
+  let { shape, strides } = collapseBroadcast(bc);
   // A broadcast whose rows are whole in both inputs ((B, K, H) + (B, 1, H)) moves vec4s along them.
   const last = shape.length - 1;
   const rows4 = !V && shape[last] % 4 === 0 && strides.every((st) => st[last] === 1 && st.every((x, d) => d === last || x % 4 === 0));
@@ -166,7 +192,10 @@ export function launchBinary(dev: GpuDevice, op: BinaryOp, a: Tensor, b: Tensor,
   }
   const n = V ? Math.ceil(out.size / 4) : out.size / (rows4 ? 4 : 1);
   const rowLen = shape[last];
-  const invocations = V ? Math.ceil(n / RUN) : (n / rowLen) * Math.ceil(rowLen / RUN);
+  // Broadcasts pay for their offsets in integer divisions (no AVX2 instruction on lavapipe), so each
+  // invocation covers a longer run of a row; same-shape operands have no divisions to amortise.
+  const run = V ? RUN : BROADCAST_RUN;
+  const invocations = V ? Math.ceil(n / run) : (n / rowLen) * Math.ceil(rowLen / run);
   const E = V || rows4 ? 'vec4<T>' : 'T', EO = V || rows4 ? `vec4<${OT}>` : OT;
   const spec = {
     key: `binary:${op}:${T}:${V}:${rows4}`,
@@ -186,13 +215,13 @@ ${V
   }`
     : `  let last = u.rank - 1u;
   let rowLen = dimAt(u.shape, last);
-  let chunks = (rowLen + ${RUN - 1}u) / ${RUN}u;
+  let chunks = (rowLen + ${run - 1}u) / ${run}u;
   if (inv >= (u.n / rowLen) * chunks) { return; }
-  let first = (inv % chunks) * ${RUN}u;
+  let first = (inv % chunks) * ${run}u;
   let i0 = (inv / chunks) * rowLen + first;
   let o = offsets(i0);
   let sa = dimAt(u.s0, last); let sb = dimAt(u.s1, last);
-  for (var e = 0u; e < ${RUN}u; e++) {
+  for (var e = 0u; e < ${run}u; e++) {
     if (first + e >= rowLen) { return; }
 ${rows4
     ? `    let av = A[o[0] + e * sa]; let bv = B[o[1] + e * sb];
@@ -220,6 +249,7 @@ export function cpuBinary(op: BinaryOp, a: TypedArray, b: TypedArray, out: Typed
 }
 
 export function launchWhere(dev: GpuDevice, cond: Tensor, a: Tensor, b: Tensor, out: Tensor, bc: Broadcast): void {
+  const { shape, strides } = collapseBroadcast(bc);
   const T = wgslType(a.dtype);
   const C = wgslType(cond.dtype);
   const spec = {
@@ -233,7 +263,7 @@ ${ENTRY}
 ${bc.contiguous ? '  O[i] = select(B[i], A[i], C[i] != 0);' : '  let o = offsets(i); O[i] = select(B[o[2]], A[o[1]], C[o[0]] != 0);'}
 }`,
   };
-  dev.backend.dispatch(spec, [cond.buffer, a.buffer, b.buffer, out.buffer], uniforms(out.size, bc.shape, bc.strides), grid1d(out.size));
+  dev.backend.dispatch(spec, [cond.buffer, a.buffer, b.buffer, out.buffer], uniforms(out.size, shape, strides), grid1d(out.size));
 }
 
 export function cpuWhere(cond: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, bc: Broadcast): void {

@@ -1,6 +1,9 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
-import { BINARY, UNARY } from '../../src/kernels/elementwise.js';
+import * as assert from 'uvu/assert';
+import { BINARY, collapseBroadcast, UNARY } from '../../src/kernels/elementwise.js';
+import { stridedOffset } from '../../src/kernels/common.js';
+import { broadcastShapes, broadcastStrides } from '../../src/tensor/shape.js';
 import * as T from '../../src/index.js';
 import { assertProperty, checkAgainstReference, shapeArb } from '../helpers.js';
 
@@ -55,6 +58,28 @@ s('broadcasts whose rows are whole in both inputs take the vec4-row path, with o
     // cancels to near 0 can be 2.4e-7 from the f64 reference.
     await checkAgainstReference('rows4', [{ shape: a }, { shape: b }], (x, y) => [T.add(x, y), T.mul(y, x), T.lt(x, y)], { rtol: 2e-6, atol: 3e-7 }, seed);
   }, 10);
+});
+
+s('collapsing a broadcast keeps every element at the same offset in every input', () => {
+  fc.assert(fc.property(broadcastPair, ([a, b]) => {
+    const shape = broadcastShapes('t', a, b);
+    const strides = [broadcastStrides(a, shape), broadcastStrides(b, shape)];
+    const c = collapseBroadcast({ shape, strides, contiguous: false });
+    const n = shape.reduce((x, y) => x * y, 1);
+    assert.is(c.shape.reduce((x, y) => x * y, 1), n);
+    assert.ok(c.shape.length <= Math.max(1, shape.length));
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < 2; k++) assert.is(stridedOffset(i, c.shape, c.strides[k]), stridedOffset(i, shape, strides[k]));
+    }
+  }), { numRuns: 300 });
+  assert.equal(collapseBroadcast({ shape: [612, 13, 50], strides: [[650, 50, 1], [13, 1, 0]], contiguous: false }),
+    { shape: [7956, 50], strides: [[50, 1], [1, 0]] });
+});
+
+s('broadcasts along long odd rows (several runs a row, a ragged last run) match the reference', async () => {
+  for (const [a, b] of [[[7, 3, 50], [7, 3, 1]], [[5, 37], [5, 1]], [[6, 4, 33], [6, 1, 33]], [[3, 70], [70]], [[2, 1, 19], [2, 5, 1]]]) {
+    await checkAgainstReference('long rows', [{ shape: a }, { shape: b }], (x, y) => [T.add(x, y), T.sub(y, x), T.where(T.gt(y, 0), x, y)], { rtol: 2e-6, atol: 3e-7 });
+  }
 });
 
 s('integer arithmetic and comparisons keep exact i32 semantics', async () => {
