@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
     if (maxSteps) cfg.train.maxSteps = maxSteps;
     if (epochs) cfg.train.epochs = epochs;
     for (const k of ['train', 'dev', 'test'] as const) if (cfg.data[k]) readSentences(cfg.data[k]!);
-    await train(cfg, await device(), { resume: !!values.resume });
+    await train(cfg, await device(), { resume: !!values.resume, progress: process.stderr.isTTY ? true : 'lines' });
   } else if (cmd === 'eval') {
     if (!values.model || !values.data) die(`eval needs --model DIR and --data FILE\n${USAGE}`);
     const sents = readSentences(values.data);

@@ -101,6 +101,13 @@ function progress(label: string, done: number, total: number, t0: number, extra:
   process.stderr.write(`\r${label} [${bar}] ${done}/${total}  ${(done / Math.max(secs, 1e-9)).toFixed(1)} sent/s  ETA ${Math.round(eta)}s  ${extra}   `);
 }
 
+/** The bar's content as one plain line, for logs that are not a terminal. */
+export function progressLine(label: string, done: number, total: number, secs: number, extra: string): string {
+  const eta = done ? (secs / done) * (total - done) : 0;
+  const clock = (x: number) => (x >= 60 ? `${Math.floor(x / 60)} min ${Math.round(x % 60)} s` : `${Math.round(x)} s`);
+  return `${label}: ${done}/${total} sentences (${Math.floor((100 * done) / Math.max(total, 1))} %), ${(done / Math.max(secs, 1e-9)).toFixed(1)} sent/s, ETA ${clock(eta)}, ${extra}`;
+}
+
 /** Characters of the training words, most frequent first, after padding and unknown. */
 export function buildCharVocab(sentences: readonly Sentence[]): string[] {
   const freq = new Map<string, number>();
@@ -112,15 +119,19 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Continue from out/checkpoint.json when it exists. */
   resume?: boolean;
-  /** Progress line on stderr (default: when stderr is a terminal). */
-  progress?: boolean;
+  /**
+   * Progress on stderr: `true` redraws a bar (default when stderr is a terminal); `'lines'` writes a plain
+   * line at every checkpoint and before each evaluation, for logs of background runs; `false` is silent.
+   */
+  progress?: boolean | 'lines';
   /** Called before each optimiser step's forward pass with the step number (for tests and debugging). */
   beforeStep?: (step: number, model: DiffusionNER) => void;
 }
 
 export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = {}): Promise<{ dev?: EvalResult; test?: EvalResult; steps: number }> {
   const log = o.log ?? console.log;
-  const showProgress = o.progress ?? process.stderr.isTTY ?? false;
+  const showProgress = (o.progress ?? process.stderr.isTTY ?? false) === true;
+  const progressLines = o.progress === 'lines';
   mkdirSync(cfg.out, { recursive: true });
   const logFile = join(cfg.out, 'train.log');
   // One line per optimiser step; a resumed run appends again from its checkpoint's step.
@@ -240,6 +251,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
         progress(`epoch ${st.epoch}`, Math.min(st.next, st.order.length), st.order.length, performance.now() - 1000 * elapsed(), `loss ${(st.lossSum / Math.max(1, st.seen / cfg.train.batch)).toFixed(3)}`);
       }
       if (st.step % every === 0) {
+        if (progressLines) process.stderr.write(progressLine(`epoch ${st.epoch}`, st.next, st.order.length, elapsed(), `loss ${(st.lossSum / Math.max(1, st.seen / cfg.train.batch)).toFixed(3)}`) + '\n');
         st.epochSeconds = elapsed(); t0 = performance.now();
         await checkpoint();
       }
@@ -250,6 +262,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     const epochSecs = elapsed();
     const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: epochSecs, trainSentencesPerSecond: st.seen / epochSecs };
     if (devSet) {
+      if (progressLines) process.stderr.write(`epoch ${st.epoch}: evaluating dev (${devSet.length} sentences)\n`);
       const sweep = await evaluateThresholds(model, devSet, device, cfg.eval, phis, seed, showProgress);
       const r = chooseThreshold(sweep);
       entry.dev = r;

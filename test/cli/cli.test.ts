@@ -21,10 +21,14 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   writeFileSync(join(dir, 'cfg.json'), JSON.stringify({
     data: { train: 'train.jsonl', dev: 'train.jsonl', test: 'train.jsonl' },
     model: { hidden: 8, embedding: 8, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8, dropout: 0 },
-    train: { epochs: 1, batch: 3, lr: 1e-3 }, eval: { mode: 'flat', proposals: 4, thresholds: [0, 1.5] }, out: join(dir, 'run'),
+    train: { epochs: 1, batch: 3, lr: 1e-3, checkpointEvery: 1 }, eval: { mode: 'flat', proposals: 4, thresholds: [0, 1.5] }, out: join(dir, 'run'),
   }));
   const t = cli('train', '--config', join(dir, 'cfg.json'));
   if (t.status !== 0) throw new Error(`train failed: ${t.stderr}`);
+  // stderr is a pipe here, as in a background run: progress comes as plain lines, one per checkpoint.
+  if (!/^epoch 1: 3\/6 sentences \(50 %\), [\d.]+ sent\/s, ETA \d+ s, loss [\d.]+$/m.test(t.stderr) || !t.stderr.includes('epoch 1: evaluating dev (6 sentences)') || t.stderr.includes('\r')) {
+    throw new Error(`progress lines on a pipe: ${JSON.stringify(t.stderr)}`);
+  }
   for (const f of ['model/config.json', 'model/model.safetensors', 'model/vocab.txt', 'metrics.json', 'train.log']) {
     if (!existsSync(join(dir, 'run', f))) throw new Error(`missing ${f}`);
   }
