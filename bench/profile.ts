@@ -22,7 +22,7 @@ const { values } = parseArgs({ options: {
   bucket: { type: 'boolean', default: false }, shapes: { type: 'boolean', default: false },
 } });
 const cfg = JSON.parse(readFileSync(values.config!, 'utf8'));
-const trainFile = resolve(dirname(resolve(values.config!)), cfg.data.train);
+const trainFile = resolve(dirname(resolve(values.config!)), [cfg.data.train].flat()[0]);
 const rng = new RNG(1);
 let sentences: Sentence[];
 if (existsSync(trainFile)) sentences = readSentences(trainFile);

@@ -70,13 +70,15 @@ async function main(argv: string[]): Promise<void> {
     if (values.config && (values.train || values.dev || values.test || values.types)) die('train takes --config FILE or data files (--train/--dev/--test/--types), not both');
     const cfg = values.config ? readTrainConfig(values.config) : defaultTrainConfig(
       { train: values.train!, ...(values.dev ? { dev: values.dev } : {}), ...(values.test ? { test: values.test } : {}), ...(values.types ? { types: values.types } : {}) }, mode);
-    for (const k of ['train', 'dev', 'test', 'types'] as const) if (cfg.data[k] && !existsSync(cfg.data[k]!)) die(`${cfg.data[k]}: no such file (data.${k})`);
+    for (const k of ['train', 'dev', 'test', 'types'] as const) {
+      for (const f of [cfg.data[k] ?? []].flat()) if (!existsSync(f)) die(`${f}: no such file (data.${k})`);
+    }
     if (values.out) cfg.out = values.out;
     cfg.out ??= 'runs/out';
     const maxSteps = num(values['max-steps'], 'max-steps'), epochs = num(values.epochs, 'epochs');
     if (maxSteps) cfg.train.maxSteps = maxSteps;
     if (epochs) cfg.train.epochs = epochs;
-    for (const k of ['train', 'dev', 'test'] as const) if (cfg.data[k]) readSentences(cfg.data[k]!);
+    for (const k of ['train', 'dev', 'test'] as const) for (const f of [cfg.data[k] ?? []].flat()) readSentences(f);
     await train(cfg, await device(), { resume: !!values.resume, progress: process.stderr.isTTY ? true : 'lines' });
   } else if (cmd === 'eval') {
     if (!values.model || !values.data) die(`eval needs --model DIR and --data FILE\n${USAGE}`);

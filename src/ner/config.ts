@@ -60,12 +60,17 @@ export function parseTrainConfig(text: string, file: string): TrainConfig {
   const cfg = raw as Record<string, unknown>;
   for (const k of Object.keys(cfg)) if (!['data', 'model', 'train', 'eval', 'out'].includes(k)) throw new ConfigError(file, k, 'is not a known section (data, model, train, eval, out)');
   const data = cfg.data as Record<string, unknown> | undefined;
-  if (typeof data !== 'object' || data === null) throw new ConfigError(file, 'data', 'is required: { "train": FILE, "dev"?: FILE, "test"?: FILE, "types"?: FILE }');
+  if (typeof data !== 'object' || data === null) throw new ConfigError(file, 'data', 'is required: { "train": FILE or [FILE, ...], "dev"?: FILE, "test"?: FILE, "types"?: FILE }');
   const base = dirname(resolve(file));
   for (const [k, v] of Object.entries(data)) {
     if (!['train', 'dev', 'test', 'types'].includes(k)) throw new ConfigError(file, `data.${k}`, 'is not one of train, dev, test, types');
-    if (typeof v !== 'string' || v === '') throw new ConfigError(file, `data.${k}`, 'must be a file path');
-    data[k] = isAbsolute(v) ? v : join(base, v);
+    // train may list several files, read as one set (the official CoNLL-2003 and GENIA runs train on train + dev).
+    const paths = k === 'train' && Array.isArray(v) ? v : [v];
+    if (!paths.length || paths.some((x) => typeof x !== 'string' || x === '')) {
+      throw new ConfigError(file, `data.${k}`, k === 'train' ? 'must be a file path or a non-empty list of file paths' : 'must be a file path');
+    }
+    const abs = (paths as string[]).map((x) => (isAbsolute(x) ? x : join(base, x)));
+    data[k] = Array.isArray(v) ? abs : abs[0];
   }
   if (!data.train) throw new ConfigError(file, 'data.train', 'is required');
   checkSection(file, 'model', cfg.model, MODEL, ['hidden']);

@@ -23,7 +23,8 @@ import { checkModelConfig } from './config.js';
 import { candidateThresholds, chooseThreshold, formatSelection, readSelection, SELECTION_FILE, type Selection } from './selection.js';
 
 export interface TrainConfig {
-  data: { train: string; dev?: string; test?: string; types?: string };
+  /** `train` may be several files, read as one training set. */
+  data: { train: string | string[]; dev?: string; test?: string; types?: string };
   model: Omit<ModelConfig, 'vocab' | 'types' | 'bert'> & { minFreq?: number; bertPath?: string };
   train: {
     epochs: number; batch: number; lr: number; warmup?: number; weightDecay?: number; maxGradNorm?: number; seed?: number; maxSteps?: number;
@@ -137,7 +138,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   // One line per optimiser step; a resumed run appends again from its checkpoint's step.
   const stepsFile = join(cfg.out, 'steps.jsonl');
   const say = (line: string) => { log(line); appendFileSync(logFile, line + '\n'); };
-  const long = splitLongSentences(readSentences(cfg.data.train), cfg.train.maxWords ?? 256);
+  const long = splitLongSentences([cfg.data.train].flat().flatMap((f) => readSentences(f)), cfg.train.maxWords ?? 256);
   const trainSet = long.sentences;
   const devSet = cfg.data.dev ? readSentences(cfg.data.dev) : undefined;
   const testSet = cfg.data.test ? readSentences(cfg.data.test) : undefined;

@@ -81,6 +81,13 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const flags = cli('train', '--train', join(dir, 'train.jsonl'), '--max-steps', '1', '--out', join(dir, 'flags'));
   if (flags.status !== 0 || !existsSync(join(dir, 'flags', 'model', 'config.json'))) throw new Error(`train with flags: ${flags.stderr}`);
   if (JSON.parse(readFileSync(join(dir, 'flags', 'model', 'config.json'), 'utf8')).hidden !== 256) throw new Error('default settings not used');
+  // Several training files are one training set (the official CoNLL-2003 and GENIA runs train on train + dev).
+  const two = (train: string[]) => JSON.stringify({ data: { train }, model: { hidden: 8, embedding: 8, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8 }, train: { epochs: 1, batch: 3, lr: 1e-3, maxSteps: 1 }, out: join(dir, 'two') });
+  writeFileSync(join(dir, 'two.json'), two(['train.jsonl', join(dir, 'train.jsonl')]));
+  const tt = cli('train', '--config', join(dir, 'two.json'));
+  if (tt.status !== 0 || !readFileSync(join(dir, 'two', 'train.log'), 'utf8').includes('train: 12 sentences, 12 entities')) throw new Error(`two training files: ${tt.stderr}`);
+  writeFileSync(join(dir, 'two.json'), two(['train.jsonl', 'gone.jsonl']));
+  oneLineError(cli('train', '--config', join(dir, 'two.json')), /gone\.jsonl: no such file \(data\.train\)/, 'a missing second training file');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--train', 'x.jsonl'), /not both/, 'config and flags');
   oneLineError(cli('train', '--train', join(dir, 'missing.jsonl')), /missing\.jsonl: no such file \(data\.train\)/, 'missing data file');
   const none = cli('frobnicate');

@@ -18,9 +18,14 @@ s('every committed config is valid and reads ../shared/data', () => {
     const path = join(root, 'configs', f);
     const cfg = parseTrainConfig(readFileSync(path, 'utf8'), path);
     for (const k of ['train', 'dev', 'test'] as const) {
-      if (!cfg.data[k]?.startsWith(join(shared, f.replace('.json', '')))) throw new Error(`${f}: data.${k} = ${cfg.data[k]} is not under ${shared}`);
+      if (typeof cfg.data[k] !== 'string' || !cfg.data[k].startsWith(join(shared, f.replace('.json', '')))) throw new Error(`${f}: data.${k} = ${cfg.data[k]} is not under ${shared}`);
     }
   }
+});
+
+s('data.train may list several files; each relative path is read from the config file\'s folder', () => {
+  const cfg = parseTrainConfig(JSON.stringify({ data: { train: ['a.jsonl', '/abs/b.jsonl'], dev: 'd.jsonl' }, model: { hidden: 8 }, train: { epochs: 1, batch: 2, lr: 1e-3 } }), '/cfgs/c.json');
+  if (JSON.stringify(cfg.data) !== JSON.stringify({ train: ['/cfgs/a.jsonl', '/abs/b.jsonl'], dev: '/cfgs/d.jsonl' })) throw new Error(JSON.stringify(cfg.data));
 });
 
 s('bad configs are rejected with one line naming the file and the field', async () => {
@@ -38,6 +43,9 @@ s('bad configs are rejected with one line naming the file and the field', async 
     [{ ...ok, eval: { mode: 'flat', thresholds: [1, -2] } }, /field 'eval.thresholds' must be a non-empty list of numbers >= 0/],
     [{ ...ok, model: { hidden: 8, dropuot: 0.1 } }, /field 'model.dropuot' is not a known setting/],
     [{ ...ok, extra: 1 }, /field 'extra' is not a known section/],
+    [{ ...ok, data: { train: [] } }, /field 'data.train' must be a file path or a non-empty list of file paths/],
+    [{ ...ok, data: { train: ['a.jsonl', 3] } }, /field 'data.train' must be a file path or a non-empty list/],
+    [{ ...ok, data: { train: 't.jsonl', dev: ['d.jsonl'] } }, /field 'data.dev' must be a file path$/],
   ];
   for (const [cfg, pattern] of bad) {
     await assertThrows(() => parseTrainConfig(typeof cfg === 'string' ? cfg : JSON.stringify(cfg), 'c.json'), pattern);
