@@ -20,7 +20,7 @@ import { kernelHelp, KERNELS, runKernel } from './kernel-playground.js';
 const USAGE = `usage:
   diffusionner train --config FILE [--out DIR] [--resume] [--max-steps N] [--epochs N] [--device webgpu|cpu]
   diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...   (default settings)
-  diffusionner eval --model DIR --data FILE [--gamma N] [--k-eval N] [--eta X] [--threshold X or X,Y,...] [--seed N] [--mode flat|nested] [--json FILE]
+  diffusionner eval --model DIR --data FILE [--gamma N or N,M,...] [--k-eval N or N,M,...] [--eta X] [--threshold X or X,Y,...] [--seed N] [--mode flat|nested] [--json FILE]
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
   diffusionner export --model DIR --out DIR [--f16]
   diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
@@ -57,9 +57,10 @@ async function main(argv: string[]): Promise<void> {
   // Without --threshold, a model folder's φ chosen on dev (selection.json) applies, else the official 2.5.
   const selected = values.model && existsSync(values.model) ? readSelection(values.model)?.threshold : undefined;
   const defaultThreshold = () => selected ?? OFFICIAL_THRESHOLD;
+  // eval takes comma-separated lists of these (a sweep); the other commands one value.
+  const option = (name: 'gamma' | 'k-eval' | 'threshold') => num(cmd === 'eval' ? values[name]?.split(',')[0] : values[name], name);
   const sampling = () => ({
-    steps: num(values.gamma, 'gamma') ?? 5, proposals: num(values['k-eval'], 'k-eval'), eta: num(values.eta, 'eta') ?? 1,
-    threshold: cmd === 'eval' && values.threshold?.includes(',') ? Number(values.threshold.split(',')[0]) : num(values.threshold, 'threshold') ?? defaultThreshold(), mode,
+    steps: option('gamma') ?? 5, proposals: option('k-eval'), eta: num(values.eta, 'eta') ?? 1, threshold: option('threshold') ?? defaultThreshold(), mode,
   });
   const kind = values.device ?? process.env.DNER_DEVICE ?? 'webgpu';
   if (kind !== 'cpu' && kind !== 'webgpu') die(`--device must be cpu or webgpu, got '${kind}'`);
@@ -85,13 +86,29 @@ async function main(argv: string[]): Promise<void> {
     const sents = readSentences(values.data);
     const dev = await device();
     const model = await loadTrained(values.model, dev);
-    // --threshold 1.5,2,2.5 scores every φ from one DDIM run (choose φ on dev, then apply it to test).
-    const phis = (values.threshold ?? String(defaultThreshold())).split(',').map((v) => Number(v.trim()));
-    if (phis.some((v) => !Number.isFinite(v))) die(`--threshold expects a number or a comma-separated list, got '${values.threshold}'`);
-    const all = await evaluateThresholds(model, sents, dev, { ...sampling(), threshold: phis[0] }, phis, num(values.seed, 'seed') ?? 0);
-    for (const x of all.length > 1 ? all : []) console.log(`φ ${x.threshold}: P ${x.micro.precision.toFixed(2)}  R ${x.micro.recall.toFixed(2)}  F1 ${x.micro.f1.toFixed(2)}`);
+    // --threshold 1.5,2,2.5 scores every φ from one DDIM run (choose φ on dev, then apply it to test);
+    // lists of --gamma and --k-eval add one DDIM run per pair, for choosing the sampler on dev as well.
+    const list = (v: string | undefined, name: string, whole: boolean) => (v ?? '').split(',').filter((x) => v !== undefined || x).map((x) => {
+      const n = Number(x.trim());
+      if (x.trim() === '' || !Number.isFinite(n) || (whole && (!Number.isInteger(n) || n < 1))) die(`--${name} expects ${whole ? 'a whole number >= 1' : 'a number'} or a comma-separated list, got '${v}'`);
+      return n;
+    });
+    const phis = values.threshold === undefined ? [defaultThreshold()] : list(values.threshold, 'threshold', false);
+    const gammas = list(values.gamma, 'gamma', true), kEvals = list(values['k-eval'], 'k-eval', true);
+    const grid = gammas.length > 1 || kEvals.length > 1;
+    type Scored = Awaited<ReturnType<typeof evaluateThresholds>>[number] & { gamma: number; kEval: number | undefined };
+    const all: Scored[] = [];
+    for (const gamma of gammas.length ? gammas : [undefined]) {
+      for (const kEval of kEvals.length ? kEvals : [undefined]) {
+        const o = { ...sampling(), steps: gamma ?? 5, proposals: kEval, threshold: phis[0] };
+        const scored = await evaluateThresholds(model, sents, dev, o, phis, num(values.seed, 'seed') ?? 0);
+        all.push(...scored.map((x) => ({ ...x, gamma: o.steps, kEval: o.proposals ?? model.c.proposals })));
+      }
+    }
+    const label = (x: Scored) => `${grid ? `γ ${x.gamma} K ${x.kEval} ` : ''}φ ${x.threshold}`;
+    for (const x of all.length > 1 ? all : []) console.log(`${label(x)}: P ${x.micro.precision.toFixed(2)}  R ${x.micro.recall.toFixed(2)}  F1 ${x.micro.f1.toFixed(2)}`);
     const r = all.length > 1 ? all.reduce((a, b) => (b.micro.f1 > a.micro.f1 ? b : a)) : all[0];
-    if (all.length > 1) console.log(`best on this data: φ ${r.threshold}`);
+    if (all.length > 1) console.log(`best on this data: ${label(r)}`);
     const source = values.threshold ? '' : selected !== undefined ? `, φ ${r.threshold} as chosen in ${join(values.model, SELECTION_FILE)}` : `, φ ${r.threshold} (official default)`;
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s${source})`);
     for (const [t, sc] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${sc.precision.toFixed(2)}  R ${sc.recall.toFixed(2)}  F1 ${sc.f1.toFixed(2)}`);

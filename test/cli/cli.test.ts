@@ -49,6 +49,14 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (sw.status !== 0 || (sw.stdout.match(/^φ /gm) ?? []).length !== 3 || !/best on this data: φ /.test(sw.stdout)) throw new Error(`sweep: ${sw.stdout} ${sw.stderr}`);
   const sweep = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
   if (sweep.sweep.length !== 3 || !(sweep.sweep[0].micro.predicted >= sweep.sweep[2].micro.predicted)) throw new Error('a lower φ keeps at least as many entities');
+  // A sampler grid: one DDIM run per (γ, K) pair, every φ scored from each.
+  const grid = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--gamma', '1,2', '--k-eval', '3,5', '--threshold', '0,1.5', '--json', join(dir, 'grid.json'));
+  const gridLines = grid.stdout.match(/^γ [12] K [35] φ (0|1\.5): P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+$/gm) ?? [];
+  const gridJson = JSON.parse(readFileSync(join(dir, 'grid.json'), 'utf8'));
+  if (grid.status !== 0 || gridLines.length !== 8 || !/best on this data: γ [12] K [35] φ /.test(grid.stdout) || gridJson.sweep.length !== 8 || gridJson.sweep[7].gamma !== 2 || gridJson.sweep[7].kEval !== 5) {
+    throw new Error(`eval grid: ${grid.stdout} ${grid.stderr}`);
+  }
+  oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--gamma', '2,0'), /--gamma expects a whole number >= 1 or a comma-separated list, got '2,0'/, 'a bad γ list');
   writeFileSync(join(dir, 'bad.jsonl'), '{"tokens": ["a"], "entities": [{"start": 0, "end": 3, "type": "LOC"}]}\n');
   const bad = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'bad.jsonl'));
   if (bad.status === 0 || bad.stderr.trim().split('\n').length !== 1 || !/bad\.jsonl:1: field 'entities\[0\]': span \[0, 3\) is outside the 1 tokens/.test(bad.stderr)) {
