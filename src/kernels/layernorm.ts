@@ -1,6 +1,7 @@
 /**
- * LayerNorm over the last axis, forward and backward (one invocation per row; per column for dγ, dβ;
- * on real GPUs the forward takes one workgroup per row: rowsPerWorkgroup).
+ * LayerNorm over the last axis, forward and backward (one invocation per row, its mean and variance in
+ * one Welford pass; per column for dγ, dβ; on real GPUs the forward takes one workgroup per row:
+ * rowsPerWorkgroup).
  *   forward:  x[rows, d], gamma[d], beta[d] -> y[rows, d], mean[rows], rstd[rows]
  *   backward: xh = (x - mean) * rstd,  dxh = g * gamma
  *             dx = rstd * (dxh - mean(dxh) - xh * mean(dxh * xh))
@@ -55,7 +56,6 @@ export function launchLayerNorm(dev: GpuDevice, x: Tensor, gamma: Tensor, beta: 
   const V = d % 4 === 0;
   if (V && rowsPerWorkgroup(dev)) { launchLayerNormRowGroup(dev, x, gamma, beta, y, mean, rstd, rows, d, eps); return; }
   const A = V ? 'vec4<f32>' : 'f32';
-  const hsum = V ? (e: string) => `dot(${e}, vec4<f32>(1.0))` : (e: string) => e;
   const spec = {
     key: `layernorm:${V}`,
     name: 'layernorm',
@@ -71,13 +71,26 @@ ${ROW_ENTRY}
   if (i >= u.rows) { return; }
   let n = u.d / ${V ? 4 : 1}u;
   let base = i * n;
-  var s = ${A}(0.0);
-  for (var j = 0u; j < n; j++) { s += X[base + j]; }
-  let m = ${hsum('s')} / f32(u.d);
-  var v = ${A}(0.0);
-  for (var j = 0u; j < n; j++) { let c = X[base + j] - m; v += c * c; }
-  let r = inverseSqrt(${hsum('v')} / f32(u.d) + u.eps);
-  for (var j = 0u; j < n; j++) { Y[base + j] = (X[base + j] - m) * r * G[j] + B[j]; }
+  // Mean and variance in one pass (Welford, per vec4 component; the components' partial results have
+  // equal counts and are combined after), so the row is read twice, not three times. The row's first
+  // value is subtracted first, so a row far from 0 keeps its digits (x - shift is exact for close values).
+  let shift = X[base]${V ? '.x' : ''};
+  var mu = ${A}(0.0);
+  var m2 = ${A}(0.0);
+  for (var j = 0u; j < n; j++) {
+    let xv = X[base + j] - shift;
+    let delta = xv - mu;
+    mu += delta / f32(j + 1u);
+    m2 += delta * (xv - mu);
+  }
+${V
+    ? `  let ms = dot(mu, vec4<f32>(0.25));
+  let spread = mu - ms;
+  let r = inverseSqrt((dot(m2, vec4<f32>(1.0)) + f32(n) * dot(spread, spread)) / f32(u.d) + u.eps);`
+    : `  let ms = mu;
+  let r = inverseSqrt(m2 / f32(u.d) + u.eps);`}
+  for (var j = 0u; j < n; j++) { Y[base + j] = ((X[base + j] - shift) - ms) * r * G[j] + B[j]; }
+  let m = shift + ms;
   MEAN[i] = m;
   RSTD[i] = r;
 }`,

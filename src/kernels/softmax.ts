@@ -1,7 +1,8 @@
 /**
  * Softmax and log-softmax along one axis, forward and backward, one invocation per line of the
- * (outer, len, inner) view (the fast layout on lavapipe; see docs/ENGINE.md); on real GPUs the forward
- * over contiguous rows takes one workgroup per row (rowsPerWorkgroup).
+ * (outer, len, inner) view (the fast layout on lavapipe; see docs/ENGINE.md), its max and sum found in one
+ * pass (online softmax); on real GPUs the forward over contiguous rows takes one workgroup per row
+ * (rowsPerWorkgroup).
  *   forward:  x[outer, len, inner] -> y (same shape), max-subtracted
  *   backward: softmax     dx = y * (g - sum(g * y))
  *             log-softmax dx = g - exp(y) * sum(g)
@@ -75,12 +76,18 @@ ${ENTRY}
   if (i >= u.outer) { return; }
   let n4 = u.len / 4u;
   let base = i * n4;
+  // One pass for the running max and the sum of exp(x - max) per component (online softmax), so the
+  // row is read twice, not three times: loads are what lavapipe pays for.
   var m4 = X[base];
-  for (var l = 1u; l < n4; l++) { m4 = max(m4, X[base + l]); }
+  var s4 = vec4<f32>(1.0);
+  for (var l = 1u; l < n4; l++) {
+    let xv = X[base + l];
+    let e = exp(-abs(xv - m4));
+    s4 = select(s4 + e, s4 * e + 1.0, xv > m4);
+    m4 = max(m4, xv);
+  }
   let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
-  var s4 = vec4<f32>(0.0);
-  for (var l = 0u; l < n4; l++) { s4 += exp(X[base + l] - m); }
-  let s = s4.x + s4.y + s4.z + s4.w;
+  let s = dot(s4, exp(m4 - m));
 ${log
     ? '  let lse = m + log(s);\n  for (var l = 0u; l < n4; l++) { Y[base + l] = X[base + l] - lse; }'
     : '  let r = 1.0 / s;\n  for (var l = 0u; l < n4; l++) { Y[base + l] = exp(X[base + l] - m) * r; }'}
@@ -91,9 +98,13 @@ ${log
 ${ENTRY}
   ${lineStart()}
   var m = X[base];
-  for (var l = 1u; l < u.len; l++) { m = max(m, X[base + l * st]); }
-  var s = 0.0;
-  for (var l = 0u; l < u.len; l++) { s += exp(X[base + l * st] - m); }
+  var s = 1.0;
+  for (var l = 1u; l < u.len; l++) {
+    let x = X[base + l * st];
+    let e = exp(-abs(x - m));
+    s = select(s + e, s * e + 1.0, x > m);
+    m = max(m, x);
+  }
 ${log
     ? '  let lse = m + log(s);\n  for (var l = 0u; l < u.len; l++) { Y[base + l * st] = X[base + l * st] - lse; }'
     : '  let r = 1.0 / s;\n  for (var l = 0u; l < u.len; l++) { Y[base + l * st] = exp(X[base + l * st] - m) * r; }'}

@@ -106,6 +106,16 @@ s('layerNorm forward (y, mean, rstd) and backward (dx, dgamma, dbeta)', async ()
   }, 10);
 });
 
+s('one-pass statistics stay accurate: layerNorm of rows far from 0, softmax with masked (-1e30) entries', async () => {
+  // x = 1e4 + noise: Σx² − (Σx)²/d would lose every digit of the variance in f32; Welford keeps them.
+  const rows = 6, d = 52;
+  const noise = randomValues(rows * d, 11);
+  const x = noise.map((v, i) => 1e4 + Math.round(64 * (i % 3) * v) / 64); // exact in f32
+  const masked = randomValues(4 * 12, 12).map((v, i) => (i % 5 === 1 || (i >= 36 && i !== 40) ? -1e30 : 4 * v));
+  await checkAgainstReference('one pass', [{ shape: [rows, d], values: x }, { shape: [d] }, { shape: [d] }, { shape: [4, 12], values: masked }, { shape: [12, 4], values: masked }],
+    (xt, gamma, beta, m, mt) => [T.layerNorm(xt, gamma, beta, 1e-5), T.softmax(m, -1), T.logSoftmax(m, -1), T.softmax(mt, 0)], { rtol: 2e-4, atol: 2e-4 });
+});
+
 s('layerNorm matches its definition', async () => {
   const v = randomValues(24, 3);
   for (const dev of DEVICES) {
