@@ -98,9 +98,10 @@ async function main(argv: string[]): Promise<void> {
     const grid = gammas.length > 1 || kEvals.length > 1;
     type Scored = Awaited<ReturnType<typeof evaluateThresholds>>[number] & { gamma: number; kEval: number | undefined };
     const all: Scored[] = [];
-    for (const gamma of gammas.length ? gammas : [undefined]) {
-      for (const kEval of kEvals.length ? kEvals : [undefined]) {
-        const o = { ...sampling(), steps: gamma ?? 5, proposals: kEval, threshold: phis[0] };
+    const base = sampling();
+    for (const gamma of gammas.length ? gammas : [base.steps]) {
+      for (const kEval of kEvals.length ? kEvals : [base.proposals]) {
+        const o = { ...base, steps: gamma, proposals: kEval, threshold: phis[0] };
         const scored = await evaluateThresholds(model, sents, dev, o, phis, num(values.seed, 'seed') ?? 0);
         all.push(...scored.map((x) => ({ ...x, gamma: o.steps, kEval: o.proposals ?? model.c.proposals })));
       }

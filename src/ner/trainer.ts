@@ -94,19 +94,23 @@ export async function evaluateThresholds(model: DiffusionNER, sentences: Sentenc
   });
 }
 
+/** Sentences per second and seconds left, after `done` of `total` in `secs`. */
+function rateAndEta(done: number, total: number, secs: number): { rate: string; eta: number } {
+  return { rate: (done / Math.max(secs, 1e-9)).toFixed(1), eta: done ? (secs / done) * (total - done) : 0 };
+}
+
 function progress(label: string, done: number, total: number, t0: number, extra: string): void {
-  const secs = (performance.now() - t0) / 1000;
-  const eta = done ? (secs / done) * (total - done) : 0;
+  const { rate, eta } = rateAndEta(done, total, (performance.now() - t0) / 1000);
   const width = 24, fill = Math.round((width * done) / total);
   const bar = '#'.repeat(fill) + '.'.repeat(width - fill);
-  process.stderr.write(`\r${label} [${bar}] ${done}/${total}  ${(done / Math.max(secs, 1e-9)).toFixed(1)} sent/s  ETA ${Math.round(eta)}s  ${extra}   `);
+  process.stderr.write(`\r${label} [${bar}] ${done}/${total}  ${rate} sent/s  ETA ${Math.round(eta)}s  ${extra}   `);
 }
 
 /** The bar's content as one plain line, for logs that are not a terminal. */
 export function progressLine(label: string, done: number, total: number, secs: number, extra: string): string {
-  const eta = done ? (secs / done) * (total - done) : 0;
+  const { rate, eta } = rateAndEta(done, total, secs);
   const clock = (x: number) => (x >= 60 ? `${Math.floor(x / 60)} min ${Math.round(x % 60)} s` : `${Math.round(x)} s`);
-  return `${label}: ${done}/${total} sentences (${Math.floor((100 * done) / Math.max(total, 1))} %), ${(done / Math.max(secs, 1e-9)).toFixed(1)} sent/s, ETA ${clock(eta)}, ${extra}`;
+  return `${label}: ${done}/${total} sentences (${Math.floor((100 * done) / Math.max(total, 1))} %), ${rate} sent/s, ETA ${clock(eta)}, ${extra}`;
 }
 
 /** Characters of the training words, most frequent first, after padding and unknown. */
@@ -248,11 +252,12 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
       opt.zeroGrad();
       st.lossSum += l.classification + l.boundary;
       appendFileSync(stepsFile, JSON.stringify({ step: st.step, loss: l.classification + l.boundary, classification: l.classification, boundary: l.boundary, lr: opt.lr, gradNorm: norm }) + '\n');
+      const meanLoss = () => `loss ${(st.lossSum / Math.max(1, st.seen / cfg.train.batch)).toFixed(3)}`;
       if (showProgress && (st.step % 10 === 0 || st.next >= st.order.length)) {
-        progress(`epoch ${st.epoch}`, Math.min(st.next, st.order.length), st.order.length, performance.now() - 1000 * elapsed(), `loss ${(st.lossSum / Math.max(1, st.seen / cfg.train.batch)).toFixed(3)}`);
+        progress(`epoch ${st.epoch}`, Math.min(st.next, st.order.length), st.order.length, performance.now() - 1000 * elapsed(), meanLoss());
       }
       if (st.step % every === 0) {
-        if (progressLines) process.stderr.write(progressLine(`epoch ${st.epoch}`, st.next, st.order.length, elapsed(), `loss ${(st.lossSum / Math.max(1, st.seen / cfg.train.batch)).toFixed(3)}`) + '\n');
+        if (progressLines) process.stderr.write(progressLine(`epoch ${st.epoch}`, st.next, st.order.length, elapsed(), meanLoss()) + '\n');
         st.epochSeconds = elapsed(); t0 = performance.now();
         await checkpoint();
       }
