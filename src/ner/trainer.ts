@@ -125,6 +125,12 @@ export interface TrainOptions {
   /** Continue from out/checkpoint.json when it exists. */
   resume?: boolean;
   /**
+   * Start from the weights of a trained model folder (a warm restart or fine-tuning): its vocabulary,
+   * characters and model settings replace the config's model section; optimiser and schedule start afresh.
+   * A checkpoint to resume from takes precedence.
+   */
+  init?: string;
+  /**
    * Progress on stderr: `true` redraws a bar (default when stderr is a terminal); `'lines'` writes a plain
    * line at every checkpoint and before each evaluation, for logs of background runs; `false` is silent.
    */
@@ -163,6 +169,12 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     config = { ...model.c };
     rng.state = ckpt.state.rng;
     say(`resuming from ${ckpt.dir} (epoch ${ckpt.state.epoch}, step ${ckpt.state.step})`);
+  } else if (o.init) {
+    model = await loadTrained(o.init, device, rng);
+    vocab = model.c.vocab;
+    config = { ...model.c };
+    if (model.c.types.join(' ') !== types.join(' ')) throw new Error(`${o.init}: the model's types (${model.c.types.join(' ')}) differ from the data's (${types.join(' ')})`);
+    say(`initialised from ${o.init} (its vocabulary and model settings; fresh optimiser and schedule)`);
   } else if (cfg.model.encoder === 'bert') {
     const dir = cfg.model.bertPath!;
     const { minFreq: _m, bertPath: _b, ...modelCfg } = cfg.model;

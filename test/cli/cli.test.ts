@@ -98,6 +98,15 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   oneLineError(cli('train', '--config', join(dir, 'two.json')), /gone\.jsonl: no such file \(data\.train\)/, 'a missing second training file');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--train', 'x.jsonl'), /not both/, 'config and flags');
   oneLineError(cli('train', '--train', join(dir, 'missing.jsonl')), /missing\.jsonl: no such file \(data\.train\)/, 'missing data file');
+  // A warm start: --init takes a trained model folder; --lr and --seed override the config.
+  const warm = cli('train', '--config', join(dir, 'cfg.json'), '--init', join(dir, 'run', 'model'), '--out', join(dir, 'warm'), '--lr', '5e-4', '--seed', '7', '--max-steps', '1');
+  const warmLog = existsSync(join(dir, 'warm', 'train.log')) ? readFileSync(join(dir, 'warm', 'train.log'), 'utf8') : '';
+  if (warm.status !== 0 || !warmLog.includes(`initialised from ${join(dir, 'run', 'model')}`)) throw new Error(`train --init: ${warm.stderr}`);
+  const firstStep = JSON.parse(readFileSync(join(dir, 'warm', 'steps.jsonl'), 'utf8').split('\n')[0]);
+  if (firstStep.lr !== 5e-4) throw new Error(`--lr: the first step ran at ${firstStep.lr}`);
+  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--init', join(dir, 'nowhere')), /nowhere: not a DiffusionNER model folder \(no vocab\.txt\) \(--init\)/, 'a missing --init folder');
+  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--lr', '0'), /--lr must be a positive number, got '0'/, 'a zero learning rate');
+  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--seed', '1.5'), /--seed must be a whole number >= 0, got '1\.5'/, 'a fractional seed');
   const none = cli('frobnicate');
   if (none.status === 0 || !/unknown command 'frobnicate'/.test(none.stderr)) throw new Error(none.stderr);
 });
