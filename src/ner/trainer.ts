@@ -173,7 +173,10 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     model = await loadTrained(o.init, device, rng);
     vocab = model.c.vocab;
     config = { ...model.c };
-    if (model.c.types.join(' ') !== types.join(' ')) throw new Error(`${o.init}: the model's types (${model.c.types.join(' ')}) differ from the data's (${types.join(' ')})`);
+    if (model.c.types.join(' ') !== types.join(' ')) {
+      model.dispose();
+      throw new Error(`${o.init}: the model's types (${model.c.types.join(' ')}) differ from the data's (${types.join(' ')})`);
+    }
     say(`initialised from ${o.init} (its vocabulary and model settings; fresh optimiser and schedule)`);
   } else if (cfg.model.encoder === 'bert') {
     const dir = cfg.model.bertPath!;
