@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpu as cpuDevice, getDevice } from '../tensor/device.js';
 import { saveModelFolder } from '../nn/folder.js';
+import { averageModelFolders } from '../nn/average.js';
 import { readSentences } from '../ner/data.js';
 import { evaluateThresholds, loadTrained, train } from '../ner/trainer.js';
 import { defaultTrainConfig, readTrainConfig } from '../ner/config.js';
@@ -23,6 +24,7 @@ const USAGE = `usage:
   diffusionner eval --model DIR --data FILE [--gamma N or N,M,...] [--k-eval N or N,M,...] [--eta X] [--threshold X or X,Y,...] [--seed N] [--mode flat|nested] [--json FILE]
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
   diffusionner export --model DIR --out DIR [--f16]
+  diffusionner average --out DIR MODEL_DIR MODEL_DIR ...   (checkpoint averaging: the mean of the models' weights)
   diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
   diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--max-words N]`;
 
@@ -41,7 +43,7 @@ function num(v: string | undefined, name: string): number | undefined {
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   const { values, positionals } = parseArgs({
-    args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace' || cmd === 'kernel', strict: true,
+    args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace' || cmd === 'kernel' || cmd === 'average', strict: true,
     options: {
       config: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, epochs: { type: 'string' },
       device: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, gamma: { type: 'string' },
@@ -136,6 +138,13 @@ async function main(argv: string[]): Promise<void> {
     await saveModelFolder(values.out, model, config, { 'vocab.txt': vocab.join('\n') + '\n', ...(selection ? { [SELECTION_FILE]: formatSelection(selection) } : {}) }, { f16: !!values.f16 });
     const size = statSync(join(values.out, 'model.safetensors')).size;
     console.log(`wrote ${values.out} (${(size / 2 ** 20).toFixed(1)} MiB of weights${values.f16 ? ', f16' : ''})`);
+  } else if (cmd === 'average') {
+    if (!values.out || positionals.length < 2) die(`average needs --out DIR and at least two model folders\n${USAGE}`);
+    for (const d of positionals) if (!existsSync(d)) die(`${d}: no such model folder`);
+    if (positionals.some((d) => resolve(d) === resolve(values.out!))) die(`--out ${values.out} is one of the folders being averaged`);
+    const r = averageModelFolders(positionals, values.out, ['vocab.txt']);
+    (await loadTrained(values.out, cpuDevice)).dispose();
+    console.log(`wrote ${values.out}: the mean of ${positionals.length} models (${r.parameters.toLocaleString('en')} parameters in ${r.tensors} tensors); φ is the official ${OFFICIAL_THRESHOLD} unless --threshold is given`);
   } else if (cmd === 'trace') {
     if (!values.model) die(`trace needs --model DIR\n${USAGE}`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
