@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpu as cpuDevice, getDevice } from '../tensor/device.js';
 import { saveModelFolder } from '../nn/folder.js';
-import { averageModelFolders } from '../nn/average.js';
+import { averageModelFolders, canonicalJson } from '../nn/average.js';
 import { readSentences } from '../ner/data.js';
 import { evaluateThresholds, loadTrained, train } from '../ner/trainer.js';
 import { defaultTrainConfig, readTrainConfig } from '../ner/config.js';
@@ -139,10 +139,18 @@ async function main(argv: string[]): Promise<void> {
     const size = statSync(join(values.out, 'model.safetensors')).size;
     console.log(`wrote ${values.out} (${(size / 2 ** 20).toFixed(1)} MiB of weights${values.f16 ? ', f16' : ''})`);
   } else if (cmd === 'average') {
-    if (!values.out || positionals.length < 2) die(`average needs --out DIR and at least two model folders\n${USAGE}`);
+    if (!values.out || positionals.length < 2) die('average needs --out DIR and at least two model folders: diffusionner average --out DIR MODEL_DIR MODEL_DIR ...');
     for (const d of positionals) if (!existsSync(d)) die(`${d}: no such model folder`);
     if (positionals.some((d) => resolve(d) === resolve(values.out!))) die(`--out ${values.out} is one of the folders being averaged`);
-    const r = averageModelFolders(positionals, values.out, ['vocab.txt']);
+    // Compared as loaded (defaults filled in): train writes the given settings, export all of them.
+    const architectures = new Map<string, string>();
+    for (const d of positionals) {
+      const m = await loadTrained(d, cpuDevice);
+      const { vocab: _vocab, ...settings } = m.c;
+      architectures.set(d, canonicalJson(settings));
+      m.dispose();
+    }
+    const r = averageModelFolders(positionals, values.out, ['vocab.txt'], (d) => architectures.get(d)!);
     (await loadTrained(values.out, cpuDevice)).dispose();
     console.log(`wrote ${values.out}: the mean of ${positionals.length} models (${r.parameters.toLocaleString('en')} parameters in ${r.tensors} tensors); φ is the official ${OFFICIAL_THRESHOLD} unless --threshold is given`);
   } else if (cmd === 'trace') {

@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { writeFileAtomic } from './folder.js';
 import { readSafetensors, type RawTensor, serializeSafetensors } from './safetensors.js';
 
-export function averageModelFolders(dirs: string[], out: string, sideFiles: string[] = []): { tensors: number; parameters: number } {
+/**
+ * `architecture(dir)` says what a folder's model is, for comparison; by default config.json with sorted keys.
+ * A caller whose loader fills in defaults passes the resolved settings, so that a folder written with every
+ * field (export) matches one written with only the given fields (train).
+ */
+export function averageModelFolders(dirs: string[], out: string, sideFiles: string[] = [], architecture: (dir: string) => string = canonicalConfig): { tensors: number; parameters: number } {
   if (dirs.length < 2) throw new Error(`averaging needs at least two model folders, got ${dirs.length}`);
   for (const d of dirs) {
     for (const f of ['config.json', 'model.safetensors', ...sideFiles]) {
@@ -17,9 +22,9 @@ export function averageModelFolders(dirs: string[], out: string, sideFiles: stri
     }
   }
   const [first, ...others] = dirs;
-  const config = canonicalConfig(first);
+  const config = architecture(first);
   for (const d of others) {
-    if (canonicalConfig(d) !== config) throw new Error(`${d}/config.json differs from ${first}/config.json: only models of one architecture can be averaged`);
+    if (architecture(d) !== config) throw new Error(`${d}/config.json differs from ${first}/config.json: only models of one architecture can be averaged`);
     for (const f of sideFiles) {
       if (!readFileSync(join(d, f)).equals(readFileSync(join(first, f)))) throw new Error(`${d}/${f} differs from ${first}/${f}`);
     }
@@ -59,11 +64,15 @@ function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
-/** config.json as JSON with sorted keys, so folders written by different commands compare equal. */
+/** config.json as JSON with sorted keys: key order does not make two architectures differ. */
 function canonicalConfig(dir: string): string {
+  const path = join(dir, 'config.json');
+  try { return canonicalJson(JSON.parse(readFileSync(path, 'utf8'))); } catch (e) { throw new Error(`${path}: not valid JSON: ${(e as Error).message.split('\n')[0]}`); }
+}
+
+export function canonicalJson(value: unknown): string {
   const sortKeys = (v: unknown): unknown => Array.isArray(v) ? v.map(sortKeys)
     : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]))
     : v;
-  const path = join(dir, 'config.json');
-  try { return JSON.stringify(sortKeys(JSON.parse(readFileSync(path, 'utf8')))); } catch (e) { throw new Error(`${path}: not valid JSON: ${(e as Error).message.split('\n')[0]}`); }
+  return JSON.stringify(sortKeys(value));
 }

@@ -79,6 +79,12 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const ex = cli('export', '--model', model, '--out', join(dir, 'small'), '--f16');
   if (ex.status !== 0 || !/wrote .*f16/.test(ex.stdout)) throw new Error(`export: ${ex.stdout} ${ex.stderr}`);
   if (JSON.parse(readFileSync(join(dir, 'small', 'selection.json'), 'utf8')).threshold !== selection.threshold) throw new Error('export must keep the chosen φ');
+  // Checkpoint averaging: the trained model and its f16 copy average into a folder that eval reads.
+  const avg = cli('average', '--out', join(dir, 'avg'), model, join(dir, 'small'));
+  if (avg.status !== 0 || !/the mean of 2 models/.test(avg.stdout)) throw new Error(`average: ${avg.stdout} ${avg.stderr}`);
+  if (cli('eval', '--model', join(dir, 'avg'), '--data', join(dir, 'train.jsonl')).status !== 0) throw new Error('eval of the averaged model');
+  oneLineError(cli('average', '--out', join(dir, 'avg2'), model), /at least two model folders/, 'average of one folder');
+  oneLineError(cli('average', '--out', model, model, join(dir, 'small')), /is one of the folders being averaged/, 'average into an input');
   const start = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'x w1 Paris y'], {
     encoding: 'utf8', env: { ...process.env, DNER_DEVICE: 'cpu', DNER_MODEL: join(dir, 'small') }, timeout: 120_000,
   });
