@@ -19,7 +19,7 @@ import { renderTraceHtml } from './trace-html.js';
 import { kernelHelp, KERNELS, runKernel } from './kernel-playground.js';
 
 const USAGE = `usage:
-  diffusionner train --config FILE [--out DIR] [--resume] [--init MODEL_DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--device webgpu|cpu]
+  diffusionner train --config FILE [--out DIR] [--resume] [--init MODEL_DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]
   diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...   (default settings)
   diffusionner eval --model DIR --data FILE [--gamma N or N,M,...] [--k-eval N or N,M,...] [--eta X] [--threshold X or X,Y,...] [--seed N] [--mode flat|nested] [--json FILE]
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
       'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
       mode: { type: 'string' }, json: { type: cmd === 'eval' ? 'string' : 'boolean' }, resume: { type: 'boolean' },
       html: { type: 'string' }, values: { type: 'boolean' }, f16: { type: 'boolean' }, shape: { type: 'string' }, list: { type: 'boolean' },
-      file: { type: 'string' }, 'max-words': { type: 'string' }, init: { type: 'string' }, lr: { type: 'string' },
+      file: { type: 'string' }, 'max-words': { type: 'string' }, init: { type: 'string' }, lr: { type: 'string' }, 'keep-epoch-models': { type: 'boolean' },
       train: { type: 'string' }, dev: { type: 'string' }, test: { type: 'string' }, types: { type: 'string' },
     },
   });
@@ -84,6 +84,7 @@ async function main(argv: string[]): Promise<void> {
     const lr = num(values.lr, 'lr'), seed = num(values.seed, 'seed');
     if (lr !== undefined) { if (!(lr > 0)) die(`--lr must be a positive number, got '${values.lr}'`); cfg.train.lr = lr; }
     if (seed !== undefined) { if (!Number.isInteger(seed) || seed < 0) die(`--seed must be a whole number >= 0, got '${values.seed}'`); cfg.train.seed = seed; }
+    if (values['keep-epoch-models']) cfg.train.keepEpochModels = true;
     if (values.init && !existsSync(join(values.init, 'vocab.txt'))) die(`${values.init}: not a DiffusionNER model folder (no vocab.txt) (--init)`);
     for (const k of ['train', 'dev', 'test'] as const) for (const f of [cfg.data[k] ?? []].flat()) readSentences(f);
     await train(cfg, await device(), { resume: !!values.resume, ...(values.init ? { init: values.init } : {}), progress: process.stderr.isTTY ? true : 'lines' });

@@ -25,6 +25,7 @@ const MODEL: Record<string, Check> = {
 const TRAIN: Record<string, Check> = {
   epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'nonneg',
   maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'nonneg', maxWords: 'int+',
+  keepEpochModels: 'bool',
 };
 const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+' };
 const CHOICES: Record<string, string[]> = {

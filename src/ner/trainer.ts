@@ -41,6 +41,11 @@ export interface TrainConfig {
     encoderLrScale?: number;
     /** Consecutive non-finite steps that abort the run (default 20). */
     maxBadSteps?: number;
+    /**
+     * Also keep every epoch's model as OUT/epochs/epoch-N (a model folder, with the φ chosen on dev for
+     * that epoch), e.g. to average the models along one run (`diffusionner average`). Default false.
+     */
+    keepEpochModels?: boolean;
   };
   eval: {
     steps?: number; proposals?: number; eta?: number; threshold?: number; mode: 'flat' | 'nested'; batch?: number;
@@ -282,6 +287,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     if (!finished) say(`stopping after ${st.step} steps (maxSteps)`);
     const epochSecs = elapsed();
     const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: epochSecs, trainSentencesPerSecond: st.seen / epochSecs };
+    let selection: Selection;
     if (devSet) {
       if (progressLines) process.stderr.write(`epoch ${st.epoch}: evaluating dev (${devSet.length} sentences)\n`);
       const sweep = await evaluateThresholds(model, devSet, device, cfg.eval, phis, seed, showProgress);
@@ -290,14 +296,17 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
       const f1ByThreshold = Object.fromEntries(sweep.map((x) => [String(x.threshold), Number(x.micro.f1.toFixed(2))]));
       const at = sweep.length > 1 ? ` at φ ${r.threshold} (F1 by φ: ${sweep.map((x) => `${x.threshold} → ${x.micro.f1.toFixed(2)}`).join(', ')})` : '';
       say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s; dev P ${r.micro.precision.toFixed(2)} R ${r.micro.recall.toFixed(2)} F1 ${r.micro.f1.toFixed(2)}${at} (${r.sentencesPerSecond.toFixed(1)} sent/s)`);
+      selection = { threshold: r.threshold, split: 'dev', f1ByThreshold };
       if (r.micro.f1 > st.best) {
         st.best = r.micro.f1; bestDev = r;
-        await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, modelFiles({ threshold: r.threshold, split: 'dev', f1ByThreshold }));
+        await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, modelFiles(selection));
       }
     } else {
       say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s`);
-      await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, modelFiles({ threshold: phis[0], split: 'none (the configured φ; no dev set)', f1ByThreshold: {} }));
+      selection = { threshold: phis[0], split: 'none (the configured φ; no dev set)', f1ByThreshold: {} };
+      await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, modelFiles(selection));
     }
+    if (cfg.train.keepEpochModels && finished) await saveModelFolder(join(cfg.out, 'epochs', `epoch-${st.epoch}`), model, saveConfig, modelFiles(selection));
     st.metrics.push(entry);
     writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics }, null, 1));
     // The epoch's end (after its dev evaluation) is a checkpoint too: a resumed run starts the next epoch.
