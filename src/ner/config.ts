@@ -19,7 +19,7 @@ type Check = 'positive' | 'nonneg' | 'int+' | 'fraction' | 'bool' | 'string' | '
 const MODEL: Record<string, Check> = {
   hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', proposals: 'int+', heads: 'int+', ffn: 'int+', dropout: 'fraction',
   timesteps: 'int+', scale: 'positive', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
-  charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', spanPooling: 'string', schedule: 'string',
+  charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', embeddingDropout: 'fraction', spanPooling: 'string', schedule: 'string',
   encoder: 'string', bertPath: 'string', pooling: 'string',
 };
 const TRAIN: Record<string, Check> = {
@@ -123,11 +123,11 @@ export function checkModelConfig(c: unknown, file: string): Record<string, unkno
     if (new Set(v).size !== v.length) throw new ConfigError(file, k, 'has repeated entries');
   };
   const known = new Set(['hidden', 'embedding', 'lstmLayers', 'proposals', 'heads', 'ffn', 'dropout', 'spanPooling', 'timesteps', 'schedule', 'scale',
-    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'encoder', 'bert', 'pooling', 'types', 'vocab']);
+    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'embeddingDropout', 'encoder', 'bert', 'pooling', 'types', 'vocab']);
   for (const k of Object.keys(cfg)) if (!known.has(k)) throw new ConfigError(file, k.slice(0, 40), 'is not a model setting');
   int('hidden', 2, 8192, true); int('embedding', 1, 8192); int('lstmLayers', 1, 16); int('proposals', 1, 4096); int('heads', 1, 256);
   int('ffn', 1, 65536); int('timesteps', 1, 100000); int('charEmbedding', 0, 4096); int('charFilters', 1, 8192); int('maxChars', 1, 4096);
-  real('dropout', 0, 1, true); real('wordDropout', 0, 1, true); real('scale', 1e-6, 1e6);
+  real('dropout', 0, 1, true); real('wordDropout', 0, 1, true); real('embeddingDropout', 0, 1, true); real('scale', 1e-6, 1e6);
   choice('spanPooling', ['lrconcat', 'meanpool']); choice('schedule', ['linear', 'cosine']); choice('encoder', ['scratch', 'bert']); choice('pooling', ['max', 'mean']);
   bool('positionFeatures'); bool('lowercase');
   strings('types', 10000, true); strings('chars', 1 << 20, false);

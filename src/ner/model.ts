@@ -9,7 +9,7 @@
  */
 import * as D from '../diffusion/index.js';
 import * as T from '../ops/index.js';
-import { Embedding, type InitOptions } from '../nn/layers.js';
+import { Dropout, Embedding, type InitOptions } from '../nn/layers.js';
 import { LSTM } from '../nn/lstm.js';
 import { CharCNN } from '../nn/char-cnn.js';
 import { BertModel, type BertConfig, poolWords } from '../nn/bert.js';
@@ -52,6 +52,12 @@ export interface ModelConfig {
   maxChars?: number;
   /** While training, each word id becomes UNK with this probability. */
   wordDropout?: number;
+  /**
+   * Scratch encoder: dropout on the BiLSTM's input (word embedding + character features) while training,
+   * the usual regulariser of BiLSTM taggers trained from scratch (Lample et al. 2016 use 0.5). Default 0;
+   * the official BERT path has no dropout there (spec §1.3).
+   */
+  embeddingDropout?: number;
 }
 
 function allFinite(a: ArrayLike<number>): boolean {
@@ -96,6 +102,8 @@ export class DiffusionNER extends Module {
   readonly c: Required<ModelConfig>;
   readonly embed: Embedding | null;
   readonly charCnn: CharCNN | null;
+  /** Scratch encoder, embeddingDropout > 0: dropout on the BiLSTM input. */
+  readonly inputDropout: Dropout | null;
   readonly bert: BertModel | null;
   readonly tokenizer: WordPieceTokenizer | null;
   readonly lstm: LSTM;
@@ -111,7 +119,7 @@ export class DiffusionNER extends Module {
     this.c = {
       embedding: config.hidden, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat',
       timesteps: 1000, schedule: 'cosine', scale: 1, positionFeatures: true, lowercase: false,
-      chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, encoder: 'scratch', pooling: 'max',
+      chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, embeddingDropout: 0, encoder: 'scratch', pooling: 'max',
       bert: undefined as unknown as BertConfig, ...config,
     };
     const c = this.c;
@@ -122,9 +130,10 @@ export class DiffusionNER extends Module {
     let input: number;
     if (c.encoder === 'bert') {
       if (!c.bert) throw new Error('DiffusionNER: encoder bert needs the BERT config (config.bert)');
+      if (c.embeddingDropout > 0) throw new Error('DiffusionNER: embeddingDropout is for the scratch encoder (the official BERT path has no dropout before the BiLSTM)');
       this.bert = this.child('bert', new BertModel(c.bert, o));
       this.tokenizer = new WordPieceTokenizer(c.vocab, { lowercase: c.lowercase });
-      this.embed = null; this.charCnn = null;
+      this.embed = null; this.charCnn = null; this.inputDropout = null;
       input = c.bert.hidden_size;
     } else {
       this.bert = null; this.tokenizer = null;
@@ -133,6 +142,7 @@ export class DiffusionNER extends Module {
       if (useChars && c.chars.length < 2) throw new Error('DiffusionNER: charEmbedding > 0 needs a character vocabulary (config.chars)');
       this.charCnn = useChars ? this.child('char_cnn', new CharCNN(c.chars.length, c.charEmbedding, c.charFilters, c.dropout, o)) : null;
       input = c.embedding + (useChars ? c.charFilters : 0);
+      this.inputDropout = c.embeddingDropout > 0 ? this.child('input_dropout', new Dropout(c.embeddingDropout, this.rng)) : null;
     }
     // Dropout between the LSTM layers, as the official prop_drop (spec §1.3).
     this.lstm = this.child('lstm', new LSTM(input, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true, dropout: c.dropout }));
@@ -190,6 +200,7 @@ export class DiffusionNER extends Module {
       const [B, M] = b.ids.shape;
       x = T.concat([x, T.reshape(this.charCnn.forward(b.chars.ids, b.chars.mask), [B, M, this.c.charFilters])], -1);
     }
+    if (this.inputDropout) x = this.inputDropout.forward(x);
     let h = this.lstm.forward(x, b.lengths);
     if (this.c.positionFeatures) {
       const M = b.ids.shape[1];
