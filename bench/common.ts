@@ -109,7 +109,8 @@ export function writeMarkdown(): void {
     'machine tag, with the command, adapter, machine and date beside it in `*.meta.json`).',
     'Values are medians measured with tinybench, wall clock including GPU synchronisation. Re-run a suite',
     'with the command in its section; timings on the shared 2-core VM move by about ±15 % between runs on a quiet host, and by up to 1.6× on a',
-    'busy one (two back-to-back e2e runs in session 6: ours 9.0 and 14.7 sentences/s at γ 5, K 60; PyTorch 29.8 and 29.6).',
+    'busy one (two back-to-back e2e runs in session 6: ours 9.0 and 14.7 sentences/s at γ 5, K 60; PyTorch 29.8 and 29.6).' +
+    ' A full e2e run in session 9 (`npm run bench -- e2e`, nothing else running, a slow host day: GENIA epochs and evaluations ran at 60–75 % of their usual speed) gave ours 7.20 training and 7.11 inference (γ 5, K 60) sentences/s against PyTorch 23.3 and 22.6: 0.31× and 0.32×. The e2e table below keeps session 6\'s run.',
     '',
   ];
   for (const f of files) {
