@@ -85,6 +85,7 @@ async function main(argv: string[]): Promise<void> {
     if (lr !== undefined) { if (!(lr > 0)) die(`--lr must be a positive number, got '${values.lr}'`); cfg.train.lr = lr; }
     if (seed !== undefined) { if (!Number.isInteger(seed) || seed < 0) die(`--seed must be a whole number >= 0, got '${values.seed}'`); cfg.train.seed = seed; }
     if (values['keep-epoch-models']) cfg.train.keepEpochModels = true;
+    if (values.init && !existsSync(values.init)) die(`${values.init}: no such model folder (--init)`);
     if (values.init && !existsSync(join(values.init, 'vocab.txt'))) die(`${values.init}: not a DiffusionNER model folder (no vocab.txt) (--init)`);
     for (const k of ['train', 'dev', 'test'] as const) for (const f of [cfg.data[k] ?? []].flat()) readSentences(f);
     await train(cfg, await device(), { resume: !!values.resume, ...(values.init ? { init: values.init } : {}), progress: process.stderr.isTTY ? true : 'lines' });

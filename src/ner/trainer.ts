@@ -63,6 +63,7 @@ export interface EvalResult { micro: Scores; perType: Record<string, Scores>; se
 
 /** Loads a model folder written by `train` (config.json, vocab.txt, model.safetensors). */
 export async function loadTrained(dir: string, device: Device, rng?: RNG): Promise<DiffusionNER> {
+  if (!existsSync(dir)) throw new Error(`${dir}: no such model folder`);
   if (!existsSync(join(dir, 'vocab.txt'))) throw new Error(`${dir}: not a DiffusionNER model folder (no vocab.txt)`);
   const vocab = readVocabFile(join(dir, 'vocab.txt'));
   return loadModelFolder(dir, (c) => new DiffusionNER({ ...(checkModelConfig(c, join(dir, 'config.json')) as unknown as ModelConfig), vocab }, { device, rng }));

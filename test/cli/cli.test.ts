@@ -75,6 +75,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   oneLineError(cliWith('\n  \n', 'predict', '--model', model), /no text to tag/, 'empty input');
   oneLineError(cliWith(Buffer.from([0x61, 0x0a, 0x62, 0xff, 0xfe, 0x0a]), 'predict', '--model', model), /stdin:2: invalid UTF-8/, 'invalid UTF-8');
   oneLineError(cli('predict', '--model', join(dir, 'nope'), 'x'), /nope: no such model folder/, 'missing model');
+  oneLineError(cli('eval', '--model', join(dir, 'nope'), '--data', join(dir, 'train.jsonl')), /nope: no such model folder/, 'eval of a missing model');
   // npm start's program on a given model folder and text; export writes an f16 copy that still loads.
   const ex = cli('export', '--model', model, '--out', join(dir, 'small'), '--f16');
   if (ex.status !== 0 || !/wrote .*f16/.test(ex.stdout)) throw new Error(`export: ${ex.stdout} ${ex.stderr}`);
@@ -110,7 +111,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (warm.status !== 0 || !warmLog.includes(`initialised from ${join(dir, 'run', 'model')}`)) throw new Error(`train --init: ${warm.stderr}`);
   const firstStep = JSON.parse(readFileSync(join(dir, 'warm', 'steps.jsonl'), 'utf8').split('\n')[0]);
   if (firstStep.lr !== 5e-4) throw new Error(`--lr: the first step ran at ${firstStep.lr}`);
-  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--init', join(dir, 'nowhere')), /nowhere: not a DiffusionNER model folder \(no vocab\.txt\) \(--init\)/, 'a missing --init folder');
+  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--init', join(dir, 'nowhere')), /nowhere: no such model folder \(--init\)/, 'a missing --init folder');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--lr', '0'), /--lr must be a positive number, got '0'/, 'a zero learning rate');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--seed', '1.5'), /--seed must be a whole number >= 0, got '1\.5'/, 'a fractional seed');
   const none = cli('frobnicate');
