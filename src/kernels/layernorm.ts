@@ -80,7 +80,7 @@ ${ROW_ENTRY}
   for (var j = 0u; j < n; j++) {
     let xv = X[base + j] - shift;
     let delta = xv - mu;
-    mu += delta / f32(j + 1u);
+    mu += delta * (1.0 / f32(j + 1u)); // 1 / (j + 1) once, then a multiply per component
     m2 += delta * (xv - mu);
   }
 ${V
