@@ -20,7 +20,7 @@ const MODEL: Record<string, Check> = {
   hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', proposals: 'int+', heads: 'int+', ffn: 'int+', dropout: 'fraction',
   timesteps: 'int+', scale: 'positive', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
   charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', embeddingDropout: 'fraction', spanPooling: 'string', schedule: 'string',
-  encoder: 'string', bertPath: 'string', pooling: 'string',
+  encoder: 'string', bertPath: 'string', pooling: 'string', init: 'string',
 };
 const TRAIN: Record<string, Check> = {
   epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'nonneg',
@@ -29,7 +29,7 @@ const TRAIN: Record<string, Check> = {
 };
 const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+' };
 const CHOICES: Record<string, string[]> = {
-  'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'eval.mode': ['flat', 'nested'],
+  'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'model.init': ['official', 'pytorch'], 'eval.mode': ['flat', 'nested'],
 };
 
 function checkSection(file: string, name: string, section: unknown, rules: Record<string, Check>, required: string[]): void {
@@ -123,12 +123,12 @@ export function checkModelConfig(c: unknown, file: string): Record<string, unkno
     if (new Set(v).size !== v.length) throw new ConfigError(file, k, 'has repeated entries');
   };
   const known = new Set(['hidden', 'embedding', 'lstmLayers', 'proposals', 'heads', 'ffn', 'dropout', 'spanPooling', 'timesteps', 'schedule', 'scale',
-    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'embeddingDropout', 'encoder', 'bert', 'pooling', 'types', 'vocab']);
+    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'embeddingDropout', 'encoder', 'bert', 'pooling', 'init', 'types', 'vocab']);
   for (const k of Object.keys(cfg)) if (!known.has(k)) throw new ConfigError(file, k.slice(0, 40), 'is not a model setting');
   int('hidden', 2, 8192, true); int('embedding', 1, 8192); int('lstmLayers', 1, 16); int('proposals', 1, 4096); int('heads', 1, 256);
   int('ffn', 1, 65536); int('timesteps', 1, 100000); int('charEmbedding', 0, 4096); int('charFilters', 1, 8192); int('maxChars', 1, 4096);
   real('dropout', 0, 1, true); real('wordDropout', 0, 1, true); real('embeddingDropout', 0, 1, true); real('scale', 1e-6, 1e6);
-  choice('spanPooling', ['lrconcat', 'meanpool']); choice('schedule', ['linear', 'cosine']); choice('encoder', ['scratch', 'bert']); choice('pooling', ['max', 'mean']);
+  choice('spanPooling', ['lrconcat', 'meanpool']); choice('schedule', ['linear', 'cosine']); choice('encoder', ['scratch', 'bert']); choice('pooling', ['max', 'mean']); choice('init', ['official', 'pytorch']);
   bool('positionFeatures'); bool('lowercase');
   strings('types', 10000, true); strings('chars', 1 << 20, false);
   if ((cfg.hidden as number) % 2) throw new ConfigError(file, 'hidden', 'must be even');
@@ -140,7 +140,7 @@ export function checkModelConfig(c: unknown, file: string): Record<string, unkno
   return cfg;
 }
 
-/** The settings `train` uses when given data files instead of a config (those of configs/conll2003.json). */
+/** The settings `train` uses when given data files instead of a config: those of configs/conll2003.json, with the official initialisation (the model default). */
 export function defaultTrainConfig(data: TrainConfig['data'], mode: 'flat' | 'nested' = 'flat'): TrainConfig {
   return {
     data,

@@ -58,8 +58,9 @@ class Pointer extends Module {
     super();
     this.words = this.child('word_proj', new Linear(h, h, o));
     this.spans = this.child('span_proj', new Linear(h, h, o));
-    const bound = 1 / Math.sqrt(h);
-    this.w = this.param('weight', T.rand([h], { device: resolveDevice(o.device), rng: o.rng, low: -bound, high: bound }));
+    // w is the official Linear(H, 1): N(0, linearStd²) under the official initialisation, else torch's default.
+    const bound = 1 / Math.sqrt(h), device = resolveDevice(o.device);
+    this.w = this.param('weight', o.linearStd === undefined ? T.rand([h], { device, rng: o.rng, low: -bound, high: bound }) : T.randn([h], { device, rng: o.rng, std: o.linearStd }));
     this.b = this.param('bias', T.zeros([1], { device: resolveDevice(o.device) }));
   }
   /** The word side U = word_proj(words) (B, M, H), the same at every DDIM step. */

@@ -58,6 +58,14 @@ export interface ModelConfig {
    * the official BERT path has no dropout there (spec §1.3).
    */
   embeddingDropout?: number;
+  /**
+   * Initialisation of the decoder (spec §1.3): `official` (default) as Hugging Face's `_init_weights` in the
+   * official code, every Linear N(0, 0.02) with zero bias (the attention in-projections keep Xavier, the
+   * LSTM torch's default); `pytorch` keeps PyTorch's default uniform init, which the runs recorded in
+   * docs/RESULTS.md before session 10 used. The scratch encoder's embeddings and character CNN, which the
+   * official model does not have, keep PyTorch's defaults either way.
+   */
+  init?: 'official' | 'pytorch';
 }
 
 function allFinite(a: ArrayLike<number>): boolean {
@@ -119,7 +127,7 @@ export class DiffusionNER extends Module {
     this.c = {
       embedding: config.hidden, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat',
       timesteps: 1000, schedule: 'cosine', scale: 1, positionFeatures: true, lowercase: false,
-      chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, embeddingDropout: 0, encoder: 'scratch', pooling: 'max',
+      chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, embeddingDropout: 0, encoder: 'scratch', pooling: 'max', init: 'official',
       bert: undefined as unknown as BertConfig, ...config,
     };
     const c = this.c;
@@ -146,7 +154,9 @@ export class DiffusionNER extends Module {
     }
     // Dropout between the LSTM layers, as the official prop_drop (spec §1.3).
     this.lstm = this.child('lstm', new LSTM(input, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true, dropout: c.dropout }));
-    this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling }, o));
+    if (c.init !== 'official' && c.init !== 'pytorch') throw new Error(`DiffusionNER: init must be official or pytorch, got '${c.init}'`);
+    const decoderInit = c.init === 'official' ? { ...o, linearStd: 0.02 } : o;
+    this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling }, decoderInit));
     this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
   }
 

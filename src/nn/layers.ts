@@ -1,5 +1,5 @@
 /**
- * Basic layers with PyTorch's default initialisation and Hugging Face parameter names:
+ * Basic layers with PyTorch's default initialisation (or Hugging Face's, InitOptions.linearStd) and Hugging Face parameter names:
  * Linear (weight [out, in], bias [out]), Embedding (weight [num, dim]), LayerNorm (weight, bias),
  * Dropout (seeded), activations and an MLP.
  */
@@ -13,6 +13,11 @@ import { Module } from './module.js';
 export interface InitOptions {
   device?: Device | DeviceKind;
   rng?: RNG;
+  /**
+   * Linear layers: weights drawn from N(0, linearStd²) and biases 0, as Hugging Face's `_init_weights`
+   * does (0.02) for the layers a model adds around BERT; unset, PyTorch's default uniform init.
+   */
+  linearStd?: number;
 }
 
 /** U(−1/√fanIn, 1/√fanIn): what torch.nn.Linear's kaiming_uniform(a = √5) amounts to, for weight and bias. */
@@ -27,8 +32,12 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: InitOptions & { bias?: boolean } = {}) {
     super();
-    this.weight = this.param('weight', uniformFanIn([outFeatures, inFeatures], inFeatures, opts));
-    this.bias = opts.bias === false ? null : this.param('bias', uniformFanIn([outFeatures], inFeatures, opts));
+    const std = opts.linearStd;
+    this.weight = this.param('weight', std === undefined
+      ? uniformFanIn([outFeatures, inFeatures], inFeatures, opts)
+      : T.randn([outFeatures, inFeatures], { device: resolveDevice(opts.device), rng: opts.rng, std }));
+    this.bias = opts.bias === false ? null
+      : this.param('bias', std === undefined ? uniformFanIn([outFeatures], inFeatures, opts) : T.zeros([outFeatures], { device: resolveDevice(opts.device) }));
   }
 
   /** x (..., in) -> (..., out), with an optional activation fused into the matmul. */
