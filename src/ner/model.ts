@@ -13,6 +13,7 @@ import { Dropout, Embedding, type InitOptions } from '../nn/layers.js';
 import { LSTM } from '../nn/lstm.js';
 import { CharCNN } from '../nn/char-cnn.js';
 import { BertModel, type BertConfig, poolWords } from '../nn/bert.js';
+import { bertInput } from './bert-input.js';
 import { WordPieceTokenizer } from '../text/wordpiece.js';
 import { Module } from '../nn/module.js';
 import { defaultRng, type RNG } from '../tensor/random.js';
@@ -161,7 +162,7 @@ export class DiffusionNER extends Module {
   }
 
   /** Word ids for a batch of token lists (index 0 = padding, 1 = unknown). */
-  batch(sentences: { tokens: string[]; entities?: { start: number; end: number; type: string }[] }[], device: Tensor['device']): Batch {
+  batch(sentences: { tokens: string[]; ltokens?: string[]; rtokens?: string[]; entities?: { start: number; end: number; type: string }[] }[], device: Tensor['device']): Batch {
     const B = sentences.length, M = Math.max(1, ...sentences.map((s) => s.tokens.length));
     const ids = new Int32Array(B * M), mask = new Float32Array(B * M);
     const typeIndex = new Map(this.c.types.map((t, i) => [t, i + 1]));
@@ -174,9 +175,11 @@ export class DiffusionNER extends Module {
     if (this.tokenizer) {
       const limit = this.c.bert.max_position_embeddings;
       const enc = sentences.map((s) => {
-        const e = this.tokenizer!.encodeWords(s.tokens, limit);
-        if (e.truncated) throw new Error(`${(s as { origin?: string }).origin ?? 'a sentence'}: more than ${limit} sub-words for BERT (split the sentence; predict does with --max-words)`);
-        return e;
+        try {
+          return bertInput(this.tokenizer!, s, limit);
+        } catch (e) {
+          throw new Error(`${(s as { origin?: string }).origin ?? 'a sentence'}: ${(e as Error).message} (split the sentence; predict does with --max-words)`);
+        }
       });
       const S = Math.max(...enc.map((e) => e.ids.length));
       const pid = new Int32Array(B * S), pmask = new Float32Array(B * S);

@@ -207,7 +207,8 @@ export function poolWords(hidden: Tensor, spans: readonly (readonly [number, num
   const flat = T.reshape(hidden, [B * S, E]);
   const present = new Float32Array(B * M);
   const counts = new Float32Array(B * M).fill(1);
-  spans.forEach((ws, b) => ws.forEach(([a, e], w) => { present[b * M + w] = 1; counts[b * M + w] = e - a; }));
+  // A word with no sub-words (an empty span) pools to the zero vector, as in the official code.
+  spans.forEach((ws, b) => ws.forEach(([a, e], w) => { present[b * M + w] = e > a ? 1 : 0; counts[b * M + w] = Math.max(e - a, 1); }));
   let acc: Tensor | null = null;
   for (let k = 0; k < K; k++) {
     const idx = new Int32Array(B * M);

@@ -111,10 +111,10 @@ export class WordPieceTokenizer {
   }
 
   /**
-   * Pre-split words (as NER data comes) -> [CLS] pieces [SEP] ids and, per word, its sub-word span
-   * [start, end) in that sequence. A word with no pieces (only control characters, say) becomes [UNK];
-   * the official DiffusionNER instead leaves its span empty and pools it to a zero vector (spec §1.2).
-   * With maxLength, words whose pieces would not fit are dropped and reported in `truncated`.
+   * Pre-split words -> the standard BERT sequence [CLS] pieces [SEP] and, per word, its sub-word span
+   * [start, end) in it. A word with no pieces (only control characters, say) becomes [UNK]. With
+   * maxLength, words whose pieces would not fit are dropped and reported in `truncated`. (DiffusionNER
+   * builds its own layout, with context and without the closing [SEP]: src/ner/bert-input.ts.)
    */
   encodeWords(words: readonly string[], maxLength = Infinity): { ids: number[]; spans: [number, number][]; truncated: number } {
     const ids = [this.id('[CLS]')];

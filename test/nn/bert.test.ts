@@ -77,6 +77,10 @@ s('sub-word -> word max and mean pooling', async () => {
     const spans: [number, number][][] = [[[1, 3], [3, 4]], [[1, 3]]];
     assertClose(await nn.poolWords(h, spans, 'max').data(), [3, 5, 7, 7, 6, -1, 0, 0], { atol: 0 }, `${dev.name} max`);
     assertClose(await nn.poolWords(h, spans, 'mean').data(), [2.5, 2.5, 7, 7, 5, -2, 0, 0], { atol: 1e-6 }, `${dev.name} mean`);
+    // A word with no sub-words (an empty span) pools to zeros, not to a neighbour's piece.
+    const gaps: [number, number][][] = [[[1, 2], [2, 2], [2, 4]], [[1, 1], [1, 3], [3, 3]]];
+    assertClose(await nn.poolWords(h, gaps, 'max').data(), [3, 0, 0, 0, 7, 7, 0, 0, 6, -1, 0, 0], { atol: 0 }, `${dev.name} max, empty spans`);
+    assertClose(await nn.poolWords(h, gaps, 'mean').data(), [3, 0, 0, 0, 4.5, 6, 0, 0, 5, -2, 0, 0], { atol: 1e-6 }, `${dev.name} mean, empty spans`);
   }
 });
 
