@@ -101,7 +101,7 @@ ${V
 
 export function launchLayerNormBackward(dev: GpuDevice, x: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, dx: Tensor, dgamma: Tensor, dbeta: Tensor, rows: number, d: number): void {
   // vec4 when d % 4 == 0, as in the forward: 2.3x faster than scalars on lavapipe at [4096, 1024]
-  // (bench/probe-layernorm.ts).
+  // (docs/ENGINE.md, kernel table).
   const V = d % 4 === 0;
   const A = V ? 'vec4<f32>' : 'f32';
   const bind = (names: [string, string, string][]) =>
