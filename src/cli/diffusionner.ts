@@ -148,7 +148,7 @@ async function main(argv: string[]): Promise<void> {
     const architectures = new Map<string, string>();
     for (const d of positionals) {
       const m = await loadTrained(d, cpuDevice);
-      const { vocab: _vocab, ...settings } = m.c;
+      const { vocab: _vocab, init: _init, ...settings } = m.c; // the initialisation is not the architecture
       architectures.set(d, canonicalJson(settings));
       m.dispose();
     }

@@ -66,7 +66,8 @@ export async function loadTrained(dir: string, device: Device, rng?: RNG): Promi
   if (!existsSync(dir)) throw new Error(`${dir}: no such model folder`);
   if (!existsSync(join(dir, 'vocab.txt'))) throw new Error(`${dir}: not a DiffusionNER model folder (no vocab.txt)`);
   const vocab = readVocabFile(join(dir, 'vocab.txt'));
-  return loadModelFolder(dir, (c) => new DiffusionNER({ ...(checkModelConfig(c, join(dir, 'config.json')) as unknown as ModelConfig), vocab }, { device, rng }));
+  // A folder without `init` was trained before the official initialisation existed, with PyTorch's.
+  return loadModelFolder(dir, (c) => new DiffusionNER({ init: 'pytorch', ...(checkModelConfig(c, join(dir, 'config.json')) as unknown as ModelConfig), vocab }, { device, rng }));
 }
 
 export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<EvalResult> {
@@ -219,7 +220,8 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const phis = candidateThresholds(cfg.eval.threshold, cfg.eval.thresholds);
   const modelFiles = (sel: Selection) => ({ 'vocab.txt': vocab.join('\n') + '\n', [SELECTION_FILE]: formatSelection(sel) });
   const maxBad = cfg.train.maxBadSteps ?? 20;
-  const saveConfig = { ...config, vocab: undefined };
+  // The folder records the initialisation it started from: a folder without one predates the option (pytorch).
+  const saveConfig = { ...config, init: model.c.init, vocab: undefined };
   const st: TrainerState = ckpt?.state ?? {
     epoch: 1, order: [], next: 0, step: 0, optimizerSteps: 0, rng: rng.state, best: -1, metrics: [], lossSum: 0, seen: 0, epochSeconds: 0, skippedSteps: 0,
   };

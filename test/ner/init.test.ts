@@ -4,10 +4,14 @@
  * attention in-projections keep Xavier-uniform and the LSTM and the scratch encoder keep PyTorch's
  * defaults; `pytorch` keeps PyTorch's default uniform init everywhere (the runs recorded before it).
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { checkModelConfig, parseTrainConfig } from '../../src/ner/config.js';
 import { DiffusionNER, type ModelConfig } from '../../src/ner/model.js';
+import { loadTrained, train } from '../../src/ner/trainer.js';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('model initialisation (official and pytorch)');
@@ -74,6 +78,26 @@ s('configs and model folders take official or pytorch and refuse anything else',
   await assertThrows(() => parseTrainConfig(cfg('xavier'), 'c.json'), /c\.json: field 'model\.init' must be one of official, pytorch/);
   await assertThrows(() => checkModelConfig({ hidden: 8, types: ['A'], init: 'xavier' }, 'model/config.json'), /model\/config\.json: field 'init' must be one of official, pytorch/);
   await assertThrows(() => new DiffusionNER({ ...config(), init: 'xavier' as 'official' }, { device: T.cpu }), /init must be official or pytorch, got 'xavier'/);
+});
+
+s('a trained folder records its initialisation; a folder without one (older runs) loads as pytorch', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dner-init-'));
+  try {
+    writeFileSync(join(dir, 'd.jsonl'), JSON.stringify({ tokens: ['x', 'Paris'], entities: [{ start: 1, end: 2, type: 'LOC' }] }) + '\n');
+    const run = (out: string, init?: 'pytorch') => train({
+      data: { train: join(dir, 'd.jsonl') }, model: { hidden: 8, embedding: 8, lstmLayers: 1, proposals: 2, heads: 2, ffn: 8, ...(init ? { init } : {}) },
+      train: { epochs: 1, batch: 1, lr: 1e-3 }, eval: { mode: 'flat', proposals: 2 }, out: join(dir, out),
+    }, T.cpu, { log: () => {}, progress: false });
+    await run('official'); await run('pytorch', 'pytorch');
+    const folderInit = (out: string) => JSON.parse(readFileSync(join(dir, out, 'model', 'config.json'), 'utf8')).init;
+    if (folderInit('official') !== 'official' || folderInit('pytorch') !== 'pytorch') throw new Error(`config.json init: ${folderInit('official')}, ${folderInit('pytorch')}`);
+    const path = join(dir, 'official', 'model', 'config.json');
+    const { init: _init, ...older } = JSON.parse(readFileSync(path, 'utf8'));
+    writeFileSync(path, JSON.stringify(older));
+    const m = await loadTrained(join(dir, 'official', 'model'), T.cpu);
+    if (m.c.init !== 'pytorch') throw new Error(`a folder without init loaded as ${m.c.init}`);
+    m.dispose();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 s.run();
