@@ -128,11 +128,14 @@ class Bert(nn.Module):
 
 class DiffusionNER(nn.Module):
     def __init__(self, vocab, types, hidden=256, embedding=128, chars=0, char_embedding=0, char_filters=50, lstm_layers=2,
-                 proposals=60, heads=8, ffn=1024, dropout=0.1, pooling="lrconcat", timesteps=1000, schedule="linear", position_features=True,
+                 proposals=60, heads=8, ffn=1024, dropout=0.1, pooling="lrconcat", timesteps=1000, schedule="linear", position_features=None,
                  bert=None):
         super().__init__()
-        self.K, self.T, self.position_features, self.hidden = proposals, timesteps, position_features, hidden
-        # bert: dict(hidden, layers, heads, intermediate); words are single pieces at positions 1..M ([CLS] first).
+        # Word positions are added to the scratch encoder's BiLSTM output only, unless asked (as the TS model).
+        self.position_features = (bert is None) if position_features is None else position_features
+        self.K, self.T, self.hidden = proposals, timesteps, hidden
+        # bert: dict(hidden, layers, heads, intermediate); words are single pieces at positions 1..M after
+        # [CLS], with no closing [SEP] (the official input layout, spec 1.2).
         self.bert = Bert(vocab, bert["hidden"], bert["layers"], bert["heads"], bert["intermediate"]) if bert else None
         self.word_embed = None if bert else nn.Embedding(vocab, embedding)
         self.char_cnn = CharCNN(chars, char_embedding, char_filters) if char_embedding and not bert else None
@@ -145,8 +148,8 @@ class DiffusionNER(nn.Module):
     def encode(self, ids, lengths, char_ids=None, char_mask=None):
         B, M = ids.shape
         if self.bert is not None:
-            pieces = torch.cat([torch.full((B, 1), 2), ids, torch.full((B, 1), 3)], 1)
-            pmask = (torch.arange(M + 2)[None] < (lengths + 2)[:, None]).float()
+            pieces = torch.cat([torch.full((B, 1), 2), ids], 1)
+            pmask = (torch.arange(M + 1)[None] < (lengths + 1)[:, None]).float()
             x = self.bert(pieces, pmask)[:, 1:M + 1]
         else:
             x = self.word_embed(ids)

@@ -54,11 +54,12 @@ async function main(argv: string[]): Promise<void> {
       train: { type: 'string' }, dev: { type: 'string' }, test: { type: 'string' }, types: { type: 'string' },
     },
   });
-  const mode = (values.mode ?? 'flat') as 'flat' | 'nested';
-  if (mode !== 'flat' && mode !== 'nested') die(`--mode must be flat or nested, got '${values.mode}'`);
-  // Without --threshold, a model folder's φ chosen on dev (selection.json) applies, else the official 2.5.
-  const selected = values.model && existsSync(values.model) ? readSelection(values.model)?.threshold : undefined;
-  const defaultThreshold = () => selected ?? OFFICIAL_THRESHOLD;
+  if (values.mode !== undefined && values.mode !== 'flat' && values.mode !== 'nested') die(`--mode must be flat or nested, got '${values.mode}'`);
+  // Without --threshold or --mode, a model folder's φ chosen on dev and the decoding it was trained with
+  // (selection.json) apply, else the official 2.5 and flat filtering.
+  const selection = values.model && existsSync(values.model) ? readSelection(values.model) : undefined;
+  const mode = (values.mode ?? selection?.mode ?? 'flat') as 'flat' | 'nested';
+  const defaultThreshold = () => selection?.threshold ?? OFFICIAL_THRESHOLD;
   // eval takes comma-separated lists of these (a sweep); the other commands one value.
   const option = (name: 'gamma' | 'k-eval' | 'threshold') => num(cmd === 'eval' ? values[name]?.split(',')[0] : values[name], name);
   const sampling = () => ({
@@ -118,7 +119,9 @@ async function main(argv: string[]): Promise<void> {
     for (const x of all.length > 1 ? all : []) console.log(`${label(x)}: P ${x.micro.precision.toFixed(2)}  R ${x.micro.recall.toFixed(2)}  F1 ${x.micro.f1.toFixed(2)}`);
     const r = all.length > 1 ? all.reduce((a, b) => (b.micro.f1 > a.micro.f1 ? b : a)) : all[0];
     if (all.length > 1) console.log(`best on this data: ${label(r)}`);
-    const source = values.threshold ? '' : selected !== undefined ? `, φ ${r.threshold} as chosen in ${join(values.model, SELECTION_FILE)}` : `, φ ${r.threshold} (official default)`;
+    const where = join(values.model, SELECTION_FILE);
+    const source = (values.threshold ? '' : selection ? `, φ ${r.threshold} as chosen in ${where}` : `, φ ${r.threshold} (official default)`)
+      + (values.mode ? '' : selection?.mode ? `, ${mode} filtering as recorded in ${where}` : `, ${mode} filtering (default; --mode nested for nested data)`);
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s${source})`);
     for (const [t, sc] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${sc.precision.toFixed(2)}  R ${sc.recall.toFixed(2)}  F1 ${sc.f1.toFixed(2)}`);
     if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(all.length > 1 ? { best: r, sweep: all } : r, null, 1));
@@ -136,7 +139,6 @@ async function main(argv: string[]): Promise<void> {
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
     const model = await loadTrained(values.model, cpuDevice);
     const { vocab, ...config } = model.c;
-    const selection = readSelection(values.model);
     await saveModelFolder(values.out, model, config, { 'vocab.txt': vocab.join('\n') + '\n', ...(selection ? { [SELECTION_FILE]: formatSelection(selection) } : {}) }, { f16: !!values.f16 });
     const size = statSync(join(values.out, 'model.safetensors')).size;
     console.log(`wrote ${values.out} (${(size / 2 ** 20).toFixed(1)} MiB of weights${values.f16 ? ', f16' : ''})`);

@@ -23,7 +23,7 @@ export function ddimTimesteps(T_: number, gamma: number): [number, number][] {
 
 /** ᾱ at each batch element's timestep, shaped (B, 1, ..., 1) to broadcast over x of rank `rank`. */
 function perBatch(values: number[], rank: number, like: Tensor): Tensor {
-  return T.tensor(Float32Array.from(values), { shape: [values.length, ...Array(rank - 1).fill(1)], device: like.device, dtype: like.dtype === 'f64' ? 'f64' : 'f32' });
+  return T.tensor((like.dtype === 'f64' ? Float64Array : Float32Array).from(values), { shape: [values.length, ...Array(rank - 1).fill(1)], device: like.device, dtype: like.dtype === 'f64' ? 'f64' : 'f32' });
 }
 
 /** x_t = sqrt(ᾱ_t)·x0 + sqrt(1 − ᾱ_t)·ε with one t per batch element (x0, ε: (B, ...)). */

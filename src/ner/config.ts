@@ -15,21 +15,21 @@ export class ConfigError extends Error {
   }
 }
 
-type Check = 'positive' | 'nonneg' | 'int+' | 'fraction' | 'bool' | 'string' | 'nonnegs';
+type Check = 'positive' | 'nonneg' | 'int+' | 'int0' | 'fraction' | 'bool' | 'string' | 'nonnegs';
 const MODEL: Record<string, Check> = {
   hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', proposals: 'int+', heads: 'int+', ffn: 'int+', dropout: 'fraction',
   timesteps: 'int+', scale: 'positive', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
   charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', embeddingDropout: 'fraction', spanPooling: 'string', schedule: 'string',
-  encoder: 'string', bertPath: 'string', pooling: 'string', init: 'string',
+  encoder: 'string', bertPath: 'string', pooling: 'string', init: 'string', expansion: 'string', spanLayers: 'int+',
 };
 const TRAIN: Record<string, Check> = {
-  epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'nonneg',
-  maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'nonneg', maxWords: 'int+',
+  epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'int0',
+  maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'int0', maxWords: 'int+',
   keepEpochModels: 'bool',
 };
 const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+' };
 const CHOICES: Record<string, string[]> = {
-  'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'model.init': ['official', 'pytorch'], 'eval.mode': ['flat', 'nested'],
+  'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'model.init': ['official', 'pytorch'], 'model.expansion': ['repeat', 'concat', 'random'], 'eval.mode': ['flat', 'nested'],
 };
 
 function checkSection(file: string, name: string, section: unknown, rules: Record<string, Check>, required: string[]): void {
@@ -40,12 +40,12 @@ function checkSection(file: string, name: string, section: unknown, rules: Recor
     if (!rule) throw new ConfigError(file, field, `is not a known setting (known: ${Object.keys(rules).join(', ')})`);
     const num = typeof v === 'number' && Number.isFinite(v);
     const ok = {
-      positive: num && (v as number) > 0, nonneg: num && (v as number) >= 0, 'int+': num && Number.isInteger(v) && (v as number) >= 1,
+      positive: num && (v as number) > 0, nonneg: num && (v as number) >= 0, 'int+': num && Number.isInteger(v) && (v as number) >= 1, int0: num && Number.isInteger(v) && (v as number) >= 0,
       fraction: num && (v as number) >= 0 && (v as number) < 1, bool: typeof v === 'boolean', string: typeof v === 'string',
       nonnegs: Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0),
     }[rule];
     const want = {
-      positive: 'a positive number', nonneg: 'a number >= 0', 'int+': 'a whole number >= 1', fraction: 'a number in [0, 1)', bool: 'true or false', string: 'a string',
+      positive: 'a positive number', nonneg: 'a number >= 0', 'int+': 'a whole number >= 1', int0: 'a whole number >= 0', fraction: 'a number in [0, 1)', bool: 'true or false', string: 'a string',
       nonnegs: 'a non-empty list of numbers >= 0',
     }[rule];
     if (!ok) throw new ConfigError(file, field, `must be ${want}, got ${JSON.stringify(v)}`);
@@ -84,6 +84,9 @@ export function parseTrainConfig(text: string, file: string): TrainConfig {
     const bp = (cfg.model as Record<string, unknown>).bertPath;
     if (typeof bp !== 'string') throw new ConfigError(file, 'model.bertPath', 'is required with encoder bert (a Hugging Face BERT folder: config.json, vocab.txt, model.safetensors)');
     (cfg.model as Record<string, unknown>).bertPath = isAbsolute(bp) ? bp : join(base, bp);
+    const scale = (cfg.train as Record<string, unknown>).encoderLrScale;
+    // The official BERT runs train every parameter at one rate (spec §1.8); the scale is for the scratch encoder.
+    if (scale !== undefined && scale !== 1) throw new ConfigError(file, 'train.encoderLrScale', `is for the scratch encoder; with encoder bert every parameter trains at train.lr (remove it or set 1), got ${JSON.stringify(scale)}`);
   }
   if (cfg.out !== undefined && (typeof cfg.out !== 'string' || cfg.out === '')) throw new ConfigError(file, 'out', 'must be a folder path');
   return { ...(cfg as unknown as TrainConfig), eval: { mode: 'flat', ...(cfg.eval as object | undefined) } as TrainConfig['eval'] };
@@ -123,12 +126,12 @@ export function checkModelConfig(c: unknown, file: string): Record<string, unkno
     if (new Set(v).size !== v.length) throw new ConfigError(file, k, 'has repeated entries');
   };
   const known = new Set(['hidden', 'embedding', 'lstmLayers', 'proposals', 'heads', 'ffn', 'dropout', 'spanPooling', 'timesteps', 'schedule', 'scale',
-    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'embeddingDropout', 'encoder', 'bert', 'pooling', 'init', 'types', 'vocab']);
+    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'embeddingDropout', 'encoder', 'bert', 'pooling', 'init', 'expansion', 'spanLayers', 'types', 'vocab']);
   for (const k of Object.keys(cfg)) if (!known.has(k)) throw new ConfigError(file, k.slice(0, 40), 'is not a model setting');
   int('hidden', 2, 8192, true); int('embedding', 1, 8192); int('lstmLayers', 1, 16); int('proposals', 1, 4096); int('heads', 1, 256);
-  int('ffn', 1, 65536); int('timesteps', 1, 100000); int('charEmbedding', 0, 4096); int('charFilters', 1, 8192); int('maxChars', 1, 4096);
+  int('ffn', 1, 65536); int('timesteps', 1, 100000); int('charEmbedding', 0, 4096); int('charFilters', 1, 8192); int('maxChars', 1, 4096); int('spanLayers', 1, 64);
   real('dropout', 0, 1, true); real('wordDropout', 0, 1, true); real('embeddingDropout', 0, 1, true); real('scale', 1e-6, 1e6);
-  choice('spanPooling', ['lrconcat', 'meanpool']); choice('schedule', ['linear', 'cosine']); choice('encoder', ['scratch', 'bert']); choice('pooling', ['max', 'mean']); choice('init', ['official', 'pytorch']);
+  choice('spanPooling', ['lrconcat', 'meanpool']); choice('schedule', ['linear', 'cosine']); choice('encoder', ['scratch', 'bert']); choice('pooling', ['max', 'mean']); choice('init', ['official', 'pytorch']); choice('expansion', ['repeat', 'concat', 'random']);
   bool('positionFeatures'); bool('lowercase');
   strings('types', 10000, true); strings('chars', 1 << 20, false);
   if ((cfg.hidden as number) % 2) throw new ConfigError(file, 'hidden', 'must be even');

@@ -35,14 +35,19 @@ export interface ProposalReadout extends Candidate {
  * (M = its length), probs (K x (C+1)) class probabilities.
  */
 export function readProposals(pl: ArrayLike<number>, pr: ArrayLike<number>, probs: ArrayLike<number>, K: number, M: number, C1: number, o: DecodeOptions): ProposalReadout[] {
-  const phi = o.threshold ?? 2.5, cls = o.clsThreshold ?? 0, bnd = o.boundaryThreshold ?? 0;
+  // The official code adds and compares in float32, and in two different orders: the threshold test
+  // sums left + right + type, the ranking key type + left + right. Near saturation (1 + 1 + 0.99999994)
+  // float32 ties where float64 would not, and a tie keeps the lower proposal index first.
+  const f32 = Math.fround;
+  const phi = f32(o.threshold ?? 2.5), cls = f32(o.clsThreshold ?? 0), bnd = f32(o.boundaryThreshold ?? 0);
   const all: ProposalReadout[] = [];
   for (let k = 0; k < K; k++) {
     const [left, leftScore] = argmax(pl, k * M, M);
     const [right, rightScore] = argmax(pr, k * M, M);
     const [type, typeScore] = argmax(probs, k * C1, C1);
-    const score = leftScore + rightScore + typeScore;
-    const candidate = type !== 0 && typeScore > cls && left <= right && (leftScore > bnd || rightScore > bnd) && score > phi;
+    const sum = f32(f32(leftScore + rightScore) + typeScore);
+    const score = f32(f32(typeScore + leftScore) + rightScore);
+    const candidate = type !== 0 && typeScore > cls && left <= right && (leftScore > bnd || rightScore > bnd) && sum > phi;
     all.push({ left, right, type, score, leftScore, rightScore, typeScore, candidate, kept: false });
   }
   const kept = new Set(filterCandidates(all.filter((p) => p.candidate), o.mode));

@@ -43,6 +43,11 @@ export interface ModelConfig {
   timesteps?: number;
   schedule?: D.ScheduleKind;
   scale?: number;
+  /**
+   * Sinusoidal word positions added to the BiLSTM output: on by default for the scratch encoder, which
+   * has no absolute positions; off by default for BERT, as in the official code (spec §1.3: H_S is the
+   * LSTM output, nothing added).
+   */
   positionFeatures?: boolean;
   lowercase?: boolean;
   /** Character vocabulary (index 0 padding, 1 unknown); with charEmbedding > 0 the char CNN is on. */
@@ -67,6 +72,19 @@ export interface ModelConfig {
    * official model does not have, keep PyTorch's defaults either way.
    */
   init?: 'official' | 'pytorch';
+  /**
+   * How a sentence's N gold spans become the K rows that are noised in training (spec §1.4.4, §1.11
+   * item 11). `repeat` (default; the official CoNLL-2003 and GENIA setting): gold repeated cyclically to K
+   * and matched K to K; an entity-less sentence diffuses the whole-sentence span K times. `concat` (the
+   * official setting of ACE04/05, OntoNotes and MSRA): as `repeat`, except that an entity-less sentence
+   * diffuses the whole-sentence span once and K − 1 random spans. `random` (the paper's random strategy):
+   * the N gold spans and K − N random spans, matched against the gold padded with no-entity, so the
+   * proposals left unmatched learn the None class. Random spans are (left, width) in [0, 1] units drawn
+   * from N(0.5, (1/6)²), the width clipped to ≥ 1e-4, as the official placeholders.
+   */
+  expansion?: 'repeat' | 'concat' | 'random';
+  /** Span layers of the decoder: 2 in the official code, 1 in the paper (spec §1.11 item 7). */
+  spanLayers?: number;
 }
 
 function allFinite(a: ArrayLike<number>): boolean {
@@ -127,9 +145,10 @@ export class DiffusionNER extends Module {
     super();
     this.c = {
       embedding: config.hidden, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat',
-      timesteps: 1000, schedule: 'cosine', scale: 1, positionFeatures: true, lowercase: false,
+      timesteps: 1000, schedule: 'cosine', scale: 1, lowercase: false,
       chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, embeddingDropout: 0, encoder: 'scratch', pooling: 'max', init: 'official',
-      bert: undefined as unknown as BertConfig, ...config,
+      expansion: 'repeat', spanLayers: 2,
+      bert: undefined as unknown as BertConfig, ...config, positionFeatures: config.positionFeatures ?? config.encoder !== 'bert',
     };
     const c = this.c;
     if (c.hidden % 2 !== 0) throw new Error('DiffusionNER: hidden size must be even (two LSTM directions)');
@@ -157,7 +176,9 @@ export class DiffusionNER extends Module {
     this.lstm = this.child('lstm', new LSTM(input, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true, dropout: c.dropout }));
     if (c.init !== 'official' && c.init !== 'pytorch') throw new Error(`DiffusionNER: init must be official or pytorch, got '${c.init}'`);
     const decoderInit = c.init === 'official' ? { ...o, linearStd: 0.02 } : o;
-    this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling }, decoderInit));
+    if (!['repeat', 'concat', 'random'].includes(c.expansion)) throw new Error(`DiffusionNER: expansion must be repeat, concat or random, got '${c.expansion}'`);
+    if (!(Number.isInteger(c.spanLayers) && c.spanLayers >= 1)) throw new Error(`DiffusionNER: spanLayers must be a whole number >= 1, got ${c.spanLayers}`);
+    this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling, layers: c.spanLayers }, decoderInit));
     this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
   }
 
@@ -229,16 +250,7 @@ export class DiffusionNER extends Module {
    */
   async lossAndBackward(b: Batch): Promise<{ classification: number; boundary: number; matched: number }> {
     const K = this.c.proposals, B = b.lengths.length, M = b.ids.shape[1], C1 = this.c.types.length + 1, dev = b.ids.device;
-    // Gold repeated cyclically to K rows (spec §1.2); an entity-less sentence diffuses the whole-sentence span.
-    const rows = b.gold.map((g) => (g.length ? Array.from({ length: K }, (_, i) => g[i % g.length]) : []));
-    const x0v = new Float32Array(B * K * 2);
-    rows.forEach((r, s) => {
-      const x = r.length ? D.spansToX0(r.map((g) => [g.left, g.right]), b.lengths[s], this.c.scale) : null;
-      for (let i = 0; i < K; i++) {
-        x0v[(s * K + i) * 2] = x ? x[2 * i] : -this.c.scale;
-        x0v[(s * K + i) * 2 + 1] = x ? x[2 * i + 1] : this.c.scale;
-      }
-    });
+    const { x0v, rows } = this.expandGold(b.gold, b.lengths);
     const t = Array.from({ length: B }, () => this.rng.int(this.c.timesteps));
     const fwd = tidy(() => {
       const xt = D.qSample(this.schedule, T.tensor(x0v, { shape: [B, K, 2], device: dev }), t, T.randn([B, K, 2], { device: dev, rng: this.rng }));
@@ -262,6 +274,32 @@ export class DiffusionNER extends Module {
     const [classification, boundary] = await losses.data();
     losses.dispose();
     return { classification, boundary, matched: matches.reduce((n, m) => n + m.proposals.length, 0) };
+  }
+
+  /**
+   * The K rows each sentence diffuses, x0 (B, K, 2) in diffusion space, and the gold rows its proposals
+   * are matched against (model.expansion; spec §1.4.4). The whole-sentence span is (left 0, width 1),
+   * i.e. (−λ, λ).
+   */
+  expandGold(gold: GoldSpan[][], lengths: number[]): { x0v: Float32Array; rows: GoldSpan[][] } {
+    const K = this.c.proposals, scale = this.c.scale, strategy = this.c.expansion;
+    const rows = gold.map((g) => (strategy === 'random' ? g.slice(0, K) : g.length ? Array.from({ length: K }, (_, i) => g[i % g.length]) : []));
+    const randomSpan = (): [number, number] => {
+      const left = 0.5 + this.rng.normal() / 6, width = Math.max(0.5 + this.rng.normal() / 6, 1e-4);
+      return [(2 * left - 1) * scale, (2 * width - 1) * scale];
+    };
+    const x0v = new Float32Array(gold.length * K * 2);
+    rows.forEach((r, s) => {
+      const x = r.length ? D.spansToX0(r.map((g) => [g.left, g.right]), lengths[s], scale) : null;
+      for (let i = 0; i < K; i++) {
+        let v: [number, number];
+        if (i < r.length) v = [x![2 * i], x![2 * i + 1]];
+        else if (strategy === 'random' || (strategy === 'concat' && i > 0)) v = randomSpan();
+        else v = [-scale, scale];
+        x0v.set(v, (s * K + i) * 2);
+      }
+    });
+    return { x0v, rows };
   }
 
   /** Frees a batch's tensors. */

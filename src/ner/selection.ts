@@ -1,6 +1,7 @@
 /**
  * The threshold φ chosen on the dev split, kept beside a model folder's weights (selection.json) so that
- * eval, predict and trace use it when no --threshold is given. Only the final filter depends on φ, so the
+ * eval, predict and trace use it when no --threshold is given, with the decoding mode (flat or nested)
+ * they then use when no --mode is given. Only the final filter depends on φ, so the
  * trainer scores every candidate from one DDIM run over dev (evaluateThresholds).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ export interface Selection {
   /** Split the choice was made on, and its micro F1 there at every candidate φ. */
   split: string;
   f1ByThreshold: Record<string, number>;
+  /** Decoding the model was trained and selected with (flat or nested filtering); absent in older folders. */
+  mode?: 'flat' | 'nested';
 }
 
 /**
@@ -53,5 +56,9 @@ export function readSelection(dir: string): Selection | undefined {
   if (typeof s.threshold !== 'number' || !Number.isFinite(s.threshold) || s.threshold < 0) {
     throw new Error(oneLine(`${file}: field 'threshold' must be a number >= 0, got ${JSON.stringify(s.threshold)}`));
   }
-  return { threshold: s.threshold, split: typeof s.split === 'string' ? s.split : 'unknown', f1ByThreshold: typeof s.f1ByThreshold === 'object' && s.f1ByThreshold ? s.f1ByThreshold : {} };
+  if (s.mode !== undefined && s.mode !== 'flat' && s.mode !== 'nested') throw new Error(oneLine(`${file}: field 'mode' must be "flat" or "nested", got ${JSON.stringify(s.mode)}`));
+  return {
+    threshold: s.threshold, split: typeof s.split === 'string' ? s.split : 'unknown', f1ByThreshold: typeof s.f1ByThreshold === 'object' && s.f1ByThreshold ? s.f1ByThreshold : {},
+    ...(s.mode ? { mode: s.mode } : {}),
+  };
 }

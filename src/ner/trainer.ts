@@ -66,8 +66,9 @@ export async function loadTrained(dir: string, device: Device, rng?: RNG): Promi
   if (!existsSync(dir)) throw new Error(`${dir}: no such model folder`);
   if (!existsSync(join(dir, 'vocab.txt'))) throw new Error(`${dir}: not a DiffusionNER model folder (no vocab.txt)`);
   const vocab = readVocabFile(join(dir, 'vocab.txt'));
-  // A folder without `init` was trained before the official initialisation existed, with PyTorch's.
-  return loadModelFolder(dir, (c) => new DiffusionNER({ init: 'pytorch', ...(checkModelConfig(c, join(dir, 'config.json')) as unknown as ModelConfig), vocab }, { device, rng }));
+  // A folder without `init` was trained before the official initialisation existed, with PyTorch's; one
+  // without `positionFeatures` before BERT models defaulted to none, when every model had them.
+  return loadModelFolder(dir, (c) => new DiffusionNER({ init: 'pytorch', positionFeatures: true, ...(checkModelConfig(c, join(dir, 'config.json')) as unknown as ModelConfig), vocab }, { device, rng }));
 }
 
 export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<EvalResult> {
@@ -221,7 +222,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const modelFiles = (sel: Selection) => ({ 'vocab.txt': vocab.join('\n') + '\n', [SELECTION_FILE]: formatSelection(sel) });
   const maxBad = cfg.train.maxBadSteps ?? 20;
   // The folder records the initialisation it started from: a folder without one predates the option (pytorch).
-  const saveConfig = { ...config, init: model.c.init, vocab: undefined };
+  const saveConfig = { ...config, init: model.c.init, positionFeatures: model.c.positionFeatures, vocab: undefined };
   const st: TrainerState = ckpt?.state ?? {
     epoch: 1, order: [], next: 0, step: 0, optimizerSteps: 0, rng: rng.state, best: -1, metrics: [], lossSum: 0, seen: 0, epochSeconds: 0, skippedSteps: 0,
   };
@@ -299,14 +300,14 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
       const f1ByThreshold = Object.fromEntries(sweep.map((x) => [String(x.threshold), Number(x.micro.f1.toFixed(2))]));
       const at = sweep.length > 1 ? ` at φ ${r.threshold} (F1 by φ: ${sweep.map((x) => `${x.threshold} → ${x.micro.f1.toFixed(2)}`).join(', ')})` : '';
       say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s; dev P ${r.micro.precision.toFixed(2)} R ${r.micro.recall.toFixed(2)} F1 ${r.micro.f1.toFixed(2)}${at} (${r.sentencesPerSecond.toFixed(1)} sent/s)`);
-      selection = { threshold: r.threshold, split: 'dev', f1ByThreshold };
+      selection = { threshold: r.threshold, split: 'dev', f1ByThreshold, mode: cfg.eval.mode };
       if (r.micro.f1 > st.best) {
         st.best = r.micro.f1; bestDev = r;
         await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, modelFiles(selection));
       }
     } else {
       say(`epoch ${st.epoch}: ${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s`);
-      selection = { threshold: phis[0], split: 'none (the configured φ; no dev set)', f1ByThreshold: {} };
+      selection = { threshold: phis[0], split: 'none (the configured φ; no dev set)', f1ByThreshold: {}, mode: cfg.eval.mode };
       await saveModelFolder(join(cfg.out, 'model'), model, saveConfig, modelFiles(selection));
     }
     if (cfg.train.keepEpochModels && finished) await saveModelFolder(join(cfg.out, 'epochs', `epoch-${st.epoch}`), model, saveConfig, modelFiles(selection));

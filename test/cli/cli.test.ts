@@ -43,6 +43,12 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const e = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--json', join(dir, 'eval.json'));
   if (e.status !== 0 || !/^P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/.test(e.stdout)) throw new Error(`eval: ${e.stdout} ${e.stderr}`);
   if (!e.stdout.includes(`φ ${selection.threshold} as chosen in`)) throw new Error(`eval without --threshold must use the chosen φ: ${e.stdout}`);
+  // The decoding the model was trained with is recorded too, and used without --mode.
+  if (selection.mode !== 'flat' || !e.stdout.includes('flat filtering as recorded in')) throw new Error(`mode: ${JSON.stringify(selection)} ${e.stdout}`);
+  writeFileSync(join(dir, 'run', 'model', 'selection.json'), JSON.stringify({ ...selection, mode: 'nested' }));
+  const nested = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'));
+  writeFileSync(join(dir, 'run', 'model', 'selection.json'), JSON.stringify(selection));
+  if (nested.status !== 0 || !nested.stdout.includes('nested filtering as recorded in')) throw new Error(`recorded nested mode: ${nested.stdout} ${nested.stderr}`);
   if (!('micro' in JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8')))) throw new Error('eval json');
   // A threshold sweep: one line per φ from one DDIM run, the best one reported, all in the JSON.
   const sw = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--threshold', '0,1.5,2.5', '--json', join(dir, 'sweep.json'));

@@ -138,6 +138,14 @@ s('qSample has mean sqrt(ᾱ)·x0 and variance 1 − ᾱ over many samples, on e
   }
 });
 
+s('qSample on the f64 cpu device applies float64 coefficients (no float32 rounding on the way)', async () => {
+  const schedule = D.NoiseSchedule.create('cosine', 1000);
+  const x0 = T.tensor([[0.3, -0.7]], { device: T.cpu, dtype: 'f64' }), eps = T.tensor([[1.1, 0.2]], { device: T.cpu, dtype: 'f64' });
+  const a = schedule.alphaBar(417);
+  const want = [0.3, -0.7].map((x, i) => Math.sqrt(a) * x + Math.sqrt(1 - a) * [1.1, 0.2][i]);
+  assertClose(await D.qSample(schedule, x0, [417], eps).data(), want, { rtol: 1e-15, atol: 1e-16 });
+});
+
 s('x̂0 <-> ε̂ conversions are inverse', async () => {
   const sch = D.NoiseSchedule.create('linear', 1000);
   const rng = new T.RNG(3);

@@ -47,6 +47,15 @@ s('loads a BERT folder, keeps it frozen for splitEpoch epochs, then trains it; t
   if (!Array.from(afterStageTwo).some((v, i) => v !== original[i])) throw new Error('BERT did not train after splitEpoch');
   const model = await loadTrained(join(dir, 'run', 'model'), T.cpu);
   if (!model.bert || model.c.encoder !== 'bert') throw new Error('reloaded model has no BERT');
+  // H_S is the BiLSTM output alone with BERT (spec §1.3): no position features unless asked, and the folder says so.
+  const folderConfig = JSON.parse(readFileSync(join(dir, 'run', 'model', 'config.json'), 'utf8'));
+  if (model.c.positionFeatures !== false || folderConfig.positionFeatures !== false) throw new Error(`position features with BERT: ${model.c.positionFeatures}, folder ${folderConfig.positionFeatures}`);
+  // A folder written before the choice was recorded had them (every model did then), and loads so.
+  delete folderConfig.positionFeatures;
+  writeFileSync(join(dir, 'run', 'model', 'config.json'), JSON.stringify(folderConfig));
+  const legacy = await loadTrained(join(dir, 'run', 'model'), T.cpu);
+  if (legacy.c.positionFeatures !== true) throw new Error('a folder without positionFeatures must load with them');
+  legacy.dispose();
   model.eval();
   const b = model.batch([{ tokens: ['the', 'eu', 'unseenword'], entities: [] }], T.cpu);
   if (b.pieces!.spans[0].length !== 3) throw new Error('sub-word spans');

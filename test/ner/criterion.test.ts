@@ -85,6 +85,19 @@ s('decoding applies the thresholds (type ≠ None, left ≤ right, sum > φ)', (
   if (decodeSentence(pl, pr, probs, 3, 3, 2, { mode: 'nested', threshold: 2.8 }).length !== 0) throw new Error('φ');
 });
 
+s('decoding sums and ranks in float32 as the official code: a float32 tie keeps the earlier proposal', () => {
+  // Proposal 0 reads (0, 1) with P = 1, 1 and type 1 - 2^-24; proposal 1 reads (1, 2) with 1, 1, 1. They
+  // overlap. In float64 proposal 1 ranks higher (3 > 2.99999994); in float32 type + left rounds to 2, both
+  // score 3, and the stable order keeps proposal 0.
+  const t = 1 - 2 ** -24;
+  const pl = [1, 0, 0, 0, 1, 0], pr = [0, 1, 0, 0, 0, 1], probs = [1 - t, t, 0, 1];
+  const got = decodeSentence(pl, pr, probs, 2, 3, 2, { mode: 'flat' });
+  if (got.length !== 1 || got[0].left !== 0 || got[0].score !== 3) throw new Error(JSON.stringify(got));
+  // The threshold is compared in float32 too: 2.99999994 is above φ = 2.9999999 in float64 but the
+  // float32 sum (3) and float32 φ (3) are equal, so nothing passes.
+  if (decodeSentence(pl, pr, probs, 2, 3, 2, { mode: 'nested', threshold: 2.9999999 }).length !== 0) throw new Error('φ in float32');
+});
+
 s('strict micro and per-type scores over sets', () => {
   const gold = [[{ left: 0, right: 1, type: 1 }, { left: 3, right: 3, type: 2 }], [{ left: 2, right: 4, type: 1 }]];
   const pred = [[{ left: 0, right: 1, type: 1 }, { left: 0, right: 1, type: 1 }, { left: 3, right: 3, type: 1 }], []];

@@ -33,8 +33,10 @@ s('selection.json round-trips; a folder without one has no choice; malformed fil
   if (readSelection(dir) !== undefined) throw new Error('no file, no selection');
   writeFileSync(join(dir, 'selection.json'), formatSelection({ threshold: 1.5, split: 'dev', f1ByThreshold: { '1.5': 70.1, '2.5': 60 } }));
   const r = readSelection(dir)!;
-  if (r.threshold !== 1.5 || r.split !== 'dev' || r.f1ByThreshold['2.5'] !== 60) throw new Error(JSON.stringify(r));
-  for (const [text, pattern] of [['{"threshold": -1}', /field 'threshold' must be a number >= 0, got -1/], ['{"threshold": "2"}', /field 'threshold'/], ['[1]', /must hold a JSON object/], ['{', /not valid JSON/]] as const) {
+  if (r.threshold !== 1.5 || r.split !== 'dev' || r.f1ByThreshold['2.5'] !== 60 || r.mode !== undefined) throw new Error(JSON.stringify(r));
+  writeFileSync(join(dir, 'selection.json'), formatSelection({ threshold: 2.5, split: 'dev', f1ByThreshold: {}, mode: 'nested' }));
+  if (readSelection(dir)!.mode !== 'nested') throw new Error('mode round-trip');
+  for (const [text, pattern] of [['{"threshold": -1}', /field 'threshold' must be a number >= 0, got -1/], ['{"threshold": "2"}', /field 'threshold'/], ['[1]', /must hold a JSON object/], ['{', /not valid JSON/], ['{"threshold": 2, "mode": "deep"}', /field 'mode' must be "flat" or "nested", got "deep"/]] as const) {
     writeFileSync(join(dir, 'selection.json'), text);
     try { readSelection(dir); } catch (e) {
       const m = (e as Error).message;
