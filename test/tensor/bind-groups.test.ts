@@ -30,6 +30,35 @@ s('the pool hands out its oldest free buffer of a size, whatever order buffers c
   if (again.some((b, i) => b !== bufs[i])) throw new Error('the pool did not return its buffers oldest first');
   again.forEach((b) => pool.release(b));
   pool.emptyCache();
+  pool.afterSubmit();
+});
+
+s('a buffer the pool gives up while the unsubmitted batch still reads it lives until that batch is submitted', async () => {
+  if (!webgpu) return;
+  const dev = webgpu;
+  const pool = dev.backend.pool;
+  const expected = [1, 2, 3].map(Math.exp);
+  // Emptied: the input of a pending kernel was released since the last submit.
+  const a = T.tensor([1, 2, 3], { device: dev });
+  const b = T.exp(a);
+  a.dispose();
+  pool.emptyCache();
+  assertClose(await b.data(), expected, { rtol: 1e-6 }, 'after emptyCache');
+  // Over the cap: a released buffer the pool does not keep.
+  const capped = pool as unknown as { maxPooledBytes: number };
+  const cap = capped.maxPooledBytes;
+  capped.maxPooledBytes = 0;
+  try {
+    const c = T.tensor([1, 2, 3], { device: dev });
+    const d = T.exp(c);
+    c.dispose();
+    if (pool.doomedCount < 1) throw new Error('the released buffer should wait for the submit');
+    assertClose(await d.data(), expected, { rtol: 1e-6 }, 'over the cap');
+    if (pool.doomedCount !== 0) throw new Error('the submit should have destroyed it');
+    b.dispose(); d.dispose();
+  } finally {
+    capped.maxPooledBytes = cap;
+  }
 });
 
 s('the same work finds its bind groups again, and groups of destroyed buffers are never reused', async () => {

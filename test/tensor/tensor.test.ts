@@ -53,21 +53,40 @@ s('creation: nested arrays, typed arrays, full/zeros/ones, arange, item, toArray
   await assertThrows(() => T.zeros([2], { device: 'webgpu', dtype: 'f64' }), /f64' exists only on the cpu device/);
 });
 
-s('clear errors: shape mismatch, wrong dtype, disposed tensor, backward of a non-scalar', async () => {
-  const a = T.ones([2, 3], { device: 'cpu' }), b = T.ones([4], { device: 'cpu' });
-  await assertThrows(() => T.add(a, b), /add: shapes \[2, 3\] and \[4\] cannot be broadcast together/);
-  await assertThrows(() => T.add(a, T.ones([3], { device: 'cpu', dtype: 'i32' })), /add: dtype mismatch \(f32 vs i32\)/);
-  await assertThrows(() => T.log(T.ones([2], { device: 'cpu', dtype: 'i32' })), /log: needs a floating-point tensor/);
-  await assertThrows(() => T.indexSelect(a, 0, T.ones([2], { device: 'cpu' })), /index must be i32/);
-  const d = T.ones([2], { device: 'cpu' });
-  d.dispose();
-  await assertThrows(() => T.exp(d), /exp: input Tensor #\d+ \(\[2\]\) was disposed/);
-  await assertThrows(() => d.data(), /was disposed and cannot be used/);
-  const x = T.ones([3], { device: 'cpu', requiresGrad: true });
-  await assertThrows(() => T.mul(x, 2).backward(), /backward\(\) of a non-scalar Tensor #\d+ \(f32\[3\] on cpu\) needs an explicit gradient/);
-  await assertThrows(() => T.sum(T.ones([3], { device: 'cpu' })).backward(), /does not require grad/);
-  await assertThrows(() => T.slice(a, 5, 0), /slice: axis 5 is out of range for a tensor of rank 2/);
-  if (DEVICES.length > 1) await assertThrows(() => T.add(a, T.ones([3], { device: 'webgpu' })), /different devices \(cpu, webgpu\)/);
+s('clear errors on every device: shape mismatch, wrong dtype, disposed tensor, backward of a non-scalar', async () => {
+  for (const device of DEVICES) {
+    const a = T.ones([2, 3], { device }), b = T.ones([4], { device });
+    await assertThrows(() => T.add(a, b), /add: shapes \[2, 3\] and \[4\] cannot be broadcast together/);
+    await assertThrows(() => T.add(a, T.ones([3], { device, dtype: 'i32' })), /add: dtype mismatch \(f32 vs i32\)/);
+    await assertThrows(() => T.log(T.ones([2], { device, dtype: 'i32' })), /log: needs a floating-point tensor/);
+    await assertThrows(() => T.indexSelect(a, 0, T.ones([2], { device })), /index must be i32/);
+    const d = T.ones([2], { device });
+    d.dispose();
+    await assertThrows(() => T.exp(d), /exp: input Tensor #\d+ \(\[2\]\) was disposed/);
+    await assertThrows(() => d.data(), /was disposed and cannot be used/);
+    const x = T.ones([3], { device, requiresGrad: true });
+    await assertThrows(() => T.mul(x, 2).backward(), new RegExp(`backward\\(\\) of a non-scalar Tensor #\\d+ \\(f32\\[3\\] on ${device.name}\\) needs an explicit gradient`));
+    await assertThrows(() => T.sum(T.ones([3], { device })).backward(), /does not require grad/);
+    await assertThrows(() => T.slice(a, 5, 0), /slice: axis 5 is out of range for a tensor of rank 2/);
+    a.dispose(); b.dispose(); x.dispose();
+  }
+  if (DEVICES.length > 1) await assertThrows(() => T.add(T.ones([3], { device: 'cpu' }), T.ones([3], { device: 'webgpu' })), /different devices \(cpu, webgpu\)/);
+});
+
+s('a kernel that WebGPU rejects surfaces as a WebGPUError naming the kernel', async () => {
+  const gpu = DEVICES.find((d) => d.kind === 'webgpu');
+  if (!gpu || gpu.kind !== 'webgpu') return;
+  const out = T.zeros([4], { device: gpu });
+  gpu.backend.dispatch({ key: 'test:broken', name: 'deliberately_broken_kernel', code: () => '@compute @workgroup_size(1) fn main() { let x: f32 = undefined_name; }' },
+    [], null, [1]);
+  let error: unknown;
+  try { await out.data(); await gpu.backend.sync(); } catch (e) { error = e; }
+  if (!(error instanceof T.WebGPUError) || !error.message.includes('deliberately_broken_kernel')) throw new Error(`got ${String(error)}`);
+  // Reports of the same failure may trail in; drain them so the next test starts clean.
+  for (let i = 0; i < 5; i++) { try { await gpu.backend.sync(); break; } catch { /* a trailing report */ } }
+  // The failed batch's work is lost (out was never filled); new work runs.
+  out.dispose();
+  assertClose(await T.add(T.zeros([4], { device: gpu }), 1).data(), [1, 1, 1, 1], { atol: 0 }, 'the device works after the error');
 });
 
 s('autograd: accumulation across calls, shared inputs, noGrad, detach, explicit upstream gradient', async () => {

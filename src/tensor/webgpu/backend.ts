@@ -361,7 +361,8 @@ export class WebGPUBackend {
         throw new WebGPUError(`GPU out of memory (${msgs[0].trim().split('\n')[0]}). Lower the batch size (train.batch, eval.batch), ` +
           'K (proposals) or the sentence length (--max-words), or close other programs using the GPU.');
       }
-      throw new WebGPUError(`WebGPU error in kernel ${msgs.map((m) => m.trim()).join('\n')}`);
+      // Dawn's message names the object in brackets: [ShaderModule "kernel"], [Buffer "tensor"], ...
+      throw new WebGPUError(`WebGPU error: ${msgs.map((m) => m.trim()).join('\n')}`);
     }
   }
 

@@ -5,6 +5,8 @@
  *  - `recent`: released since the last submit. Safe only as the output of a later kernel in the same
  *    batch: WebGPU orders dispatches (Dawn inserts the barriers), so a write cannot overtake an earlier read.
  * A submit moves `recent` into `free`.
+ * A buffer the pool will not keep is destroyed only after the next submit: the unsubmitted batch may still
+ * use it, and Dawn refuses a submit that uses a destroyed buffer.
  */
 export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */;
 
@@ -56,6 +58,8 @@ function put(lists: Lists, buf: GPUBuffer): void {
 export class BufferPool {
   private free: Lists = new Map();
   private recent: Lists = new Map();
+  /** Buffers to destroy right after the next submit. */
+  private doomed: GPUBuffer[] = [];
   readonly counters: PoolCounters = { liveBytes: 0, pooledBytes: 0, recentBytes: 0, buffersCreated: 0, peakLiveBytes: 0 };
 
   /** `beforeDestroy` hears of each buffer the pool destroys (the backend drops its cached bind groups). */
@@ -92,8 +96,7 @@ export class BufferPool {
   release(buf: GPUBuffer): void {
     this.counters.liveBytes -= buf.size;
     if (this.counters.pooledBytes + buf.size > this.maxPooledBytes) {
-      this.beforeDestroy(buf);
-      buf.destroy(); // destroy() waits for pending GPU use, so this is safe mid-batch
+      this.doom(buf);
       return;
     }
     this.counters.pooledBytes += buf.size;
@@ -101,19 +104,34 @@ export class BufferPool {
     put(this.recent, buf);
   }
 
-  /** Called right after a submit: everything released before it may now be reused for uploads too. */
+  private doom(buf: GPUBuffer): void {
+    this.beforeDestroy(buf);
+    this.doomed.push(buf);
+  }
+
+  /** Buffers waiting for the next submit to be destroyed (not counted as pooled). */
+  get doomedCount(): number {
+    return this.doomed.length;
+  }
+
+  /**
+   * Called right after a submit: everything released before it may now be reused for uploads too, and
+   * buffers the pool gave up can go (destroy() after a submit waits for the GPU work that uses them).
+   */
   afterSubmit(): void {
+    for (const buf of this.doomed) buf.destroy();
+    this.doomed = [];
     for (const list of this.recent.values()) for (const buf of list) put(this.free, buf);
     this.recent.clear();
     this.counters.recentBytes = 0;
   }
 
-  /** Destroys every pooled buffer (live ones are untouched). */
+  /** Destroys every pooled buffer (live ones are untouched); those released since the last submit after the next one. */
   emptyCache(): void {
-    for (const lists of [this.free, this.recent]) {
-      for (const list of lists.values()) for (const b of list) { this.beforeDestroy(b); b.destroy(); }
-      lists.clear();
-    }
+    for (const list of this.free.values()) for (const b of list) { this.beforeDestroy(b); b.destroy(); }
+    for (const list of this.recent.values()) for (const b of list) this.doom(b);
+    this.free.clear();
+    this.recent.clear();
     this.counters.pooledBytes = 0;
     this.counters.recentBytes = 0;
   }
