@@ -3,12 +3,12 @@
  * Bad input exits non-zero with one line on stderr.
  */
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpu as cpuDevice, getDevice } from '../tensor/device.js';
 import { saveModelFolder } from '../nn/folder.js';
 import { averageModelFolders, canonicalJson } from '../nn/average.js';
-import { readSentences } from '../ner/data.js';
+import { checkTypes, countDataset, describeCounts, readSentences } from '../ner/data.js';
 import { evaluateThresholds, loadTrained, train } from '../ner/trainer.js';
 import { defaultTrainConfig, readTrainConfig } from '../ner/config.js';
 import { formatSelection, OFFICIAL_THRESHOLD, readSelection, SELECTION_FILE } from '../ner/selection.js';
@@ -40,8 +40,19 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
+const COMMANDS = ['train', 'eval', 'predict', 'trace', 'export', 'average', 'kernel'];
+// Errors stay one line; the usage is one flag away.
+const SEE_HELP = '(diffusionner --help shows the usage)';
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help' || rest.includes('--help')) {
+    // Asked for, the usage is the output; with no command at all it is the error.
+    if (cmd === undefined) { process.stderr.write(`${USAGE}\n`); process.exit(2); }
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!COMMANDS.includes(cmd)) die(`unknown command '${cmd}'; the commands are ${COMMANDS.join(', ')} ${SEE_HELP}`);
   const { values, positionals } = parseArgs({
     args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace' || cmd === 'kernel' || cmd === 'average', strict: true,
     options: {
@@ -70,7 +81,7 @@ async function main(argv: string[]): Promise<void> {
   // Inputs are checked before the GPU starts (Dawn prints its own notices when it does).
   const device = () => getDevice(kind);
   if (cmd === 'train') {
-    if (!values.config && !values.train) die(`train needs --config FILE or --train FILE\n${USAGE}`);
+    if (!values.config && !values.train) die(`train needs --config FILE or --train FILE ${SEE_HELP}`);
     if (values.config && (values.train || values.dev || values.test || values.types)) die('train takes --config FILE or data files (--train/--dev/--test/--types), not both');
     const cfg = values.config ? readTrainConfig(values.config) : defaultTrainConfig(
       { train: values.train!, ...(values.dev ? { dev: values.dev } : {}), ...(values.test ? { test: values.test } : {}), ...(values.types ? { types: values.types } : {}) }, mode);
@@ -91,10 +102,8 @@ async function main(argv: string[]): Promise<void> {
     for (const k of ['train', 'dev', 'test'] as const) for (const f of [cfg.data[k] ?? []].flat()) readSentences(f);
     await train(cfg, await device(), { resume: !!values.resume, ...(values.init ? { init: values.init } : {}), progress: process.stderr.isTTY ? true : 'lines' });
   } else if (cmd === 'eval') {
-    if (!values.model || !values.data) die(`eval needs --model DIR and --data FILE\n${USAGE}`);
+    if (!values.model || !values.data) die(`eval needs --model DIR and --data FILE ${SEE_HELP}`);
     const sents = readSentences(values.data);
-    const dev = await device();
-    const model = await loadTrained(values.model, dev);
     // --threshold 1.5,2,2.5 scores every φ from one DDIM run (choose φ on dev, then apply it to test);
     // lists of --gamma and --k-eval add one DDIM run per pair, for choosing the sampler on dev as well.
     const list = (v: string | undefined, name: string, whole: boolean) => (v ?? '').split(',').filter((x) => v !== undefined || x).map((x) => {
@@ -105,9 +114,14 @@ async function main(argv: string[]): Promise<void> {
     const phis = values.threshold === undefined ? [defaultThreshold()] : list(values.threshold, 'threshold', false);
     const gammas = list(values.gamma, 'gamma', true), kEvals = list(values['k-eval'], 'k-eval', true);
     const grid = gammas.length > 1 || kEvals.length > 1;
+    const base = sampling();
+    const dev = await device();
+    const model = await loadTrained(values.model, dev);
+    // A type the model does not know could never be predicted: an error naming the line, not a silent 0.
+    checkTypes(sents, model.c.types);
+    process.stderr.write(`${describeCounts(basename(values.data), countDataset(sents))}\n`);
     type Scored = Awaited<ReturnType<typeof evaluateThresholds>>[number] & { gamma: number; kEval: number | undefined };
     const all: Scored[] = [];
-    const base = sampling();
     for (const gamma of gammas.length ? gammas : [base.steps]) {
       for (const kEval of kEvals.length ? kEvals : [base.proposals]) {
         const o = { ...base, steps: gamma, proposals: kEval, threshold: phis[0] };
@@ -135,7 +149,7 @@ async function main(argv: string[]): Promise<void> {
     const dims = Object.entries(r.shape).map(([k, v]) => `${k}=${v}`).join(' ');
     console.log(`${r.kernel} (${dims}) on ${r.device}: max |error| vs cpu reference ${r.maxAbsError.toExponential(2)} (${r.maxRelError.toExponential(2)} of the largest value); ${r.ms.toFixed(3)} ms (${r.timing}, best of 5)${r.rate ? `, ${r.rate}` : ''}`);
   } else if (cmd === 'export') {
-    if (!values.model || !values.out) die(`export needs --model DIR and --out DIR\n${USAGE}`);
+    if (!values.model || !values.out) die(`export needs --model DIR and --out DIR ${SEE_HELP}`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
     const model = await loadTrained(values.model, cpuDevice);
     const { vocab, ...config } = model.c;
@@ -158,7 +172,7 @@ async function main(argv: string[]): Promise<void> {
     (await loadTrained(values.out, cpuDevice)).dispose();
     console.log(`wrote ${values.out}: the mean of ${positionals.length} models (${r.parameters.toLocaleString('en')} parameters in ${r.tensors} tensors); φ is the official ${OFFICIAL_THRESHOLD} unless --threshold is given`);
   } else if (cmd === 'trace') {
-    if (!values.model) die(`trace needs --model DIR\n${USAGE}`);
+    if (!values.model) die(`trace needs --model DIR ${SEE_HELP}`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
     const tokens = tokenizeText(positionals.join(' ')).map((t) => t.text);
     if (!tokens.length) die('trace needs a sentence, e.g. diffusionner trace --model DIR "Obama visited Paris ."');
@@ -180,7 +194,7 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(`wrote ${values.html}\n`);
     }
   } else if (cmd === 'predict') {
-    if (!values.model) die(`predict needs --model DIR\n${USAGE}`);
+    if (!values.model) die(`predict needs --model DIR ${SEE_HELP}`);
     if (values.file && positionals.length) die('predict takes a text argument or --file, not both');
     if (values.file && !existsSync(values.file)) die(`${values.file}: no such file`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
@@ -202,7 +216,7 @@ async function main(argv: string[]): Promise<void> {
     const split = r.split ? `; ${r.split} line(s) longer than ${maxWords ?? 256} words were split` : '';
     process.stderr.write(`${r.sentences} sentence(s), ${r.entities} entities, ${(r.sentences / r.seconds).toFixed(1)} sentences/s${split}\n`);
   } else {
-    die(cmd ? `unknown command '${cmd}'\n${USAGE}` : USAGE);
+    die(`unknown command '${cmd}' ${SEE_HELP}`);
   }
 }
 

@@ -187,7 +187,7 @@ export function checkTypes(sentences: readonly Sentence[], types: readonly strin
   const known = new Set(types);
   for (const s of sentences) {
     s.entities.forEach((e, i) => {
-      if (!known.has(e.type)) fail(s.origin, `entities[${i}].type '${e.type}' is not one of the types (${types.join(', ')})`);
+      if (!known.has(e.type)) fail(s.origin, `field 'entities[${i}].type': '${e.type}' is not one of the types (${types.join(', ')})`);
     });
   }
 }

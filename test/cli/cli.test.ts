@@ -63,6 +63,13 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
     throw new Error(`eval grid: ${grid.stdout} ${grid.stderr}`);
   }
   oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--gamma', '2,0'), /--gamma expects a whole number >= 1 or a comma-separated list, got '2,0'/, 'a bad γ list');
+  if (!e.stderr.includes('train.jsonl: 6 sentences, 6 entities (LOC 6)')) throw new Error(`eval reports the data's counts: ${e.stderr}`);
+  writeFileSync(join(dir, 'other-type.jsonl'), '{"tokens": ["a", "b"], "entities": [{"start": 0, "end": 1, "type": "PERSON"}]}\n');
+  oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'other-type.jsonl')), /other-type\.jsonl:1: field 'entities\[0\]\.type': 'PERSON' is not one of the types \(LOC\)/, 'a type the model does not know');
+  oneLineError(cli('eval'), /eval needs --model DIR and --data FILE \(diffusionner --help shows the usage\)/, 'missing arguments');
+  oneLineError(cli('bogus'), /unknown command 'bogus'; the commands are train, eval/, 'an unknown command');
+  const help = cli('--help');
+  if (help.status !== 0 || !help.stdout.includes('diffusionner eval --model DIR --data FILE')) throw new Error(`--help: ${help.status} ${help.stdout}`);
   writeFileSync(join(dir, 'bad.jsonl'), '{"tokens": ["a"], "entities": [{"start": 0, "end": 3, "type": "LOC"}]}\n');
   const bad = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'bad.jsonl'));
   if (bad.status === 0 || bad.stderr.trim().split('\n').length !== 1 || !/bad\.jsonl:1: field 'entities\[0\]': span \[0, 3\) is outside the 1 tokens/.test(bad.stderr)) {

@@ -36,7 +36,7 @@ s('every malformed record is one line naming file, line and field', async () => 
   await assertThrows(() => D.readSentences(write('bad3.json', '[\n{"tokens": ["a"],\n oops}]')), /bad3\.json:3: malformed JSON/);
   await assertThrows(() => D.readSentences(join(dir, 'missing.jsonl')), /missing\.jsonl: cannot read \(ENOENT\)/);
   const sents = D.readSentences(write('t.jsonl', '{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "GENE"}]}'));
-  await assertThrows(() => D.checkTypes(sents, ['PER', 'LOC']), /t\.jsonl:1: entities\[0\]\.type 'GENE' is not one of the types \(PER, LOC\)/);
+  await assertThrows(() => D.checkTypes(sents, ['PER', 'LOC']), /t\.jsonl:1: field 'entities\[0\]\.type': 'GENE' is not one of the types \(PER, LOC\)/);
 });
 
 s('CoNLL: IOB1, IOB2 and BIOES decode with the conlleval rule; -DOCSTART- and blank lines split', () => {
