@@ -57,6 +57,27 @@ s('class and boundary losses equal the spec written out by hand (f64), and match
   }
 });
 
+s('every proposal matched (no None target anywhere): the class loss is the plain mean CE and finite', async () => {
+  const B = 1, K = 2, M = 3, C1 = 3;
+  const logitsV = randomValues(B * K * C1, 7), plV = randomValues(B * K * M, 8, 0.01, 0.99), prV = randomValues(B * K * M, 9, 0.01, 0.99);
+  const gold = [[{ left: 0, right: 1, type: 1 }, { left: 2, right: 2, type: 2 }]];
+  const probs = new Float64Array(B * K * C1);
+  for (let r = 0; r < B * K; r++) {
+    const row = Array.from(logitsV.slice(r * C1, r * C1 + C1)), mx = Math.max(...row), z = row.reduce((a, v) => a + Math.exp(v - mx), 0);
+    row.forEach((v, c) => { probs[r * C1 + c] = Math.exp(v - mx) / z; });
+  }
+  const matches = matchProposals(plV, prV, probs, gold, K, M, C1);
+  let ce = 0;
+  matches[0].proposals.forEach((i, n) => { ce += -Math.log(probs[i * C1 + gold[0][matches[0].golds[n]].type]); });
+  for (const dev of DEVICES) {
+    const dtype = dev.kind === 'cpu' ? 'f64' : 'f32';
+    const t = (v: Float64Array, shape: number[]) => T.tensor(Float64Array.from(v), { shape, dtype, device: dev });
+    const parts = diffusionNerLosses(t(logitsV, [B, K, C1]), t(plV, [B, K, M]), t(prV, [B, K, M]), T.ones([B, M], { dtype, device: dev }), gold, matches);
+    if (parts.matched !== B * K) throw new Error('all proposals matched');
+    assertClose([await parts.classification.item()], [ce / (B * K)], dev.kind === 'cpu' ? { rtol: 1e-12 } : { rtol: 1e-5 }, `${dev.name} class loss`);
+  }
+});
+
 const candArb = fc.array(fc.record({
   left: fc.integer({ min: 0, max: 12 }), len: fc.integer({ min: 0, max: 5 }), type: fc.integer({ min: 1, max: 3 }), score: fc.double({ min: 2.5, max: 3, noNaN: true }),
 }), { maxLength: 25 }).map((xs) => xs.map((x): Candidate => ({ left: x.left, right: x.left + x.len, type: x.type, score: x.score, leftScore: 1, rightScore: 1, typeScore: 1 })));

@@ -51,5 +51,18 @@ s('a run of non-finite steps aborts with a clear message and keeps the last good
   if (!existsSync(join(dir, 'persistent', 'train.log'))) throw new Error('no log');
 });
 
+s('a batch with no gold entity is skipped: no step and no update (as the official code)', async () => {
+  const mixed = [0, 1, 2, 3, 4, 5].map((i) => JSON.stringify({ tokens: ['x', `w${i % 3}`, 'Paris'], entities: i % 3 === 0 ? [] : [{ start: 2, end: 3, type: 'LOC' }] }));
+  writeFileSync(join(dir, 'mixed.jsonl'), mixed.join('\n') + '\n');
+  const lines: string[] = [];
+  const steps: number[] = [];
+  await train({ ...cfg('skips'), data: { train: join(dir, 'mixed.jsonl') }, train: { epochs: 1, batch: 1, lr: 1e-3, checkpointEvery: 100 } }, T.cpu, {
+    log: (l) => lines.push(l), progress: false, beforeStep: (step) => { steps.push(step); },
+  });
+  const metrics = JSON.parse(readFileSync(join(dir, 'skips', 'metrics.json'), 'utf8'));
+  // Batch 1: the two entity-less sentences are batches of their own and never reach a step.
+  if (metrics.epochs[0].steps !== 4 || steps.join() !== '1,2,3,4' || metrics.epochs[0].skippedSteps !== 0) throw new Error(`${JSON.stringify(metrics.epochs[0])} ${steps}`);
+});
+
 s.after(() => rmSync(dir, { recursive: true, force: true }));
 s.run();

@@ -1,0 +1,43 @@
+/**
+ * The scratch encoder's words: the vocabulary keeps words seen at least minFreq times (most frequent
+ * first), everything else reads as [UNK]; word dropout turns known words into [UNK] at its rate while
+ * training and never in evaluation.
+ */
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import { DiffusionNER } from '../../src/ner/model.js';
+import { buildVocab, PAD, UNK } from '../../src/ner/vocab.js';
+
+const s = suite('word vocabulary and word dropout');
+const sent = (tokens: string[]) => ({ origin: 't', tokens, entities: [] });
+
+s('minFreq cuts rare words; order is by frequency, then alphabetical; lowercase merges case', () => {
+  const data = [sent(['b', 'a', 'b', 'c']), sent(['a', 'b', 'D', 'd'])];
+  const all = buildVocab(data, 1);
+  if (all.join(' ') !== `${PAD} ${UNK} b a D c d`) throw new Error(all.join(' '));
+  const frequent = buildVocab(data, 2);
+  if (frequent.join(' ') !== `${PAD} ${UNK} b a`) throw new Error(frequent.join(' '));
+  const lower = buildVocab(data, 2, true);
+  if (lower.join(' ') !== `${PAD} ${UNK} b a d`) throw new Error(lower.join(' '));
+});
+
+s('unknown words read as [UNK]; word dropout replaces known words at its rate in training only', () => {
+  const vocab = [PAD, UNK, 'a', 'b'];
+  const model = new DiffusionNER({ vocab, types: ['X'], hidden: 4, lstmLayers: 1, proposals: 2, heads: 2, ffn: 4, dropout: 0, wordDropout: 0.3 }, { device: T.cpu, rng: new T.RNG(5) });
+  const tokens = Array.from({ length: 4000 }, (_, i) => (i % 2 ? 'a' : 'b'));
+  const ids = (training: boolean) => {
+    if (training) model.train(); else model.eval();
+    const b = model.batch([{ tokens: [...tokens, 'zebra'], entities: [] }], T.cpu);
+    const v = Array.from(b.ids.array as Int32Array);
+    DiffusionNER.disposeBatch(b);
+    return v;
+  };
+  const evalIds = ids(false);
+  if (evalIds.at(-1) !== 1 || evalIds.slice(0, -1).some((id, i) => id !== (i % 2 ? 2 : 3))) throw new Error('evaluation: known words keep their ids, unknown ones are [UNK]');
+  const trainIds = ids(true).slice(0, -1);
+  const dropped = trainIds.filter((id) => id === 1).length / trainIds.length;
+  if (Math.abs(dropped - 0.3) > 0.03) throw new Error(`word dropout rate ${dropped}, want 0.3`);
+  if (trainIds.some((id, i) => id !== 1 && id !== (i % 2 ? 2 : 3))) throw new Error('a kept word changed id');
+});
+
+s.run();
