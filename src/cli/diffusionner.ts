@@ -21,12 +21,12 @@ import { kernelHelp, KERNELS, runKernel } from './kernel-playground.js';
 const USAGE = `usage:
   diffusionner train --config FILE [--out DIR] [--resume] [--init MODEL_DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]
   diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...   (default settings)
-  diffusionner eval --model DIR --data FILE [--gamma N or N,M,...] [--k-eval N or N,M,...] [--eta X] [--threshold X or X,Y,...] [--seed N] [--mode flat|nested] [--json FILE]
-  diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested]
+  diffusionner eval --model DIR --data FILE [--gamma N or N,M,...] [--k-eval N or N,M,...] [--eta X] [--threshold X or X,Y,...] [--seed N] [--mode flat|nested] [--dedupe] [--json FILE]
+  diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe]
   diffusionner export --model DIR --out DIR [--f16]
   diffusionner average --out DIR MODEL_DIR MODEL_DIR ...   (checkpoint averaging: the mean of the models' weights)
   diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
-  diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--max-words N]`;
+  diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N]`;
 
 function die(msg: string): never {
   process.stderr.write(`diffusionner: ${msg}\n`);
@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
       'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
       mode: { type: 'string' }, json: { type: cmd === 'eval' ? 'string' : 'boolean' }, resume: { type: 'boolean' },
       html: { type: 'string' }, values: { type: 'boolean' }, f16: { type: 'boolean' }, shape: { type: 'string' }, list: { type: 'boolean' },
-      file: { type: 'string' }, 'max-words': { type: 'string' }, init: { type: 'string' }, lr: { type: 'string' }, 'keep-epoch-models': { type: 'boolean' },
+      file: { type: 'string' }, 'max-words': { type: 'string' }, init: { type: 'string' }, lr: { type: 'string' }, 'keep-epoch-models': { type: 'boolean' }, dedupe: { type: 'boolean' },
       train: { type: 'string' }, dev: { type: 'string' }, test: { type: 'string' }, types: { type: 'string' },
     },
   });
@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
   const option = (name: 'gamma' | 'k-eval' | 'threshold') => num(cmd === 'eval' ? values[name]?.split(',')[0] : values[name], name);
   const sampling = () => ({
     steps: option('gamma') ?? 5, proposals: option('k-eval'), eta: num(values.eta, 'eta') ?? 1, threshold: option('threshold') ?? defaultThreshold(), mode,
+    dedupe: !!values.dedupe,
   });
   const kind = values.device ?? process.env.DNER_DEVICE ?? 'webgpu';
   if (kind !== 'cpu' && kind !== 'webgpu') die(`--device must be cpu or webgpu, got '${kind}'`);

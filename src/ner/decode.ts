@@ -14,6 +14,12 @@ export interface DecodeOptions {
   clsThreshold?: number;
   boundaryThreshold?: number;
   mode: 'flat' | 'nested';
+  /**
+   * The paper's de-duplication (§4.3): of candidates with identical boundaries only the one with the
+   * highest type probability stays. The official code does not do it (its `no_duplicate` is off); flat
+   * filtering subsumes it.
+   */
+  dedupe?: boolean;
 }
 
 function argmax(a: ArrayLike<number>, from: number, n: number): [number, number] {
@@ -50,14 +56,14 @@ export function readProposals(pl: ArrayLike<number>, pr: ArrayLike<number>, prob
     const candidate = type !== 0 && typeScore > cls && left <= right && (leftScore > bnd || rightScore > bnd) && sum > phi;
     all.push({ left, right, type, score, leftScore, rightScore, typeScore, candidate, kept: false });
   }
-  const kept = new Set(filterCandidates(all.filter((p) => p.candidate), o.mode));
+  const kept = new Set(filterCandidates(all.filter((p) => p.candidate), o.mode, o.dedupe));
   for (const p of all) p.kept = kept.has(p);
   return all;
 }
 
 /** The kept entities of one sentence, highest score first (see readProposals for the inputs). */
 export function decodeSentence(pl: ArrayLike<number>, pr: ArrayLike<number>, probs: ArrayLike<number>, K: number, M: number, C1: number, o: DecodeOptions): Candidate[] {
-  return filterCandidates(readProposals(pl, pr, probs, K, M, C1, o).filter((p) => p.candidate), o.mode)
+  return filterCandidates(readProposals(pl, pr, probs, K, M, C1, o).filter((p) => p.candidate), o.mode, o.dedupe)
     .map(({ left, right, type, score, leftScore, rightScore, typeScore }) => ({ left, right, type, score, leftScore, rightScore, typeScore }));
 }
 
@@ -69,8 +75,16 @@ export function crosses(a: Span, b: Span): boolean {
   return (a.left < b.left && b.left <= a.right && a.right < b.right) || (b.left < a.left && a.left <= b.right && b.right < a.right);
 }
 
-/** Greedy by score (stable for ties): flat drops overlaps, nested drops crossings. */
-export function filterCandidates(cands: Candidate[], mode: 'flat' | 'nested'): Candidate[] {
+/** Greedy by score (stable for ties): flat drops overlaps, nested drops crossings; `dedupe` first keeps one candidate per boundary pair. */
+export function filterCandidates(cands: Candidate[], mode: 'flat' | 'nested', dedupe = false): Candidate[] {
+  if (dedupe) {
+    const best = new Map<string, Candidate>();
+    for (const c of cands) {
+      const key = `${c.left},${c.right}`, b = best.get(key);
+      if (!b || c.typeScore > b.typeScore) best.set(key, c);
+    }
+    cands = cands.filter((c) => best.get(`${c.left},${c.right}`) === c);
+  }
   const sorted = cands.map((c, i) => [c, i] as const).sort((x, y) => y[0].score - x[0].score || x[1] - y[1]).map(([c]) => c);
   const kept: Candidate[] = [];
   for (const c of sorted) {

@@ -24,6 +24,10 @@ export interface DecoderConfig {
   dropout?: number;
   /** lrconcat (the official default) or meanpool (its GENIA setting). */
   spanPooling?: 'lrconcat' | 'meanpool';
+  /** The span-slot position embedding on queries and keys (official; the paper has none). */
+  slotEmbedding?: boolean;
+  /** `mlp`: sinusoid → Linear → GELU → Linear (official); `sinusoid`: the sinusoid alone (the paper). */
+  timeEmbedding?: 'mlp' | 'sinusoid';
 }
 
 class SpanLayer extends Module {
@@ -42,11 +46,11 @@ class SpanLayer extends Module {
     this.norm3 = this.child('norm3', new LayerNorm(c.hidden, 1e-5, o));
     this.drop = this.child('dropout', new Dropout(c.dropout, rng));
   }
-  /** x, pos (B, K, H); the words' keys and values for cross-attention, projected once (B, M, H). */
-  forward(x: Tensor, pos: Tensor, words: ProjectedKeyValue, wordMask: Tensor): Tensor {
-    const qk = T.add(x, pos);
+  /** x, pos (B, K, H) or null (no slot embedding); the words' keys and values for cross-attention, projected once (B, M, H). */
+  forward(x: Tensor, pos: Tensor | null, words: ProjectedKeyValue, wordMask: Tensor): Tensor {
+    const qk = pos ? T.add(x, pos) : x;
     x = this.norm1.forward(T.add(x, this.drop.forward(this.selfAttn.forward(qk, qk, x))));
-    x = this.norm2.forward(T.add(x, this.drop.forward(this.crossAttn.forward(T.add(x, pos), words, null, { keyPaddingMask: wordMask }))));
+    x = this.norm2.forward(T.add(x, this.drop.forward(this.crossAttn.forward(pos ? T.add(x, pos) : x, words, null, { keyPaddingMask: wordMask }))));
     const ffn = this.linear2.forward(this.drop.forward(this.linear1.forward(x, 'relu')));
     return this.norm3.forward(T.add(x, this.drop.forward(ffn)));
   }
@@ -114,13 +118,13 @@ export class SpanDecoder extends Module {
   /** Only for lrconcat pooling. */
   readonly startProj: Linear | null; readonly endProj: Linear | null; readonly downProj: Linear | null;
   readonly layers: SpanLayer[];
-  readonly slotMlp: Mlp2; readonly timeMlp: Mlp2; readonly classifier: Mlp2;
+  readonly slotMlp: Mlp2 | null; readonly timeMlp: Mlp2 | null; readonly classifier: Mlp2;
   readonly leftPointer: Pointer; readonly rightPointer: Pointer;
   readonly drop: Dropout;
 
   constructor(config: DecoderConfig, o: InitOptions = {}) {
     super();
-    this.c = { heads: 8, layers: 2, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat', ...config };
+    this.c = { heads: 8, layers: 2, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat', slotEmbedding: true, timeEmbedding: 'mlp', ...config };
     const c = this.c, h = c.hidden, rng = o.rng ?? defaultRng();
     const lr = c.spanPooling === 'lrconcat';
     this.startProj = lr ? this.child('start_proj', new Linear(h, h, o)) : null;
@@ -128,8 +132,8 @@ export class SpanDecoder extends Module {
     this.downProj = lr ? this.child('down_proj', new Linear(2 * h, h, o)) : null;
     const list = this.child('span_layers', new ModuleList());
     this.layers = Array.from({ length: c.layers }, () => list.add(new SpanLayer(c, o, rng)));
-    this.slotMlp = this.child('slot_embed', new Mlp2(h, h, h, o));
-    this.timeMlp = this.child('time_embed', new Mlp2(h, h, h, o));
+    this.slotMlp = c.slotEmbedding ? this.child('slot_embed', new Mlp2(h, h, h, o)) : null;
+    this.timeMlp = c.timeEmbedding === 'mlp' ? this.child('time_embed', new Mlp2(h, h, h, o)) : null;
     this.leftPointer = this.child('left_pointer', new Pointer(h, o));
     this.rightPointer = this.child('right_pointer', new Pointer(h, o));
     this.classifier = this.child('classifier', new Mlp2(h, h, c.types + 1, o));
@@ -200,11 +204,11 @@ export class SpanDecoder extends Module {
       spans = this.drop.forward(T.div(T.matmul(inSpan, words), T.affine(count, 1, 1e-30)));
     }
     // Span-slot positions 0..K−1, shared by every sentence and both layers.
-    const slots = this.slotMlp.forward(sinusoidalEmbedding(T.arange(0, K, 1, { device: dev }), h)); // (K, h)
-    const slotPos = T.reshape(slots, [1, K, h]);
+    const slotPos = this.slotMlp ? T.expand(T.reshape(this.slotMlp.forward(sinusoidalEmbedding(T.arange(0, K, 1, { device: dev }), h)), [1, K, h]), [B, K, h]) : null;
     let x = spans;
-    this.layers.forEach((layer, i) => { x = layer.forward(x, T.expand(slotPos, [B, K, h]), mem.crossKeyValues[i], wordMask); });
-    const time = this.timeMlp.forward(sinusoidalEmbedding(T.tensor(Int32Array.from(timesteps), { device: dev }), h)); // (B, h)
+    this.layers.forEach((layer, i) => { x = layer.forward(x, slotPos, mem.crossKeyValues[i], wordMask); });
+    const sinusoid = sinusoidalEmbedding(T.tensor(Int32Array.from(timesteps), { device: dev }), h); // (B, h)
+    const time = this.timeMlp ? this.timeMlp.forward(sinusoid) : sinusoid;
     return { x: T.add(x, T.reshape(time, [B, 1, h])), words: pos };
   }
 }

@@ -85,6 +85,10 @@ export interface ModelConfig {
   expansion?: 'repeat' | 'concat' | 'random';
   /** Span layers of the decoder: 2 in the official code, 1 in the paper (spec §1.11 item 7). */
   spanLayers?: number;
+  /** The span-slot position embedding (official; not in the paper, spec §1.11 item 8). Default true. */
+  slotEmbedding?: boolean;
+  /** `mlp` (official: sinusoid → Linear → GELU → Linear) or `sinusoid` (the paper's E_t, §1.11 item 9). */
+  timeEmbedding?: 'mlp' | 'sinusoid';
 }
 
 function allFinite(a: ArrayLike<number>): boolean {
@@ -93,7 +97,7 @@ function allFinite(a: ArrayLike<number>): boolean {
 }
 
 export interface PredictOptions {
-  steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; rng?: RNG;
+  steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; dedupe?: boolean; rng?: RNG;
   /** Called before each DDIM step's decoder runs (index from 0, its timestep). */
   beforeStep?: (index: number, t: number) => void;
   /** Called after each DDIM step with its decoder outputs on the host. */
@@ -147,7 +151,7 @@ export class DiffusionNER extends Module {
       embedding: config.hidden, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat',
       timesteps: 1000, schedule: 'cosine', scale: 1, lowercase: false,
       chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, embeddingDropout: 0, encoder: 'scratch', pooling: 'max', init: 'official',
-      expansion: 'repeat', spanLayers: 2,
+      expansion: 'repeat', spanLayers: 2, slotEmbedding: true, timeEmbedding: 'mlp',
       bert: undefined as unknown as BertConfig, ...config, positionFeatures: config.positionFeatures ?? config.encoder !== 'bert',
     };
     const c = this.c;
@@ -177,8 +181,10 @@ export class DiffusionNER extends Module {
     if (c.init !== 'official' && c.init !== 'pytorch') throw new Error(`DiffusionNER: init must be official or pytorch, got '${c.init}'`);
     const decoderInit = c.init === 'official' ? { ...o, linearStd: 0.02 } : o;
     if (!['repeat', 'concat', 'random'].includes(c.expansion)) throw new Error(`DiffusionNER: expansion must be repeat, concat or random, got '${c.expansion}'`);
+    if (c.timeEmbedding !== 'mlp' && c.timeEmbedding !== 'sinusoid') throw new Error(`DiffusionNER: timeEmbedding must be mlp or sinusoid, got '${c.timeEmbedding}'`);
     if (!(Number.isInteger(c.spanLayers) && c.spanLayers >= 1)) throw new Error(`DiffusionNER: spanLayers must be a whole number >= 1, got ${c.spanLayers}`);
-    this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling, layers: c.spanLayers }, decoderInit));
+    this.decoder = this.child('decoder', new SpanDecoder({ hidden: c.hidden, types: c.types.length, heads: c.heads, ffn: c.ffn, dropout: c.dropout, spanPooling: c.spanPooling, layers: c.spanLayers,
+      slotEmbedding: c.slotEmbedding, timeEmbedding: c.timeEmbedding }, decoderInit));
     this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
   }
 
@@ -353,6 +359,6 @@ export class DiffusionNER extends Module {
       return { left: sub(pl), right: sub(pr), probs: Float32Array.from(pc.slice(s * K * C1, (s + 1) * K * C1)), K, M: m, C1 };
     });
     o.onFinal?.(finals);
-    return finals.map((f) => decodeSentence(f.left, f.right, f.probs, K, f.M, C1, { mode: o.mode ?? 'flat', threshold: o.threshold }));
+    return finals.map((f) => decodeSentence(f.left, f.right, f.probs, K, f.M, C1, { mode: o.mode ?? 'flat', threshold: o.threshold, dedupe: o.dedupe }));
   }
 }

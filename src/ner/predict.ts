@@ -10,7 +10,7 @@ import { RNG } from '../tensor/random.js';
 import { tokenizeText, type TextToken } from '../text/tokenize.js';
 import { DiffusionNER } from './model.js';
 
-export interface PredictOptions { steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; seed?: number; batch?: number; maxWords?: number }
+export interface PredictOptions { steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; dedupe?: boolean; seed?: number; batch?: number; maxWords?: number }
 
 export interface TaggedEntity { start: number; end: number; type: string; text: string; score: number; charStart: number; charEnd: number }
 export interface TaggedSentence { line: number; tokens: string[]; entities: TaggedEntity[] }
@@ -47,7 +47,7 @@ export async function predictStream(model: DiffusionNER, device: Device, lines: 
   const flush = async () => {
     if (!queue.length) return;
     const b = model.batch(queue.map((q) => ({ tokens: q.toks.map((t) => t.text), entities: [] })), device);
-    const pred = await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode ?? 'flat', rng });
+    const pred = await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode ?? 'flat', dedupe: o.dedupe, rng });
     DiffusionNER.disposeBatch(b);
     queue.forEach((q, i) => {
       const entities = pred[i].map((c) => ({

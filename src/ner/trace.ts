@@ -30,17 +30,17 @@ export interface TracedStep {
 export interface Trace {
   tokens: string[];
   types: string[];
-  options: { steps: number; proposals: number; eta: number; threshold: number; mode: 'flat' | 'nested'; seed: number };
+  options: { steps: number; proposals: number; eta: number; threshold: number; mode: 'flat' | 'nested'; dedupe: boolean; seed: number };
   modules: ForwardRecord[];
   steps: TracedStep[];
   entities: { start: number; end: number; type: string; text: string; score: number }[];
 }
 
-export interface TraceOptions { steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; seed?: number; values?: boolean }
+export interface TraceOptions { steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: 'flat' | 'nested'; dedupe?: boolean; seed?: number; values?: boolean }
 
 export async function traceSentence(model: DiffusionNER, device: Device, tokens: string[], o: TraceOptions = {}): Promise<Trace> {
   if (tokens.length === 0) throw new Error('trace: the sentence has no words');
-  const opts = { steps: o.steps ?? 5, proposals: o.proposals ?? model.c.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode ?? 'flat' as const, seed: o.seed ?? 0 };
+  const opts = { steps: o.steps ?? 5, proposals: o.proposals ?? model.c.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode ?? 'flat' as const, dedupe: o.dedupe ?? false, seed: o.seed ?? 0 };
   model.eval();
   const rec = recordForwards(model, { values: o.values });
   rec.phase('encode');
@@ -57,7 +57,7 @@ export async function traceSentence(model: DiffusionNER, device: Device, tokens:
         // The sentence's own words only (M may exceed it by nothing here: one sentence per batch).
         const sub = (a: Float32Array) => Float32Array.from({ length: K * m }, (_, i) => a[Math.floor(i / m) * M + (i % m)]);
         const pl = sub(s.left), pr = sub(s.right);
-        const read = readProposals(pl, pr, s.probs, K, m, C1, { mode: opts.mode, threshold: opts.threshold });
+        const read = readProposals(pl, pr, s.probs, K, m, C1, { mode: opts.mode, threshold: opts.threshold, dedupe: opts.dedupe });
         const rows = (a: Float32Array) => Array.from({ length: K }, (_, k) => Array.from(a.subarray(k * m, (k + 1) * m)));
         steps.push({
           index: s.index, t: s.t, tNext: s.tNext, alphaBar: abar[s.t], alphaBarNext: s.tNext >= 0 ? abar[s.tNext] : 1,

@@ -41,6 +41,8 @@ export interface TrainConfig {
     encoderLrScale?: number;
     /** Consecutive non-finite steps that abort the run (default 20). */
     maxBadSteps?: number;
+    /** Adam's bias correction (the paper's Adam); off by default, as the official code's AdamW. */
+    correctBias?: boolean;
     /**
      * Also keep every epoch's model as OUT/epochs/epoch-N (a model folder, with the φ chosen on dev for
      * that epoch), e.g. to average the models along one run (`diffusionner average`). Default false.
@@ -49,6 +51,8 @@ export interface TrainConfig {
   };
   eval: {
     steps?: number; proposals?: number; eta?: number; threshold?: number; mode: 'flat' | 'nested'; batch?: number;
+    /** The paper's de-duplication of identical boundaries (decode.ts); off, as the official code. */
+    dedupe?: boolean;
     /**
      * Further φ values scored on dev after each epoch (one DDIM run for all); the best, with `threshold`
      * among the candidates, selects the epoch and is kept in the model folder (selection.json) for test,
@@ -97,7 +101,7 @@ export async function evaluateThresholds(model: DiffusionNER, sentences: Sentenc
   const secs = (performance.now() - t0) / 1000;
   model.train(wasTraining);
   return thresholds.map((threshold) => {
-    const pred = finals.map((f) => decodeSentence(f.left, f.right, f.probs, f.K, f.M, f.C1, { mode: o.mode, threshold }));
+    const pred = finals.map((f) => decodeSentence(f.left, f.right, f.probs, f.K, f.M, f.C1, { mode: o.mode, threshold, dedupe: o.dedupe }));
     return { threshold, ...score(gold, pred, model.c.types), sentencesPerSecond: sentences.length / secs };
   });
 }
@@ -213,7 +217,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     ...decayGroups(named.filter(([n]) => isEncoder(n)), cfg.train.weightDecay ?? 0.01).map((g) => ({ ...g, lrScale: cfg.train.encoderLrScale ?? 1 })),
     ...decayGroups(named.filter(([n]) => !isEncoder(n)), cfg.train.weightDecay ?? 0.01),
   ].filter((g) => g.params.length);
-  const opt = new AdamW(groups, { lr: cfg.train.lr, eps: 1e-6, correctBias: false, decayAfter: true });
+  const opt = new AdamW(groups, { lr: cfg.train.lr, eps: 1e-6, correctBias: cfg.train.correctBias ?? false, decayAfter: true });
   const stepsPerEpoch = Math.ceil(trainSet.length / cfg.train.batch);
   const total = Math.min(cfg.train.maxSteps ?? Infinity, stepsPerEpoch * cfg.train.epochs);
   const warmup = Math.round((cfg.train.warmup ?? 0.1) * total);

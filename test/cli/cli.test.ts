@@ -46,7 +46,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   // The decoding the model was trained with is recorded too, and used without --mode.
   if (selection.mode !== 'flat' || !e.stdout.includes('flat filtering as recorded in')) throw new Error(`mode: ${JSON.stringify(selection)} ${e.stdout}`);
   writeFileSync(join(dir, 'run', 'model', 'selection.json'), JSON.stringify({ ...selection, mode: 'nested' }));
-  const nested = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'));
+  const nested = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--dedupe');
   writeFileSync(join(dir, 'run', 'model', 'selection.json'), JSON.stringify(selection));
   if (nested.status !== 0 || !nested.stdout.includes('nested filtering as recorded in')) throw new Error(`recorded nested mode: ${nested.stdout} ${nested.stderr}`);
   if (!('micro' in JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8')))) throw new Error('eval json');

@@ -64,5 +64,16 @@ s('a batch with no gold entity is skipped: no step and no update (as the officia
   if (metrics.epochs[0].steps !== 4 || steps.join() !== '1,2,3,4' || metrics.epochs[0].skippedSteps !== 0) throw new Error(`${JSON.stringify(metrics.epochs[0])} ${steps}`);
 });
 
+s('train.correctBias switches Adam\'s bias correction on (the paper\'s Adam); off it is the official AdamW', async () => {
+  const weights = async (out: string, correctBias?: boolean) => {
+    const c = cfg(out);
+    await train({ ...c, train: { ...c.train, epochs: 1, maxSteps: 3, ...(correctBias === undefined ? {} : { correctBias }) } }, T.cpu, { log: () => {}, progress: false });
+    return readSafetensors(join(readCheckpoint(join(dir, out)).dir, 'model.safetensors')).get('decoder.classifier.2.weight')!.data;
+  };
+  const plain = await weights('adamw'), explicitOff = await weights('adamw-off', false), corrected = await weights('adam', true);
+  if (Array.from(plain).some((v, i) => v !== explicitOff[i])) throw new Error('correctBias false is the default');
+  if (!Array.from(plain).some((v, i) => v !== corrected[i])) throw new Error('bias correction changed nothing');
+});
+
 s.after(() => rmSync(dir, { recursive: true, force: true }));
 s.run();

@@ -1,12 +1,13 @@
 /**
  * The model's variants of the official code and the paper (spec §1.4.4, §1.11 items 7 and 11):
  * `expansion` repeat / concat / random (how N gold spans become the K noised rows and what the proposals
- * are matched against) and `spanLayers`.
+ * are matched against), `spanLayers`, `slotEmbedding`, `timeEmbedding` and the decoder's `dedupe`.
  */
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { spansToX0 } from '../../src/diffusion/spans.js';
 import type { GoldSpan } from '../../src/ner/criterion.js';
+import { decodeSentence } from '../../src/ner/decode.js';
 import { DiffusionNER, type ModelConfig } from '../../src/ner/model.js';
 import { assertClose, assertThrows, DEVICES } from '../helpers.js';
 
@@ -82,6 +83,34 @@ s('spanLayers sets the decoder depth (the paper: 1; the official code: 2); bad v
   await one.predict(b, { steps: 2 });
   await assertThrows(() => new DiffusionNER(config({ spanLayers: 0 }), { device: T.cpu }), /spanLayers must be a whole number >= 1, got 0/);
   await assertThrows(() => new DiffusionNER(config({ expansion: 'pad' as 'random' }), { device: T.cpu }), /expansion must be repeat, concat or random, got 'pad'/);
+});
+
+s('slotEmbedding false drops the slot MLP, timeEmbedding sinusoid the time MLP (the paper); both train and sample on every device', async () => {
+  for (const dev of DEVICES) {
+    const model = new DiffusionNER(config({ slotEmbedding: false, timeEmbedding: 'sinusoid' }), { device: dev, rng: new T.RNG(6) });
+    const names = [...model.namedParameters()].map(([n]) => n);
+    if (names.some((n) => n.includes('slot_embed') || n.includes('time_embed'))) throw new Error(`${dev.name}: ${names.filter((n) => /slot|time/.test(n))}`);
+    const full = [...new DiffusionNER(config(), { device: dev, rng: new T.RNG(6) }).namedParameters()].map(([n]) => n);
+    if (!full.some((n) => n.includes('slot_embed')) || !full.some((n) => n.includes('time_embed'))) throw new Error('the official decoder has both MLPs');
+    const b = model.batch([{ tokens: ['a', 'b', 'c'], entities: [{ start: 0, end: 2, type: 'PER' }] }], dev);
+    const r = await model.lossAndBackward(b);
+    if (!Number.isFinite(r.classification + r.boundary)) throw new Error(`${dev.name}: loss ${JSON.stringify(r)}`);
+    model.eval();
+    await model.predict(b, { steps: 2 });
+    DiffusionNER.disposeBatch(b);
+    model.dispose();
+  }
+  await assertThrows(() => new DiffusionNER(config({ timeEmbedding: 'learned' as 'mlp' }), { device: T.cpu }), /timeEmbedding must be mlp or sinusoid, got 'learned'/);
+});
+
+s('dedupe (the paper): of candidates with identical boundaries only the highest type probability stays', () => {
+  // K = 2 proposals over M = 2 words, C + 1 = 3 classes: both read (0, 1); proposal 0 is type 1 at 0.6
+  // with sure boundaries (sum 2.6), proposal 1 type 2 at 0.9 with weaker ones (sum 2.5).
+  const pl = [1, 0, 0.8, 0.1], pr = [0, 1, 0.1, 0.8], probs = [0.1, 0.6, 0.3, 0.05, 0.05, 0.9];
+  const nested = decodeSentence(pl, pr, probs, 2, 2, 3, { mode: 'nested', threshold: 2 });
+  if (nested.map((c) => c.type).join() !== '1,2') throw new Error(`nested keeps both types: ${JSON.stringify(nested)}`);
+  const deduped = decodeSentence(pl, pr, probs, 2, 2, 3, { mode: 'nested', threshold: 2, dedupe: true });
+  if (deduped.length !== 1 || deduped[0].type !== 2) throw new Error(`dedupe keeps the higher type probability: ${JSON.stringify(deduped)}`);
 });
 
 s('position features: on by default with the scratch encoder, as configured otherwise', () => {
