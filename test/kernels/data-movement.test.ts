@@ -63,35 +63,38 @@ s('cast truncates toward zero; fill writes every element', async () => {
   ], { rtol: 0, atol: 0 });
 });
 
-s('fused AdamW equals the textbook update (both decay orders, with and without bias correction, scalar and vec4 lengths)', async () => {
-  for (const decayAfter of [false, true]) {
-    for (const [correct, n] of [[false, 37], [true, 37], [false, 36], [true, 4096 + 4]] as const) {
-      const step = 3;
-      const h = {
-        lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01,
-        bc1: correct ? 1 - 0.9 ** step : 1, bc2: correct ? 1 - 0.999 ** step : 1, gradScale: 0.5, decayAfter,
-      };
-      const p0 = randomValues(n, 1), g0 = randomValues(n, 2), m0 = randomValues(n, 3, -0.1, 0.1), v0 = randomValues(n, 4, 0, 0.1);
-      // Textbook AdamW, written out independently of the kernel.
-      const want = p0.map((p, i) => {
-        const g = g0[i] * h.gradScale;
-        if (!decayAfter) p *= 1 - h.lr * h.weightDecay;
-        const m = 0.9 * m0[i] + 0.1 * g, v = 0.999 * v0[i] + 0.001 * g * g;
-        p -= h.lr * (m / h.bc1) / (Math.sqrt(v / h.bc2) + h.eps);
-        return decayAfter ? p * (1 - h.lr * h.weightDecay) : p;
-      });
-      const ref = [p0.slice(), g0, m0.slice(), v0.slice()];
-      cpuAdamW(ref[0], ref[1], ref[2], ref[3], h);
-      assertClose(ref[0], want, { rtol: 1e-12, atol: 1e-12 }, 'cpu reference');
-      for (const dev of DEVICES) {
-        const [p, g, m, v] = [p0, g0, m0, v0].map((a) => T.tensor(a, { dtype: 'f32', device: dev }));
-        T.adamwUpdate(p, g, m, v, h);
-        assertClose(await p.data(), want, { rtol: 1e-5, atol: 1e-6 }, `${dev.name} param`);
-        assertClose(await m.data(), ref[2], { rtol: 1e-5, atol: 1e-6 }, `${dev.name} exp_avg`);
-        assertClose(await v.data(), ref[3], { rtol: 1e-5, atol: 1e-7 }, `${dev.name} exp_avg_sq`);
-      }
+s('fused AdamW equals the textbook update over random lengths, steps and settings (both decay orders, with and without bias correction)', async () => {
+  const settings = fc.record({
+    n: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 4000, max: 5000 })), step: fc.integer({ min: 1, max: 50 }),
+    decayAfter: fc.boolean(), correct: fc.boolean(), weightDecay: fc.constantFrom(0, 0.01, 0.1), gradScale: fc.double({ min: 0.05, max: 1, noNaN: true }),
+    seed: fc.integer({ min: 1, max: 1e5 }),
+  });
+  await assertProperty([settings], async ({ n, step, decayAfter, correct, weightDecay, gradScale, seed }) => {
+    const h = {
+      lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay,
+      bc1: correct ? 1 - 0.9 ** step : 1, bc2: correct ? 1 - 0.999 ** step : 1, gradScale, decayAfter,
+    };
+    const p0 = randomValues(n, seed), g0 = randomValues(n, seed + 1), m0 = randomValues(n, seed + 2, -0.1, 0.1), v0 = randomValues(n, seed + 3, 0, 0.1);
+    // Textbook AdamW, written out independently of the kernel.
+    const want = p0.map((p, i) => {
+      const g = g0[i] * h.gradScale;
+      if (!decayAfter) p *= 1 - h.lr * h.weightDecay;
+      const m = 0.9 * m0[i] + 0.1 * g, v = 0.999 * v0[i] + 0.001 * g * g;
+      p -= h.lr * (m / h.bc1) / (Math.sqrt(v / h.bc2) + h.eps);
+      return decayAfter ? p * (1 - h.lr * h.weightDecay) : p;
+    });
+    const ref = [p0.slice(), g0, m0.slice(), v0.slice()];
+    cpuAdamW(ref[0], ref[1], ref[2], ref[3], h);
+    assertClose(ref[0], want, { rtol: 1e-12, atol: 1e-12 }, 'cpu reference');
+    for (const dev of DEVICES) {
+      const [p, g, m, v] = [p0, g0, m0, v0].map((a) => T.tensor(a, { dtype: 'f32', device: dev }));
+      T.adamwUpdate(p, g, m, v, h);
+      assertClose(await p.data(), want, { rtol: 1e-5, atol: 1e-6 }, `${dev.name} param (n ${n})`);
+      assertClose(await m.data(), ref[2], { rtol: 1e-5, atol: 1e-6 }, `${dev.name} exp_avg (n ${n})`);
+      assertClose(await v.data(), ref[3], { rtol: 1e-5, atol: 1e-7 }, `${dev.name} exp_avg_sq (n ${n})`);
+      [p, g, m, v].forEach((t) => t.dispose());
     }
-  }
+  }, 12);
 });
 
 s.run();
