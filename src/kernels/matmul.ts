@@ -14,6 +14,7 @@
 import type { TypedArray } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { ENTRY, FLAT_INDEX, grid1d, range, UniformWriter, WG } from './common.js';
 import { gelu } from './math.js';
 import { WGSL_MATH } from './math.js';
@@ -91,16 +92,19 @@ fn ldB(k: u32, n: u32) -> f32 {
 /** store(m, n, v): columns n .. n + 3 of row m through the epilogue, skipping what lies outside C. */
 function storeFunction(vec4: boolean): string {
   // N % 4 == 0: four columns are all inside or all outside, and one vec4 store writes them.
-  return vec4
-    ? `fn store(m: u32, n: u32, v: vec4<f32>) {
+  return wgsl`
+#if ${vec4}
+fn store(m: u32, n: u32, v: vec4<f32>) {
   if (m >= u.M || n >= u.N) { return; }
   C[(cBase + m * u.N + n) / 4u] = vec4<f32>(epi(v.x, n), epi(v.y, n + 1u), epi(v.z, n + 2u), epi(v.w, n + 3u));
-}`
-    : `fn store(m: u32, n: u32, v: vec4<f32>) {
+}
+#else
+fn store(m: u32, n: u32, v: vec4<f32>) {
   if (m >= u.M) { return; }
   let o = cBase + m * u.N + n;
   for (var e = 0u; e < 4u; e++) { if (n + e < u.N) { C[o + e] = epi(v[e], n + e); } }
-}`;
+}
+#endif`;
 }
 
 export interface TiledConfig { BM: number; BN: number; BK: number; TM: number; TN: number }
