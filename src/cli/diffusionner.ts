@@ -17,6 +17,7 @@ import { formatDenoising, formatModuleTable, traceSentence } from '../ner/trace.
 import { tokenizeText } from '../text/tokenize.js';
 import { renderTraceHtml } from './trace-html.js';
 import { kernelHelp, KERNELS, runKernel } from './kernel-playground.js';
+import { pickVariant } from '../kernels/matmul.js';
 
 const USAGE = `usage:
   diffusionner train --config FILE [--out DIR] [--resume] [--init MODEL_DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]
@@ -25,6 +26,7 @@ const USAGE = `usage:
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe]
   diffusionner export --model DIR --out DIR [--f16]
   diffusionner average --out DIR MODEL_DIR MODEL_DIR ...   (checkpoint averaging: the mean of the models' weights)
+  diffusionner device [--json]   (the WebGPU adapter: name, features, limits, the matmul variant it gets)
   diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
   diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N]`;
 
@@ -40,7 +42,7 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-const COMMANDS = ['train', 'eval', 'predict', 'trace', 'export', 'average', 'kernel'];
+const COMMANDS = ['train', 'eval', 'predict', 'trace', 'export', 'average', 'kernel', 'device'];
 // Errors stay one line; the usage is one flag away.
 const SEE_HELP = '(diffusionner --help shows the usage)';
 
@@ -140,6 +142,18 @@ async function main(argv: string[]): Promise<void> {
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s${source})`);
     for (const [t, sc] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${sc.precision.toFixed(2)}  R ${sc.recall.toFixed(2)}  F1 ${sc.f1.toFixed(2)}`);
     if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(all.length > 1 ? { best: r, sweep: all } : r, null, 1));
+  } else if (cmd === 'device') {
+    // The adapter whatever DNER_DEVICE says: this command is about the WebGPU side.
+    const gpu = await getDevice('webgpu');
+    if (gpu.kind !== 'webgpu') die('no WebGPU adapter');
+    const r = gpu.backend.report;
+    const matmul = pickVariant(gpu, { batch: 1, M: 1024, N: 1024, K: 1024, transA: false, transB: false, aStride: 0, bStride: 0, act: 'none' }).variant;
+    if (values.json) { console.log(JSON.stringify({ ...r, timestampQueries: gpu.backend.hasTimestamps, matmulVariant: matmul }, null, 1)); return; }
+    console.log(`${r.description} (vendor ${r.vendor || '?'}, architecture ${r.architecture || '?'}${r.isSoftware ? ', software rasteriser' : ''})`);
+    console.log(`subgroups: ${r.subgroupSize ? `${r.subgroupSize} lanes` : 'off'}; timestamp queries: ${gpu.backend.hasTimestamps ? 'yes' : 'no'}; matmul variant: ${matmul}`);
+    console.log(`features: ${r.features.join(', ')}`);
+    console.log('limits:');
+    for (const [k, v] of Object.entries(r.limits)) console.log(`  ${k.padEnd(44)} ${v}`);
   } else if (cmd === 'kernel') {
     const [name] = positionals;
     if (values.list || !name) { console.log(`kernels:\n${kernelHelp()}`); return; }

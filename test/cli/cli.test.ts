@@ -68,6 +68,14 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'other-type.jsonl')), /other-type\.jsonl:1: field 'entities\[0\]\.type': 'PERSON' is not one of the types \(LOC\)/, 'a type the model does not know');
   oneLineError(cli('eval'), /eval needs --model DIR and --data FILE \(diffusionner --help shows the usage\)/, 'missing arguments');
   oneLineError(cli('bogus'), /unknown command 'bogus'; the commands are train, eval/, 'an unknown command');
+  // The adapter report: name, features, limits and the matmul variant, as text or JSON.
+  const devJson = cli('device', '--json');
+  const report = devJson.status === 0 ? JSON.parse(devJson.stdout) : null;
+  if (!report || typeof report.description !== 'string' || !Array.isArray(report.features) || !(report.limits.maxStorageBufferBindingSize > 0) || !['regblock', 'tiled', 'naive'].includes(report.matmulVariant)) {
+    throw new Error(`device --json: ${devJson.stdout} ${devJson.stderr}`);
+  }
+  const devText = cli('device');
+  if (devText.status !== 0 || !devText.stdout.includes(report.description) || !/maxComputeWorkgroupsPerDimension +\d+/.test(devText.stdout)) throw new Error(`device: ${devText.stdout}`);
   const help = cli('--help');
   if (help.status !== 0 || !help.stdout.includes('diffusionner eval --model DIR --data FILE')) throw new Error(`--help: ${help.status} ${help.stdout}`);
   writeFileSync(join(dir, 'bad.jsonl'), '{"tokens": ["a"], "entities": [{"start": 0, "end": 3, "type": "LOC"}]}\n');
