@@ -36,15 +36,29 @@ for (const [i, f] of files.entries()) {
   await import(pathToFileURL(f).href);
 }
 
-// uvu prints totals but returns nothing: count what it writes to report the standard closing line.
+// uvu prints totals but returns nothing: count what it writes to report the standard closing line. It
+// also prints each file's name as the file starts, which times the files (the suite has a time budget).
 let captured = '';
+const names = files.map((f) => relative(root, f));
+const seconds = new Map<string, number>();
+const running: { file: { name: string; since: number } | null } = { file: null };
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+  captured += text;
+  const started = names.find((n) => !seconds.has(n) && n !== running.file?.name && text.includes(n));
+  if (started) {
+    const now = performance.now();
+    if (running.file) seconds.set(running.file.name, (now - running.file.since) / 1000);
+    running.file = { name: started, since: now };
+  }
   return (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
 }) as typeof process.stdout.write;
 await exec();
 process.stdout.write = write;
+if (running.file) seconds.set(running.file.name, (performance.now() - running.file.since) / 1000);
+const slowest = [...seconds].sort((a, b) => b[1] - a[1]).slice(0, 5);
+if (slowest.length > 1) console.log(`slowest files: ${slowest.map(([n, t]) => `${n} ${t.toFixed(0)} s`).join(', ')}`);
 const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
 const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
