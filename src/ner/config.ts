@@ -114,8 +114,9 @@ export function checkModelConfig(c: unknown, file: string): Record<string, unkno
     if (v === undefined) return;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (openHi && v === hi)) throw new ConfigError(file, k, `must be a number in [${lo}, ${hi}${openHi ? ')' : ']'}, got ${JSON.stringify(v)?.slice(0, 40)}`);
   };
-  const choice = (k: string, options: string[]) => {
-    const v = cfg[k];
+  // The same choices as a training config's model section.
+  const choice = (k: string) => {
+    const v = cfg[k], options = CHOICES[`model.${k}`];
     if (v !== undefined && !options.includes(v as string)) throw new ConfigError(file, k, `must be one of ${options.join(', ')}, got ${JSON.stringify(v)?.slice(0, 40)}`);
   };
   const bool = (k: string) => { if (cfg[k] !== undefined && typeof cfg[k] !== 'boolean') throw new ConfigError(file, k, 'must be true or false'); };
@@ -131,7 +132,7 @@ export function checkModelConfig(c: unknown, file: string): Record<string, unkno
   int('hidden', 2, 8192, true); int('embedding', 1, 8192); int('lstmLayers', 1, 16); int('proposals', 1, 4096); int('heads', 1, 256);
   int('ffn', 1, 65536); int('timesteps', 1, 100000); int('charEmbedding', 0, 4096); int('charFilters', 1, 8192); int('maxChars', 1, 4096); int('spanLayers', 1, 64);
   real('dropout', 0, 1, true); real('wordDropout', 0, 1, true); real('embeddingDropout', 0, 1, true); real('scale', 1e-6, 1e6);
-  choice('spanPooling', ['lrconcat', 'meanpool']); choice('schedule', ['linear', 'cosine']); choice('encoder', ['scratch', 'bert']); choice('pooling', ['max', 'mean']); choice('init', ['official', 'pytorch']); choice('expansion', ['repeat', 'concat', 'random']); choice('timeEmbedding', ['mlp', 'sinusoid']);
+  for (const k of ['spanPooling', 'schedule', 'encoder', 'pooling', 'init', 'expansion', 'timeEmbedding']) choice(k);
   bool('positionFeatures'); bool('slotEmbedding'); bool('lowercase');
   strings('types', 10000, true); strings('chars', 1 << 20, false);
   if ((cfg.hidden as number) % 2) throw new ConfigError(file, 'hidden', 'must be even');
