@@ -1,0 +1,87 @@
+/**
+ * The layer map of ../shared/DESIGN.md, checked on the sources: every import between src/ folders points
+ * down, only the WebGPU backend talks to Dawn, and the numeric layers do no I/O. A new import that breaks
+ * the map fails here with its file and line, instead of surfacing later as an import cycle.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+
+const src = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
+
+/** What each layer may import (besides itself). index.ts is the public API, for programs and the CLI. */
+const ALLOWED: Record<string, string[]> = {
+  tensor: [],
+  kernels: ['tensor'],
+  ops: ['tensor', 'kernels'],
+  text: [],
+  diffusion: ['tensor', 'kernels', 'ops'],
+  nn: ['tensor', 'kernels', 'ops', 'text'],
+  ner: ['tensor', 'kernels', 'ops', 'text', 'diffusion', 'nn'],
+  index: ['tensor', 'kernels', 'ops', 'text', 'diffusion', 'nn', 'ner'],
+  cli: ['tensor', 'kernels', 'ops', 'text', 'diffusion', 'nn', 'ner', 'index'],
+};
+/** Layers that compute only: no file system, processes or network. */
+const PURE = ['tensor', 'kernels', 'ops', 'diffusion'];
+
+interface Import { file: string; line: number; spec: string }
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return sources(p);
+    return f.endsWith('.ts') && !f.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** Static `import … from '…'`, `export … from '…'`, side-effect `import '…'` and dynamic `import('…')`. */
+function importsOf(file: string, text: string): Import[] {
+  const found: Import[] = [];
+  const patterns = [/\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g];
+  for (const re of patterns) {
+    for (const m of text.matchAll(re)) found.push({ file, line: text.slice(0, m.index).split('\n').length, spec: m[1] });
+  }
+  return found;
+}
+
+/** The layer a file under src/ belongs to: its first folder, or `index` for src/index.ts. */
+function layerOf(file: string): string {
+  const first = relative(src, file).split(sep)[0];
+  return first.replace(/\.(ts|js)$/, '');
+}
+
+const all = sources(src).flatMap((f) => importsOf(f, readFileSync(f, 'utf8')));
+const where = (i: Import) => `${relative(join(src, '..'), i.file)}:${i.line} imports '${i.spec}'`;
+
+const s = suite('architecture: the layer map');
+
+s('the import scanner sees every form of import', () => {
+  const text = "import { a } from '../ops/x.js';\nimport type { T } from \"../tensor/t.js\";\nexport { b } from '../nn/b.js';\nimport '../ner/side.js';\nconst m = await import('../cli/late.js');\n";
+  const specs = importsOf('x.ts', text).map((i) => `${i.line}:${i.spec}`).sort();
+  const want = ['1:../ops/x.js', '2:../tensor/t.js', '3:../nn/b.js', '4:../ner/side.js', '5:../cli/late.js'];
+  if (specs.join(' ') !== want.join(' ')) throw new Error(`scanned ${specs.join(' ')}`);
+});
+
+s('every folder under src/ has a place in the map, and imports between them point down', () => {
+  const layers = new Set(sources(src).map(layerOf));
+  const unmapped = [...layers].filter((l) => !(l in ALLOWED));
+  if (unmapped.length) throw new Error(`src/ has layers the map does not name: ${unmapped.join(', ')} (add them to ALLOWED, where DESIGN.md puts them)`);
+  const wrong = all.filter((i) => i.spec.startsWith('.')).filter((i) => {
+    const from = layerOf(i.file), to = layerOf(resolve(dirname(i.file), i.spec));
+    return to !== from && !ALLOWED[from].includes(to);
+  });
+  if (wrong.length) throw new Error(`imports against the layer map:\n${wrong.map(where).join('\n')}`);
+  // The check has teeth: the sources do import across layers.
+  if (all.filter((i) => i.spec.startsWith('..')).length < 50) throw new Error('too few cross-folder imports found: is the scanner broken?');
+});
+
+s('only the WebGPU backend imports Dawn, and the numeric layers do no I/O', () => {
+  const dawn = all.filter((i) => i.spec === 'webgpu' && !relative(src, i.file).startsWith(join('tensor', 'webgpu')));
+  if (dawn.length) throw new Error(`Dawn imported outside src/tensor/webgpu:\n${dawn.map(where).join('\n')}`);
+  const io = all.filter((i) => PURE.includes(layerOf(i.file)) && /^node:(fs|child_process|net|http|https|worker_threads)/.test(i.spec));
+  if (io.length) throw new Error(`I/O in a numeric layer:\n${io.map(where).join('\n')}`);
+  if (!all.some((i) => i.spec === 'webgpu')) throw new Error('no import of webgpu found at all: is the scanner broken?');
+});
+
+s.run();
