@@ -1,9 +1,13 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { assertClose, assertProperty, assertThrows, checkAgainstReference, DEVICES, randomValues, shapeArb, withKernelVariant } from '../helpers.js';
+import { launchLayerNorm } from '../../src/kernels/layernorm.js';
+import { assertClose, assertProperty, assertThrows, checkAgainstReference, DEVICES, kernelVariants, randomValues, shapeArb, webgpu, withKernelVariant } from '../helpers.js';
 
 const s = suite('reductions, softmax, layernorm');
+
+/** The lavapipe layerNorm kernels: one row per invocation alone (`rows`) or sharing γ, β across a subgroup. */
+const layerNormVariants = () => (webgpu ? kernelVariants(webgpu) : ['reference']);
 
 const shapeAndAxis = shapeArb(1, 4, 9).chain((shape) => fc.tuple(fc.constant(shape), fc.integer({ min: -shape.length, max: shape.length - 1 })));
 
@@ -72,13 +76,13 @@ for (const log of [false, true]) {
   });
 }
 
-s('the workgroup-per-row softmax and layerNorm (real GPUs) agree with the reference, rows longer than a workgroup', async () => {
-  for (const variant of ['invocation', 'workgroup']) {
-    await withKernelVariant('DNER_ROWS', variant, () => checkAgainstReference(`rows ${variant}`, [
+s('every row layout of softmax and layerNorm agrees with the reference, rows longer than a workgroup or not a whole subgroup', async () => {
+  for (const [variant, ln] of [...layerNormVariants().map((v) => ['invocation', v]), ['workgroup', 'rows']]) {
+    await withKernelVariant('DNER_ROWS', variant, () => withKernelVariant('DNER_LAYERNORM', ln, () => checkAgainstReference(`rows ${variant}, layerNorm ${ln}`, [
       { shape: [5, 1028], lo: -8, hi: 8 }, { shape: [3, 260], lo: -8, hi: 8 }, { shape: [1028] }, { shape: [1028] }, { shape: [7, 8] }, { shape: [8] },
     ], (a, b, gamma, beta, c, gammaC) => [
       T.softmax(a, -1), T.logSoftmax(b, -1), T.softmax(c, -1), T.layerNorm(a, gamma, beta, 1e-5), T.layerNorm(c, gammaC, gammaC, 1e-5),
-    ], { rtol: 1e-4, atol: 1e-5 }));
+    ], { rtol: 1e-4, atol: 1e-5 })));
   }
 });
 
@@ -95,14 +99,14 @@ s('softmax survives huge logits (max-subtracted)', async () => {
 });
 
 s('layerNorm forward (y, mean, rstd) and backward (dx, dgamma, dbeta)', async () => {
-  await assertProperty([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 1e6 })], async (rows, d, seed) => {
-    await checkAgainstReference('layerNorm', [{ shape: [rows, d], lo: -3, hi: 5 }, { shape: [d] }, { shape: [d] }, { shape: [rows, d] }], (x, gamma, beta, g) => {
+  await assertProperty([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }).map((d) => (d % 2 ? d : 4 * d)), fc.constantFrom(...layerNormVariants()), fc.integer({ min: 1, max: 1e6 })], async (rows, d, variant, seed) => {
+    await withKernelVariant('DNER_LAYERNORM', variant, () => checkAgainstReference(`layerNorm ${variant}`, [{ shape: [rows, d], lo: -3, hi: 5 }, { shape: [d] }, { shape: [d] }, { shape: [rows, d] }], (x, gamma, beta, g) => {
       const y = T.layerNorm(x, gamma, beta, 1e-5);
       const mean = T.mean(x, -1);
       const meanT = mean;
       const rstd = T.rsqrt(T.affine(T.mean(T.square(T.sub(x, T.unsqueeze(meanT, -1))), -1), 1, 1e-5));
       return [y, ...T.layerNormBackward(x, gamma, meanT, rstd, g, rows, d)];
-    }, { rtol: 2e-4, atol: 2e-4 }, seed);
+    }, { rtol: 2e-4, atol: 2e-4 }, seed));
   }, 10);
 });
 
@@ -112,8 +116,27 @@ s('one-pass statistics stay accurate: layerNorm of rows far from 0, softmax with
   const noise = randomValues(rows * d, 11);
   const x = noise.map((v, i) => 1e4 + Math.round(64 * (i % 3) * v) / 64); // exact in f32
   const masked = randomValues(4 * 12, 12).map((v, i) => (i % 5 === 1 || (i >= 36 && i !== 40) ? -1e30 : 4 * v));
-  await checkAgainstReference('one pass', [{ shape: [rows, d], values: x }, { shape: [d] }, { shape: [d] }, { shape: [4, 12], values: masked }, { shape: [12, 4], values: masked }],
-    (xt, gamma, beta, m, mt) => [T.layerNorm(xt, gamma, beta, 1e-5), T.softmax(m, -1), T.logSoftmax(m, -1), T.softmax(mt, 0)], { rtol: 2e-4, atol: 2e-4 });
+  for (const variant of layerNormVariants()) {
+    await withKernelVariant('DNER_LAYERNORM', variant, () => checkAgainstReference(`one pass, layerNorm ${variant}`, [{ shape: [rows, d], values: x }, { shape: [d] }, { shape: [d] }, { shape: [4, 12], values: masked }, { shape: [12, 4], values: masked }],
+      (xt, gamma, beta, m, mt) => [T.layerNorm(xt, gamma, beta, 1e-5), T.softmax(m, -1), T.logSoftmax(m, -1), T.softmax(mt, 0)], { rtol: 2e-4, atol: 2e-4 }));
+  }
+});
+
+s('lavapipe layerNorm: sharing γ, β across a subgroup changes no bit of y, mean or rstd', async () => {
+  if (!webgpu || layerNormVariants().length < 2) return;
+  const dev = webgpu;
+  for (const [rows, d] of [[1, 4], [9, 36], [17, 256], [3, 1028]]) {
+    const x = T.tensor(Float32Array.from(randomValues(rows * d, rows + d), (v) => 3 * v + 1), { shape: [rows, d], device: dev });
+    const gamma = T.tensor(Float32Array.from(randomValues(d, 5)), { device: dev }), beta = T.tensor(Float32Array.from(randomValues(d, 6)), { device: dev });
+    const run = (variant: string) => withKernelVariant('DNER_LAYERNORM', variant, async () => {
+      const [y, mean, rstd] = [T.zeros([rows, d], { device: dev }), T.zeros([rows], { device: dev }), T.zeros([rows], { device: dev })];
+      launchLayerNorm(dev, x, gamma, beta, y, mean, rstd, rows, d, 1e-5);
+      return [...(await y.data()), ...(await mean.data()), ...(await rstd.data())];
+    });
+    const [plain, shared] = [await run('rows'), await run('subgroup')];
+    const differ = plain.findIndex((v, i) => !Object.is(v, shared[i]));
+    if (differ >= 0) throw new Error(`[${rows}, ${d}]: value ${differ} is ${plain[differ]} one row per invocation, ${shared[differ]} shared`);
+  }
 });
 
 s('layerNorm matches its definition', async () => {
