@@ -106,11 +106,13 @@ export interface DecoderMemory {
   crossKeyValues: ProjectedKeyValue[];
   /** The boundary pointers' word projections (B, M, H). */
   leftWords: Tensor; rightWords: Tensor;
+  /** The span-slot embedding of slots 0..K−1, the same for every sentence, step and span layer (B, K, H), or null without one. */
+  slotPos: Tensor | null; proposals: number;
 }
 
 /** A memory's tensors to free when prediction ends: the words and their projections (the mask belongs to the batch). */
 export function decoderMemoryTensors(m: DecoderMemory): Tensor[] {
-  return [m.words, m.startWords, m.endWords, m.spanStarts, m.spanEnds, ...m.crossKeyValues.flatMap((kv) => [kv.k, kv.v]), m.leftWords, m.rightWords].filter((t): t is Tensor => t !== null);
+  return [m.words, m.startWords, m.endWords, m.spanStarts, m.spanEnds, ...m.crossKeyValues.flatMap((kv) => [kv.k, kv.v]), m.leftWords, m.rightWords, m.slotPos].filter((t): t is Tensor => t !== null);
 }
 
 export class SpanDecoder extends Module {
@@ -140,9 +142,9 @@ export class SpanDecoder extends Module {
     this.drop = this.child('dropout', new Dropout(c.dropout, rng));
   }
 
-  /** words (B, M, H), wordMask (B, M), lengths M_b -> the step-independent part of the decoder. */
-  prepare(words: Tensor, wordMask: Tensor, lengths: number[]): DecoderMemory {
-    const [B, M, h] = words.shape;
+  /** words (B, M, H), wordMask (B, M), lengths M_b, K proposals -> the step-independent part of the decoder. */
+  prepare(words: Tensor, wordMask: Tensor, lengths: number[], proposals: number): DecoderMemory {
+    const [B, M, h] = words.shape, K = proposals;
     const flat = T.reshape(words, [B * M, h]);
     const startWords = this.startProj ? this.startProj.forward(flat) : null;
     const endWords = this.endProj ? this.endProj.forward(flat) : null;
@@ -156,6 +158,8 @@ export class SpanDecoder extends Module {
       crossKeyValues: this.layers.map((l) => l.crossAttn.projectKeyValue(words)),
       leftWords: this.leftPointer.projectWords(words),
       rightWords: this.rightPointer.projectWords(words),
+      slotPos: this.slotMlp ? T.expand(T.reshape(this.slotMlp.forward(sinusoidalEmbedding(T.arange(0, K, 1, { device: words.device }), h)), [1, K, h]), [B, K, h]) : null,
+      proposals: K,
     };
   }
 
@@ -181,6 +185,7 @@ export class SpanDecoder extends Module {
   /** The span layers' output (B, K, H) with the timestep added, and the discretised positions (B, K, 2). */
   private spanFeatures(pairs: Tensor, mem: DecoderMemory, timesteps: number[]): { x: Tensor; words: Tensor } {
     const [B, K] = pairs.shape, M = mem.words.shape[1], h = this.c.hidden, dev = mem.words.device;
+    if (K !== mem.proposals) throw new Error(`SpanDecoder: ${K} proposals, but the memory was prepared for ${mem.proposals}`);
     const { words, wordMask, lengths } = mem;
     // Step 1: discretise to word positions with each sentence's M_b − 1.
     const lens = T.tensor(Float32Array.from(lengths), { device: dev });
@@ -203,10 +208,8 @@ export class SpanDecoder extends Module {
       const count = T.sum(inSpan, -1, true);
       spans = this.drop.forward(T.div(T.matmul(inSpan, words), T.affine(count, 1, 1e-30)));
     }
-    // Span-slot positions 0..K−1, shared by every sentence and both layers.
-    const slotPos = this.slotMlp ? T.expand(T.reshape(this.slotMlp.forward(sinusoidalEmbedding(T.arange(0, K, 1, { device: dev }), h)), [1, K, h]), [B, K, h]) : null;
     let x = spans;
-    this.layers.forEach((layer, i) => { x = layer.forward(x, slotPos, mem.crossKeyValues[i], wordMask); });
+    this.layers.forEach((layer, i) => { x = layer.forward(x, mem.slotPos, mem.crossKeyValues[i], wordMask); });
     const sinusoid = sinusoidalEmbedding(T.tensor(Int32Array.from(timesteps), { device: dev }), h); // (B, h)
     const time = this.timeMlp ? this.timeMlp.forward(sinusoid) : sinusoid;
     return { x: T.add(x, T.reshape(time, [B, 1, h])), words: pos };

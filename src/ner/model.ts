@@ -260,7 +260,7 @@ export class DiffusionNER extends Module {
     const t = Array.from({ length: B }, () => this.rng.int(this.c.timesteps));
     const fwd = tidy(() => {
       const xt = D.qSample(this.schedule, T.tensor(x0v, { shape: [B, K, 2], device: dev }), t, T.randn([B, K, 2], { device: dev, rng: this.rng }));
-      const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), this.decoder.prepare(this.encode(b), b.mask, b.lengths), t);
+      const out = this.decoder.forward(D.xToPairs(xt, this.c.scale), this.decoder.prepare(this.encode(b), b.mask, b.lengths, K), t);
       return { logits: out.logits, left: out.left, right: out.right, probs: noGrad(() => T.softmax(out.logits, -1)) };
     });
     // Matching runs on the host: one readback per step.
@@ -323,8 +323,8 @@ export class DiffusionNER extends Module {
     const K = o.proposals ?? this.c.proposals, B = b.lengths.length, M = b.ids.shape[1], C1 = this.c.types.length + 1, dev = b.ids.device;
     const rng = o.rng ?? this.rng;
     // Gradients off for every synchronous block (noGrad cannot span an await).
-    // The encoder and the decoder's word-side projections run once; only the spans change per step.
-    const memory = noGrad(() => tidy(() => this.decoder.prepare(this.encode(b), b.mask, b.lengths)));
+    // The encoder, the decoder's word-side projections and its slot embedding run once; only the spans change per step.
+    const memory = noGrad(() => tidy(() => this.decoder.prepare(this.encode(b), b.mask, b.lengths, K)));
     const lens = keep(T.tensor(Float32Array.from(b.lengths), { device: dev }));
     let x = keep(T.randn([B, K, 2], { device: dev, rng }));
     let last: { probs: Tensor | null; left: Tensor; right: Tensor; spans: Tensor } | null = null;

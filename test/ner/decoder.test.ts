@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { SpanDecoder } from '../../src/ner/decoder.js';
-import { assertClose, DEVICES, randomValues } from '../helpers.js';
+import { assertClose, assertThrows, DEVICES, randomValues } from '../helpers.js';
 
 const s = suite('span decoder (spec §1.5)');
 
@@ -12,7 +12,7 @@ async function run(dev: T.Device, pooling: 'lrconcat' | 'meanpool') {
   const words = T.tensor(randomValues(B * M * H, 1), { shape: [B, M, H], dtype: 'f32', device: dev, requiresGrad: true });
   const wordMask = T.tensor(Array.from({ length: B * M }, (_, i) => (i % M < lengths[Math.floor(i / M)] ? 1 : 0)), { shape: [B, M], device: dev });
   const pairs = T.tensor(randomValues(B * K * 2, 2, 0, 1), { shape: [B, K, 2], dtype: 'f32', device: dev });
-  const out = dec.forward(T.clamp(pairs, 0, 1), dec.prepare(words, wordMask, lengths), [999, 17]);
+  const out = dec.forward(T.clamp(pairs, 0, 1), dec.prepare(words, wordMask, lengths, K), [999, 17]);
   const loss = T.add(T.sum(T.mul(out.logits, T.tensor(randomValues(B * K * (C + 1), 3), { shape: [B, K, C + 1], dtype: 'f32', device: dev }))),
     T.sum(T.mul(T.add(out.left, out.right), T.tensor(randomValues(B * K * M, 4), { shape: [B, K, M], dtype: 'f32', device: dev }))));
   loss.backward();
@@ -43,7 +43,7 @@ s('lrconcat in evaluation folds down_proj into per-word projections (same output
     const wordMask = T.tensor(Array.from({ length: B * M }, (_, i) => (i % M < lengths[Math.floor(i / M)] ? 1 : 0)), { shape: [B, M], device: dev });
     const pairs = T.tensor(randomValues(B * K * 2, 7, 0, 1), { shape: [B, K, 2], dtype: 'f32', device: dev });
     const outputs = async () => {
-      const memory = dec.prepare(words, wordMask, lengths);
+      const memory = dec.prepare(words, wordMask, lengths, K);
       const out = dec.forward(pairs, memory, [500, 3]);
       return { folded: memory.spanStarts !== null, values: await Promise.all([out.logits, out.left, out.right].map(async (t) => Float64Array.from(await t.data()))) };
     };
@@ -53,9 +53,11 @@ s('lrconcat in evaluation folds down_proj into per-word projections (same output
     if (perSpan.folded || !folded.folded) throw new Error(`${dev.name}: folding should apply in evaluation only`);
     folded.values.forEach((a, i) => assertClose(a, perSpan.values[i], { rtol: 1e-4, atol: 1e-5 }, `${dev.name} output ${i}`));
     // What an intermediate DDIM step runs: the same boundaries without the classifier.
-    const memory = dec.prepare(words, wordMask, lengths);
+    const memory = dec.prepare(words, wordMask, lengths, K);
     const full = dec.forward(pairs, memory, [500, 3]), bare = dec.boundaries(pairs, memory, [500, 3]);
     for (const k of ['left', 'right', 'words'] as const) assertClose(await bare[k].data(), await full[k].data(), { rtol: 0, atol: 0 }, `${dev.name} boundaries().${k}`);
+    // The memory carries the slot embedding of its K slots: a pass over another K is refused.
+    assertThrows(() => dec.forward(T.slice(pairs, 1, 0, K - 1), memory, [500, 3]), /6 proposals, but the memory was prepared for 7/);
   }
 });
 

@@ -35,7 +35,7 @@ for (const [tag, spanPooling] of [['lr', 'lrconcat'], ['mean', 'meanpool']] as c
       const b: Batch = { ids: t(`${tag}.ids`), mask, chars: { ids: t(`${tag}.char_ids`), mask: t(`${tag}.char_mask`) }, pieces: null, lengths, gold: [] };
       const out = T.noGrad(() => {
         const words = model.encode(b);
-        return { encoded: words, ...model.decoder.forward(D.xToPairs(t(`${tag}.xt`), 1), model.decoder.prepare(words, mask, lengths), Array.from(get(`${tag}.t`).data)) };
+        return { encoded: words, ...model.decoder.forward(D.xToPairs(t(`${tag}.xt`), 1), model.decoder.prepare(words, mask, lengths, get(`${tag}.xt`).shape[1]), Array.from(get(`${tag}.t`).data)) };
       });
       const tol = { rtol: 2e-4, atol: 2e-5 };
       assertClose(await out.encoded.data(), get(`${tag}.words`).data, tol, `encoder output on ${dev.name}`);
@@ -103,7 +103,7 @@ s('BERT encoder: encoder output, logits and boundary probabilities match torch o
     };
     const out = T.noGrad(() => {
       const words = model.encode(b);
-      return { encoded: words, ...model.decoder.forward(D.xToPairs(t('bert.xt'), 1), model.decoder.prepare(words, mask, lengths), Array.from(get('bert.t').data)) };
+      return { encoded: words, ...model.decoder.forward(D.xToPairs(t('bert.xt'), 1), model.decoder.prepare(words, mask, lengths, get('bert.xt').shape[1]), Array.from(get('bert.t').data)) };
     });
     const tol = { rtol: 5e-4, atol: 5e-5 };
     assertClose(await out.encoded.data(), get('bert.words').data, tol, `encoder output on ${dev.name}`);
