@@ -9,7 +9,9 @@ export function buildVocab(sentences: readonly Sentence[], minFreq = 1, lowercas
   const freq = new Map<string, number>();
   for (const s of sentences) for (const w0 of s.tokens) {
     const w = lowercase ? w0.toLowerCase() : w0;
-    if (/[\r\n]/.test(w)) continue; // vocab.txt holds one entry per line; such words stay unknown
+    // vocab.txt holds one non-empty entry per line, each once: such words, and the data's own
+    // "[PAD]" or "[UNK]", stay with the special entries.
+    if (w === '' || w === PAD || w === UNK || /[\r\n]/.test(w)) continue;
     freq.set(w, (freq.get(w) ?? 0) + 1);
   }
   const words = [...freq].filter(([, n]) => n >= minFreq).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([w]) => w);

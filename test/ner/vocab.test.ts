@@ -7,6 +7,7 @@ import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { DiffusionNER } from '../../src/ner/model.js';
 import { buildVocab, PAD, UNK } from '../../src/ner/vocab.js';
+import { parseVocab } from '../../src/text/vocab-file.js';
 
 const s = suite('word vocabulary and word dropout');
 const sent = (tokens: string[]) => ({ origin: 't', tokens, entities: [] });
@@ -19,6 +20,14 @@ s('minFreq cuts rare words; order is by frequency, then alphabetical; lowercase 
   if (frequent.join(' ') !== `${PAD} ${UNK} b a`) throw new Error(frequent.join(' '));
   const lower = buildVocab(data, 2, true);
   if (lower.join(' ') !== `${PAD} ${UNK} b a d`) throw new Error(lower.join(' '));
+});
+
+s('the vocabulary always survives its own file: empty words, line breaks and the data\'s own [PAD] / [UNK] stay out of it', () => {
+  const data = [sent(['EU', '', 'rejects', UNK, PAD, 'a\nb', 'EU'])];
+  const vocab = buildVocab(data, 1);
+  if (vocab.join('|') !== `${PAD}|${UNK}|EU|rejects`) throw new Error(vocab.join('|'));
+  const back = parseVocab(vocab.join('\n') + '\n', 'vocab.txt'); // what a model folder's reader does
+  if (back.join('|') !== vocab.join('|')) throw new Error('the written vocabulary reads back differently');
 });
 
 s('unknown words read as [UNK]; word dropout replaces known words at its rate in training only', () => {
