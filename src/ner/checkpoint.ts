@@ -15,6 +15,7 @@ import { saveModelFolder, writeFileAtomic } from '../nn/folder.js';
 import type { Module } from '../nn/module.js';
 import type { AdamW } from '../nn/optim.js';
 import { readSafetensors, type RawTensor, serializeSafetensors } from '../nn/safetensors.js';
+import type { RunInputs } from './resume.js';
 
 export interface TrainerState {
   epoch: number;
@@ -30,6 +31,8 @@ export interface TrainerState {
   seen: number;
   epochSeconds: number;
   skippedSteps: number;
+  /** The training set and model section the run began with (absent in checkpoints written before they were recorded). */
+  inputs?: RunInputs;
 }
 
 const POINTER = 'checkpoint.json';

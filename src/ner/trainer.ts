@@ -17,6 +17,7 @@ import { countDataset, describeCounts, inferTypes, readSentences, readTypes, che
 import { decodeSentence, score, type Scores } from './decode.js';
 import { DiffusionNER, type FinalProposals, type ModelConfig } from './model.js';
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { checkResume, type RunInputs, trainDataFingerprint } from './resume.js';
 import { buildVocab } from './vocab.js';
 import { readVocabFile } from '../text/vocab-file.js';
 import { checkModelConfig } from './config.js';
@@ -173,10 +174,17 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const seed = cfg.train.seed ?? 48;
   const rng = new RNG(seed);
   const resuming = !!o.resume && hasCheckpoint(cfg.out);
+  // A fresh run would leave an earlier run's checkpoint pointer in place until its own first one, and a
+  // later --resume would continue the other run.
+  if (!o.resume && hasCheckpoint(cfg.out)) throw new Error(`${cfg.out} holds a checkpoint of an earlier run: add --resume to continue it, or choose another --out`);
   const ckpt = resuming ? readCheckpoint(cfg.out) : null;
+  const inputs: RunInputs = { trainData: trainDataFingerprint(trainSet), model: { ...cfg.model } };
   let model: DiffusionNER, vocab: string[], config: ModelConfig;
   if (ckpt) {
     model = await loadTrained(ckpt.dir, device, rng);
+    try {
+      checkResume({ checkpoint: ckpt.dir, modelTypes: model.c.types, types, now: inputs, recorded: ckpt.state.inputs, orderLength: ckpt.state.order.length });
+    } catch (e) { model.dispose(); throw e; }
     vocab = model.c.vocab;
     config = { ...model.c };
     rng.state = ckpt.state.rng;
@@ -235,7 +243,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const checkpoint = async () => {
     // After non-finite steps the weights are suspect: the last good checkpoint stays the latest.
     if (badInARow > 0) return;
-    st.rng = rng.state; st.optimizerSteps = opt.stepCount;
+    st.rng = rng.state; st.optimizerSteps = opt.stepCount; st.inputs ??= inputs;
     await saveCheckpoint(cfg.out, model, saveConfig, vocab, opt, st);
   };
   let bestDev = (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined);

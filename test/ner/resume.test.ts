@@ -1,0 +1,62 @@
+/**
+ * `train --resume` continues the run it claims to, or refuses: other training data, other types or
+ * another model section than the run began with are named, and a fresh run never starts in a folder
+ * holding another run's checkpoint (a later --resume would continue the wrong run).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as T from '../../src/index.js';
+import { checkResume, trainDataFingerprint } from '../../src/ner/resume.js';
+import { train, type TrainConfig } from '../../src/ner/trainer.js';
+import { assertThrows } from '../helpers.js';
+
+const s = suite('resuming a training run');
+const dir = mkdtempSync(join(tmpdir(), 'dner-resume-'));
+const write = (name: string, n: number, type = 'LOC', word = 'Paris') => {
+  const sents = Array.from({ length: n }, (_, i) => JSON.stringify({ tokens: ['x', `w${i % 3}`, word], entities: [{ start: 2, end: 3, type }] }));
+  writeFileSync(join(dir, name), sents.join('\n') + '\n');
+};
+write('train.jsonl', 9);
+const cfg = (hidden = 8): TrainConfig => ({
+  data: { train: join(dir, 'train.jsonl') },
+  model: { hidden, embedding: 8, lstmLayers: 1, proposals: 3, heads: 2, ffn: 8, dropout: 0 },
+  train: { epochs: 2, batch: 3, lr: 1e-3, checkpointEvery: 1, maxSteps: 2 }, eval: { mode: 'flat', proposals: 3 }, out: join(dir, 'run'),
+});
+const quiet = { log: () => {}, progress: false as const };
+const resume = { ...quiet, resume: true };
+const cannot = /step-[0-9-]+: cannot resume: /;
+
+s('a run stopped after two steps leaves a checkpoint; a fresh run into its folder is refused', async () => {
+  await train(cfg(), T.cpu, quiet);
+  await assertThrows(() => train(cfg(), T.cpu, quiet), /run holds a checkpoint of an earlier run: add --resume to continue it, or choose another --out$/);
+});
+
+s('another model section, other training data or other types are refused, naming what changed', async () => {
+  await assertThrows(() => train(cfg(16), T.cpu, resume), new RegExp(`${cannot.source}the config's model section changed since the run began: hidden 8 -> 16 `));
+  write('train.jsonl', 9, 'LOC', 'Rome');
+  await assertThrows(() => train(cfg(), T.cpu, resume), new RegExp(`${cannot.source}the training set changed: 9 sentences now, 9 when the run began \\(same count, other content\\)`));
+  write('train.jsonl', 12);
+  await assertThrows(() => train(cfg(), T.cpu, resume), /the training set changed: 12 sentences now, 9 when the run began /);
+  write('train.jsonl', 9, 'ORG');
+  await assertThrows(() => train(cfg(), T.cpu, resume), new RegExp(`${cannot.source}the model's types \\(LOC\\) differ from the data's \\(ORG\\)`));
+});
+
+s('the same config and data resume and go on', async () => {
+  write('train.jsonl', 9);
+  const lines: string[] = [];
+  const steps: number[] = [];
+  await train({ ...cfg(), train: { ...cfg().train, maxSteps: 4 } }, T.cpu, { log: (l) => lines.push(l), progress: false, resume: true, beforeStep: (step) => steps.push(step) });
+  if (!lines.some((l) => l.startsWith('resuming from')) || steps.join() !== '3,4') throw new Error(`steps ${steps.join()}:\n${lines.join('\n')}`);
+});
+
+s('a checkpoint from before inputs were recorded is checked by its epoch order\'s length', () => {
+  const now = { trainData: trainDataFingerprint([{ origin: 't', tokens: ['a'], entities: [] }]), model: {} };
+  checkResume({ checkpoint: 'ck', modelTypes: ['X'], types: ['X'], now, orderLength: 1 });
+  checkResume({ checkpoint: 'ck', modelTypes: ['X'], types: ['X'], now, orderLength: 0 });
+  assertThrows(() => checkResume({ checkpoint: 'ck', modelTypes: ['X'], types: ['X'], now, orderLength: 3 }), /ck: cannot resume: the training set changed: 1 sentences now, 3 in the checkpoint's epoch order/);
+});
+
+s.after(() => rmSync(dir, { recursive: true, force: true }));
+s.run();
