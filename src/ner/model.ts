@@ -266,7 +266,9 @@ export class DiffusionNER extends Module {
     // Matching runs on the host: one readback per step.
     const [pl, pr, pc] = await Promise.all([fwd.left.data(), fwd.right.data(), fwd.probs.data()]);
     if (!allFinite(pl) || !allFinite(pr) || !allFinite(pc)) {
-      // A diverged forward pass: no matching, no backward; the trainer skips and counts the step.
+      // A diverged forward pass: no matching, no backward; the trainer skips and counts the step. The
+      // graph tidy() kept for the backward is freed here, as backward would have.
+      T.releaseGraph(fwd.logits, fwd.left, fwd.right);
       Object.values(fwd).forEach((v) => v.dispose());
       return { classification: NaN, boundary: NaN, matched: 0 };
     }

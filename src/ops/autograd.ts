@@ -79,15 +79,34 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       });
       if (g !== gradient) g.dispose();
     }
-    if (!opts.retainGraph) {
-      const held = new Set<Tensor>();
-      for (const t of order) {
-        if (!t.node) continue;
-        for (const dep of [...t.node.saved, ...t.node.inputs]) if (dep.heldForGraph) held.add(dep);
-        if (t.heldForGraph) held.add(t);
-        t.node = null;
-      }
-      for (const t of held) t.dispose();
-    }
+    if (!opts.retainGraph) freeGraph(order);
   });
+}
+
+/** Cuts the nodes of `order` and disposes the tensors tidy() kept alive only for their graph. */
+function freeGraph(order: Tensor[]): void {
+  const held = new Set<Tensor>();
+  for (const t of order) {
+    if (!t.node) continue;
+    for (const dep of [...t.node.saved, ...t.node.inputs]) if (dep.heldForGraph) held.add(dep);
+    if (t.heldForGraph) held.add(t);
+    t.node = null;
+  }
+  for (const t of held) t.dispose();
+}
+
+/**
+ * Frees the autograd graph behind `roots` without running backward: what tidy() kept alive for it
+ * (a forward pass whose backward will not run, e.g. a skipped training step). The roots themselves stay
+ * alive, detached from the graph; do not call it while another live tensor still needs the same graph.
+ */
+export function releaseGraph(...roots: Tensor[]): void {
+  const order: Tensor[] = [], seen = new Set<Tensor>(roots);
+  const todo = [...roots];
+  while (todo.length) {
+    const t = todo.pop()!;
+    order.push(t);
+    for (const dep of t.graphDependencies()) if (!seen.has(dep)) { seen.add(dep); todo.push(dep); }
+  }
+  freeGraph(order);
 }

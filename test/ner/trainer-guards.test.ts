@@ -25,15 +25,19 @@ const cfg = (out: string, maxBadSteps = 20): TrainConfig => ({
 s('one non-finite step is skipped, counted and reported, and training goes on', async () => {
   const lines: string[] = [];
   let saved: Float32Array | null = null;
+  const live = new Map<number, number>();
   await train(cfg('transient'), T.cpu, {
     log: (l) => lines.push(l), progress: false,
     beforeStep: (step, model) => {
+      live.set(step, T.memoryStats(T.cpu).liveTensors);
       const bias = model.decoder.classifier.l2.bias!;
       if (step === 3) { saved = Float32Array.from(bias.array); bias.copyFrom([NaN, 0]); }
       if (step === 4) bias.copyFrom(saved!);
     },
   });
   if (!lines.some((l) => l === 'step 3: non-finite loss, step skipped (1 so far)')) throw new Error(lines.join('\n'));
+  // The skipped step's forward pass (kept for a backward that never ran) is freed with it.
+  if (live.get(4) !== live.get(3) || live.get(5) !== live.get(3)) throw new Error(`live tensors before steps 3, 4, 5: ${[3, 4, 5].map((k) => live.get(k))}`);
   const metrics = JSON.parse(readFileSync(join(dir, 'transient', 'metrics.json'), 'utf8'));
   if (metrics.epochs.at(-1).skippedSteps !== 1 || metrics.epochs.at(-1).steps !== 8) throw new Error(JSON.stringify(metrics.epochs.at(-1)));
 });

@@ -69,6 +69,22 @@ for (const dev of DEVICES) {
   });
 }
 
+s('a forward pass whose backward never runs frees its graph with releaseGraph (a skipped training step)', () => {
+  for (const dev of DEVICES) {
+    const w = T.keep(T.randn([4, 3], { device: dev, requiresGrad: true }));
+    const before = T.memoryStats(dev).liveTensors;
+    for (let i = 0; i < 3; i++) {
+      // tidy keeps the intermediates the returned tensors' backward needs; both share them.
+      const { a, b } = T.tidy(() => { const h = T.exp(T.mul(T.exp(w), 2)); return { a: T.sum(h), b: T.mean(T.square(h)) }; });
+      T.releaseGraph(a, b);
+      a.dispose(); b.dispose();
+    }
+    const after = T.memoryStats(dev).liveTensors;
+    w.dispose();
+    if (after !== before) throw new Error(`${dev.name}: ${after - before} tensors left behind by three released forward passes`);
+  }
+});
+
 s('a tensor larger than the adapter allows is a clear error that says what to lower, and the device stays usable', async () => {
   const gpu = DEVICES.find((d) => d.kind === 'webgpu');
   if (!gpu || gpu.kind !== 'webgpu') return;
