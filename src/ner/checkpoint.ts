@@ -58,6 +58,7 @@ export async function saveCheckpoint(out: string, model: Module, modelConfig: ob
     const [a, b] = await Promise.all([m[0].data(), m[1].data()]);
     moments.set(`${pname}.exp_avg`, { dtype: 'f32', shape: [...p.shape], data: Float32Array.from(a) });
     moments.set(`${pname}.exp_avg_sq`, { dtype: 'f32', shape: [...p.shape], data: Float32Array.from(b) });
+    moments.set(`${pname}.step`, { dtype: 'i32', shape: [1], data: Int32Array.of(opt.updatesOf(p)) });
   }
   writeFileAtomic(join(dir, 'optimizer.safetensors'), serializeSafetensors(moments, { step: String(opt.stepCount) }));
   const checksums = Object.fromEntries(MODEL_FILES.map((f) => [f, sha256(join(dir, f))]));
@@ -102,14 +103,18 @@ export function readCheckpoint(out: string): { dir: string; state: TrainerState 
   return { dir, state };
 }
 
-/** Restores AdamW's moments and step count from a checkpoint folder. */
-export function restoreOptimizer(dir: string, model: Module, opt: AdamW): void {
+/**
+ * Restores AdamW's moments and each parameter's update count from a checkpoint folder (a checkpoint from
+ * before the counts were saved gives every parameter with moments `optimizerSteps`, the run's step count).
+ */
+export function restoreOptimizer(dir: string, model: Module, opt: AdamW, optimizerSteps: number): void {
   const file = join(dir, 'optimizer.safetensors');
   const moments = readSafetensors(file);
   for (const [pname, p] of model.namedParameters()) {
-    const a = moments.get(`${pname}.exp_avg`), b = moments.get(`${pname}.exp_avg_sq`);
+    const a = moments.get(`${pname}.exp_avg`), b = moments.get(`${pname}.exp_avg_sq`), step = moments.get(`${pname}.step`);
     if (!a && !b) continue;
     if (!a || !b) throw new Error(`${file}: only one moment of '${pname}'`);
-    opt.setState(p, Float32Array.from(a.data), Float32Array.from(b.data));
+    if (step && (step.dtype !== 'i32' || step.data.length !== 1 || step.data[0] < 0)) throw new Error(`${file}: '${pname}.step' must be one non-negative i32`);
+    opt.setState(p, Float32Array.from(a.data), Float32Array.from(b.data), step ? step.data[0] : optimizerSteps);
   }
 }

@@ -238,7 +238,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const st: TrainerState = ckpt?.state ?? {
     epoch: 1, order: [], next: 0, step: 0, optimizerSteps: 0, rng: rng.state, best: -1, metrics: [], lossSum: 0, seen: 0, epochSeconds: 0, skippedSteps: 0,
   };
-  if (ckpt) { restoreOptimizer(ckpt.dir, model, opt); opt.stepCount = st.optimizerSteps; }
+  if (ckpt) { restoreOptimizer(ckpt.dir, model, opt, st.optimizerSteps); opt.stepCount = st.optimizerSteps; }
   let badInARow = 0;
   const checkpoint = async () => {
     // After non-finite steps the weights are suspect: the last good checkpoint stays the latest.

@@ -37,9 +37,15 @@ export function decayGroups(named: Iterable<[string, Tensor]>, weightDecay: numb
 
 export class AdamW {
   lr: number;
+  /** Optimiser steps taken (the learning-rate schedules count these). */
   stepCount = 0;
   readonly groups: Required<ParamGroup>[];
   private moments = new Map<Tensor, [Tensor, Tensor]>();
+  /**
+   * Updates each parameter has had: bias correction counts per parameter, as torch and Hugging Face do,
+   * so a parameter that first gets a gradient late (BERT after its frozen epochs) starts at step 1.
+   */
+  private updates = new Map<Tensor, number>();
   private readonly o: Required<AdamWOptions>;
 
   constructor(params: Tensor[] | ParamGroup[], opts: AdamWOptions) {
@@ -62,15 +68,19 @@ export class AdamW {
   step(gradScale = 1): void {
     this.stepCount++;
     const [b1, b2] = this.o.betas;
-    const bc1 = this.o.correctBias ? 1 - b1 ** this.stepCount : 1;
-    const bc2 = this.o.correctBias ? 1 - b2 ** this.stepCount : 1;
     for (const g of this.groups) {
       for (const p of g.params) {
         if (!p.grad || !p.requiresGrad) continue;
         let m = this.moments.get(p);
         if (!m) this.moments.set(p, (m = [keep(T.zerosLike(p)), keep(T.zerosLike(p))]));
+        const t = (this.updates.get(p) ?? 0) + 1;
+        this.updates.set(p, t);
+        const bc1 = this.o.correctBias ? 1 - b1 ** t : 1;
+        const bc2 = this.o.correctBias ? 1 - b2 ** t : 1;
+        // Hugging Face adds eps before correcting v (m̂ / ((√v + eps) / √bc2)); torch after (m̂ / (√v̂ + eps)).
+        const eps = this.o.decayAfter ? this.o.eps / Math.sqrt(bc2) : this.o.eps;
         T.adamwUpdate(p, p.grad, m[0], m[1], {
-          lr: this.lr * g.lrScale, beta1: b1, beta2: b2, eps: this.o.eps, weightDecay: g.weightDecay,
+          lr: this.lr * g.lrScale, beta1: b1, beta2: b2, eps, weightDecay: g.weightDecay,
           bc1, bc2, gradScale, decayAfter: this.o.decayAfter,
         });
       }
@@ -86,20 +96,28 @@ export class AdamW {
     return this.moments.get(p);
   }
 
-  /** Restores a parameter's moments (resuming from a checkpoint). */
-  setState(p: Tensor, expAvg: Float32Array, expAvgSq: Float32Array): void {
+  /** How many updates a parameter has had (0 before its first). */
+  updatesOf(p: Tensor): number {
+    return this.updates.get(p) ?? 0;
+  }
+
+  /** Restores a parameter's moments and update count (resuming from a checkpoint). */
+  setState(p: Tensor, expAvg: Float32Array, expAvgSq: Float32Array, updates: number): void {
     if (expAvg.length !== p.size || expAvgSq.length !== p.size) {
       throw new Error(`AdamW.setState: moments of ${expAvg.length} and ${expAvgSq.length} values for ${p.describe()}`);
     }
+    if (!Number.isSafeInteger(updates) || updates < 0) throw new Error(`AdamW.setState: ${updates} updates for ${p.describe()}`);
     let m = this.moments.get(p);
     if (!m) this.moments.set(p, (m = [keep(T.zerosLike(p)), keep(T.zerosLike(p))]));
     m[0].copyFrom(expAvg);
     m[1].copyFrom(expAvgSq);
+    this.updates.set(p, updates);
   }
 
   dispose(): void {
     for (const [m, v] of this.moments.values()) { m.dispose(); v.dispose(); }
     this.moments.clear();
+    this.updates.clear();
   }
 }
 

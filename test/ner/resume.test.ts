@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
+import { readCheckpoint, restoreOptimizer } from '../../src/ner/checkpoint.js';
 import { checkResume, trainDataFingerprint } from '../../src/ner/resume.js';
-import { train, type TrainConfig } from '../../src/ner/trainer.js';
+import { AdamW } from '../../src/nn/optim.js';
+import { readSafetensors } from '../../src/nn/safetensors.js';
+import { loadTrained, train, type TrainConfig } from '../../src/ner/trainer.js';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('resuming a training run');
@@ -49,6 +52,19 @@ s('the same config and data resume and go on', async () => {
   const steps: number[] = [];
   await train({ ...cfg(), train: { ...cfg().train, maxSteps: 4 } }, T.cpu, { log: (l) => lines.push(l), progress: false, resume: true, beforeStep: (step) => steps.push(step) });
   if (!lines.some((l) => l.startsWith('resuming from')) || steps.join() !== '3,4') throw new Error(`steps ${steps.join()}:\n${lines.join('\n')}`);
+});
+
+s('the checkpoint keeps each parameter\'s AdamW update count, and a resume restores it', async () => {
+  const { dir: ck, state } = readCheckpoint(join(dir, 'run'));
+  const saved = readSafetensors(join(ck, 'optimizer.safetensors'));
+  const counts = [...saved].filter(([k]) => k.endsWith('.step')).map(([, t]) => t.data[0]);
+  if (counts.length === 0 || counts.some((n) => n !== state.optimizerSteps)) throw new Error(`update counts ${counts} for ${state.optimizerSteps} steps`);
+  const model = await loadTrained(ck, T.cpu);
+  const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+  restoreOptimizer(ck, model, opt, 999);
+  const restored = model.parameters().map((p) => opt.updatesOf(p));
+  opt.dispose(); model.dispose();
+  if (restored.some((n) => n !== state.optimizerSteps)) throw new Error(`restored ${restored}`);
 });
 
 s('a checkpoint from before inputs were recorded is checked by its epoch order\'s length', () => {

@@ -119,6 +119,32 @@ s('AdamW updates like the textbook rule, respects groups and frozen parameters; 
   if (nn.linearWarmupDecay(5, 10, 110) !== 0.5 || nn.linearWarmupDecay(60, 10, 110) !== 0.5) throw new Error('linear schedule');
 });
 
+s('AdamW bias correction counts each parameter\'s own updates (torch, Hugging Face), with either decay order\'s eps', async () => {
+  for (const dev of DEVICES) {
+    for (const decayAfter of [false, true]) {
+      const early = T.tensor([1, -2], { device: dev, requiresGrad: true }), late = T.tensor([3, 4], { device: dev, requiresGrad: true });
+      const eps = 1e-2; // large, so where it is added shows
+      const opt = new nn.AdamW([early, late], { lr: 0.1, correctBias: true, decayAfter, eps });
+      // `late` is frozen (no gradient) for the first 4 steps, as BERT is before splitEpoch.
+      for (let step = 1; step <= 5; step++) {
+        early.grad = T.keep(T.tensor([0.5, -0.25], { device: dev }));
+        if (step === 5) late.grad = T.keep(T.tensor([0.2, -0.4], { device: dev }));
+        opt.step();
+        opt.zeroGrad();
+      }
+      if (opt.updatesOf(early) !== 5 || opt.updatesOf(late) !== 1 || opt.stepCount !== 5) throw new Error(`update counts ${opt.updatesOf(early)} ${opt.updatesOf(late)} ${opt.stepCount}`);
+      // The late parameter's first update is step 1's: m̂ = g, v̂ = g²; torch divides by |g| + eps, Hugging
+      // Face by |g| + eps / √(1 − β2) (eps added to √v before v's correction).
+      const want = [3, 4].map((x, i) => {
+        const g = [0.2, -0.4][i];
+        return x - (0.1 * g) / (Math.abs(g) + (decayAfter ? eps / Math.sqrt(1 - 0.999) : eps));
+      });
+      assertClose(await late.data(), want, { rtol: 1e-5, atol: 1e-6 }, `${dev.name} decayAfter ${decayAfter}`);
+      opt.dispose();
+    }
+  }
+});
+
 s('a model folder round-trips config, weights and extra files', async () => {
   const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

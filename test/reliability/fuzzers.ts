@@ -175,7 +175,7 @@ export async function makeCheckpointFuzzer(): Promise<Fuzzer> {
         const { dir } = readCheckpoint(out);
         const m = await loadTrained(dir, T.cpu);
         const o = new AdamW(m.parameters(), { lr: 1e-3 });
-        restoreOptimizer(dir, m, o);
+        restoreOptimizer(dir, m, o, 0);
         o.dispose(); m.dispose();
         if (!unchanged) throw new Error(`damaged ${files[f]} was accepted`);
       } catch (e) {
