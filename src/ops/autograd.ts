@@ -60,6 +60,7 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
           const sumG = add(t.grad, g);
           t.grad.dispose();
           t.grad = keep(sumG);
+          if (g !== gradient) g.dispose();
         } else {
           t.grad = keep(g === gradient ? g.detach() : g);
         }
@@ -68,14 +69,23 @@ export function backward(root: Tensor, gradient?: Tensor, opts: BackwardOptions 
       const rule = GRAD_RULES[t.node.op];
       if (!rule) throw new Error(`backward(): no gradient rule for op '${t.node.op}'`);
       const node = t.node;
-      // Temporaries a rule makes (masks, casts) die with its scope; only the gradients survive.
-      const inGrads = tidy(() => rule(g, node, t));
-      t.node.inputs.forEach((input, i) => {
-        const gi = inGrads[i];
-        if (!gi || !input.requiresGrad) return;
-        const prev = grads.get(input);
-        if (prev) { grads.set(input, add(prev, gi)); prev.dispose(); if (gi !== g) gi.dispose(); }
-        else grads.set(input, gi === g ? g.detach() : gi);
+      // The rule's temporaries (masks, casts), gradients for inputs that need none and partial sums die
+      // with this scope; only each input's new accumulated gradient leaves it.
+      const updated = tidy(() => {
+        const inGrads = rule(g, node, t);
+        const sums = new Map<Tensor, { at: number; sum: Tensor }>();
+        node.inputs.forEach((input, i) => {
+          const gi = inGrads[i];
+          if (!gi || !input.requiresGrad) return;
+          const prev = sums.get(input)?.sum ?? grads.get(input);
+          sums.set(input, { at: sums.get(input)?.at ?? i, sum: prev ? add(prev, gi) : gi === g ? g.detach() : gi });
+        });
+        return { at: [...sums.values()].map((v) => v.at), sums: [...sums.values()].map((v) => v.sum) };
+      });
+      updated.at.forEach((i, k) => {
+        const input = node.inputs[i];
+        grads.get(input)?.dispose();
+        grads.set(input, updated.sums[k]);
       });
       if (g !== gradient) g.dispose();
     }

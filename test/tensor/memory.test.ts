@@ -69,6 +69,22 @@ for (const dev of DEVICES) {
   });
 }
 
+s('backward outside any tidy leaves only the gradients: none for inputs that need none, none when accumulating', () => {
+  for (const dev of DEVICES) {
+    const w = T.randn([4, 3], { device: dev, requiresGrad: true }), x = T.randn([4, 3], { device: dev });
+    const grew: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const m = T.mul(w, x), y = T.sum(m); // the caller owns these two
+      const before = T.memoryStats(dev).liveTensors;
+      y.backward();
+      grew.push(T.memoryStats(dev).liveTensors - before);
+      y.dispose(); m.dispose();
+    }
+    [w, x].forEach((t) => t.dispose());
+    if (grew.join() !== '1,0') throw new Error(`${dev.name}: backward left ${grew.join(' then ')} tensors, want 1 (w.grad) then 0`);
+  }
+});
+
 s('a forward pass whose backward never runs frees its graph with releaseGraph (a skipped training step)', () => {
   for (const dev of DEVICES) {
     const w = T.keep(T.randn([4, 3], { device: dev, requiresGrad: true }));
