@@ -175,6 +175,7 @@ export function collapseBroadcast(bc: Broadcast): { shape: number[]; strides: nu
 }
 
 export function launchBinary(dev: GpuDevice, op: BinaryOp, a: Tensor, b: Tensor, out: Tensor, bc: Broadcast): void {
+  if (out.size === 0) return; // nothing to compute (a zero-length row would make a NaN grid)
   const T = wgslType(a.dtype);
   const OT = wgslType(out.dtype);
   const def = BINARY[op];

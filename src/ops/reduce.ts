@@ -2,7 +2,7 @@
 import { chunksOf, cpuReduce, launchReduce, type ReduceOp, type ReduceView } from '../kernels/reduce.js';
 import { normAxis, splitAtAxis } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkTensor, empty, record } from './core.js';
+import { checkTensor, empty, record, requireFloat } from './core.js';
 import { reshape } from './shape-ops.js';
 
 export type Axes = number | readonly number[] | undefined;
@@ -43,6 +43,8 @@ function normAxes(x: Tensor, axes: Axes, op: string): number[] {
 
 function reduce(op: 'sum' | 'max' | 'min', x: Tensor, axes: Axes, keepdim: boolean, mean: boolean): Tensor {
   checkTensor(op, x);
+  // torch refuses an integer mean too (the webgpu kernel would truncate the 1 / count scale to 0).
+  if (mean) requireFloat('mean', x);
   const ax = normAxes(x, axes, mean ? 'mean' : op);
   const count = ax.reduce((n, a) => n * x.shape[a], 1);
   let cur = x;

@@ -5,7 +5,7 @@ import { BINARY, collapseBroadcast, UNARY } from '../../src/kernels/elementwise.
 import { stridedOffset } from '../../src/kernels/common.js';
 import { broadcastShapes, broadcastStrides } from '../../src/tensor/shape.js';
 import * as T from '../../src/index.js';
-import { assertProperty, checkAgainstReference, shapeArb } from '../helpers.js';
+import { assertProperty, assertThrows, checkAgainstReference, DEVICES, shapeArb } from '../helpers.js';
 
 const s = suite('elementwise kernels');
 
@@ -79,6 +79,16 @@ s('collapsing a broadcast keeps every element at the same offset in every input'
 s('broadcasts along long odd rows (several runs a row, a ragged last run) match the reference', async () => {
   for (const [a, b] of [[[7, 3, 50], [7, 3, 1]], [[5, 37], [5, 1]], [[6, 4, 33], [6, 1, 33]], [[3, 70], [70]], [[2, 1, 19], [2, 5, 1]]]) {
     await checkAgainstReference('long rows', [{ shape: a }, { shape: b }], (x, y) => [T.add(x, y), T.sub(y, x), T.where(T.gt(y, 0), x, y)], { rtol: 2e-6, atol: 3e-7 });
+  }
+});
+
+s('empty tensors: broadcast ops with a zero-length axis give empty results on every device; an integer mean is refused', async () => {
+  for (const dev of DEVICES) {
+    for (const [a, b] of [[[3, 0], [1, 0]], [[0, 4], [4]], [[2, 0, 5], [2, 1, 5]]]) {
+      const y = T.add(T.zeros(a, { device: dev }), T.ones(b, { device: dev }));
+      if (y.size !== 0 || (await y.data()).length !== 0) throw new Error(`${dev.name}: [${a}] + [${b}] gave ${y.describe()}`);
+    }
+    assertThrows(() => T.mean(T.tensor(Int32Array.of(2, 4, 6), { device: dev })), /mean: needs a floating-point tensor/);
   }
 });
 
