@@ -17,14 +17,16 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor, depth = 0): void {
-  if (depth > 4 || value === null || typeof value !== 'object') return;
+/**
+ * Every tensor reachable from a tidy() result: through arrays, Maps, Sets and any object's own
+ * properties (class instances too), at any depth. Typed arrays hold numbers, not tensors, and are skipped.
+ */
+function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor, seen = new Set<object>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value)) return;
+  seen.add(value);
   if (isTensor(value)) { out.add(value); return; }
-  if (Array.isArray(value)) { for (const v of value) collect(v, out, isTensor, depth + 1); return; }
-  if (value instanceof Map) { for (const v of value.values()) collect(v, out, isTensor, depth + 1); return; }
-  if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) collect(v, out, isTensor, depth + 1);
-  }
+  const items = Array.isArray(value) ? value : value instanceof Map || value instanceof Set ? value.values() : Object.values(value);
+  for (const v of items) collect(v, out, isTensor, seen);
 }
 
 let tensorCheck: (v: unknown) => v is Tensor = (_v): _v is Tensor => false;
