@@ -2,11 +2,11 @@
  * The `diffusionner` command: `train --config FILE`, `eval --model DIR --data FILE`, `predict --model DIR`.
  * Bad input exits non-zero with one line on stderr.
  */
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpu as cpuDevice, getDevice } from '../tensor/device.js';
-import { saveModelFolder } from '../nn/folder.js';
+import { saveModelFolder, writeFileAtomic } from '../nn/folder.js';
 import { averageModelFolders, canonicalJson } from '../nn/average.js';
 import { checkTypes, countDataset, describeCounts, readSentences } from '../ner/data.js';
 import { evaluateThresholds, loadTrained, train } from '../ner/trainer.js';
@@ -94,8 +94,11 @@ async function main(argv: string[]): Promise<void> {
     if (values.out) cfg.out = values.out;
     cfg.out ??= 'runs/out';
     const maxSteps = num(values['max-steps'], 'max-steps'), epochs = num(values.epochs, 'epochs');
-    if (maxSteps) cfg.train.maxSteps = maxSteps;
-    if (epochs) cfg.train.epochs = epochs;
+    for (const [flag, v] of [['max-steps', maxSteps], ['epochs', epochs]] as const) {
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) die(`--${flag} must be a whole number >= 1, got '${values[flag]}'`);
+    }
+    if (maxSteps !== undefined) cfg.train.maxSteps = maxSteps;
+    if (epochs !== undefined) cfg.train.epochs = epochs;
     const lr = num(values.lr, 'lr'), seed = num(values.seed, 'seed');
     if (lr !== undefined) { if (!(lr > 0)) die(`--lr must be a positive number, got '${values.lr}'`); cfg.train.lr = lr; }
     if (seed !== undefined) { if (!Number.isInteger(seed) || seed < 0) die(`--seed must be a whole number >= 0, got '${values.seed}'`); cfg.train.seed = seed; }
@@ -141,7 +144,7 @@ async function main(argv: string[]): Promise<void> {
       + (values.mode ? '' : selection?.mode ? `, ${mode} filtering as recorded in ${where}` : `, ${mode} filtering (default; --mode nested for nested data)`);
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s${source})`);
     for (const [t, sc] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${sc.precision.toFixed(2)}  R ${sc.recall.toFixed(2)}  F1 ${sc.f1.toFixed(2)}`);
-    if (typeof values.json === 'string') writeFileSync(values.json, JSON.stringify(all.length > 1 ? { best: r, sweep: all } : r, null, 1));
+    if (typeof values.json === 'string') writeFileAtomic(values.json, JSON.stringify(all.length > 1 ? { best: r, sweep: all } : r, null, 1));
   } else if (cmd === 'device') {
     // The adapter whatever DNER_DEVICE says: this command is about the WebGPU side.
     const gpu = await getDevice('webgpu');
@@ -205,13 +208,14 @@ async function main(argv: string[]): Promise<void> {
       console.log(`\nentities: ${t.entities.length ? t.entities.map((e) => `${e.text} [${e.type}]`).join(', ') : '(none)'}`);
     }
     if (values.html) {
-      writeFileSync(values.html, renderTraceHtml(t));
+      writeFileAtomic(values.html, renderTraceHtml(t));
       process.stderr.write(`wrote ${values.html}\n`);
     }
   } else if (cmd === 'predict') {
     if (!values.model) die(`predict needs --model DIR ${SEE_HELP}`);
     if (values.file && positionals.length) die('predict takes a text argument or --file, not both');
     if (values.file && !existsSync(values.file)) die(`${values.file}: no such file`);
+    if (values.file && !statSync(values.file).isFile()) die(`${values.file}: not a file (--file)`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
     const maxWords = num(values['max-words'], 'max-words');
     if (maxWords !== undefined && !(maxWords >= 1)) die('--max-words must be at least 1');

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { TrainConfig } from './trainer.js';
 import { parseBertConfig } from '../nn/bert.js';
+import { decodeUtf8 } from '../text/utf8.js';
 
 export class ConfigError extends Error {
   constructor(file: string, field: string, message: string) {
@@ -94,7 +95,7 @@ export function parseTrainConfig(text: string, file: string): TrainConfig {
 
 export function readTrainConfig(file: string): TrainConfig {
   if (!existsSync(file)) throw new Error(`${file}: no such config file`);
-  return parseTrainConfig(readFileSync(file, 'utf8'), file);
+  return parseTrainConfig(decodeUtf8(readFileSync(file), file), file);
 }
 
 /**

@@ -159,7 +159,7 @@ export function readSentences(file: string, format: Format = detectFormat(file))
  * type per line) or, without one, every type of the training data in order of first appearance.
  */
 export function readTypes(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
+  const text = decodeUtf8(readFileSync(file), file);
   let types: unknown;
   if (/^\s*[[{]/.test(text)) {
     let j: unknown;

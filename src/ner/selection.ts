@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { oneLine } from '../text/one-line.js';
+import { decodeUtf8 } from '../text/utf8.js';
 
 export const SELECTION_FILE = 'selection.json';
 /** The official code's φ, used when a model folder records no choice. */
@@ -50,7 +51,7 @@ export function readSelection(dir: string): Selection | undefined {
   const file = join(dir, SELECTION_FILE);
   if (!existsSync(file)) return undefined;
   let raw: unknown;
-  try { raw = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new Error(oneLine(`${file}: not valid JSON (${(e as Error).message})`)); }
+  try { raw = JSON.parse(decodeUtf8(readFileSync(file), file)); } catch (e) { throw new Error(oneLine(`${file}: not valid JSON (${(e as Error).message})`)); }
   const s = raw as Partial<Selection> | null;
   if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error(`${file}: must hold a JSON object`);
   if (typeof s.threshold !== 'number' || !Number.isFinite(s.threshold) || s.threshold < 0) {

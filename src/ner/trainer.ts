@@ -6,11 +6,11 @@
  * JSON, crash-safe checkpoints every N steps and at every epoch end (resumable: model, optimizer,
  * schedule position, data order and RNG), and skipped steps on a non-finite loss or gradient.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, clipGradNorm, decayGroups, linearWarmupDecay, twoStageSchedule } from '../nn/optim.js';
 import { BertModel, parseBertConfig } from '../nn/bert.js';
-import { loadModelFolder, saveModelFolder } from '../nn/folder.js';
+import { loadModelFolder, saveModelFolder, writeFileAtomic } from '../nn/folder.js';
 import type { Device } from '../tensor/device.js';
 import { RNG } from '../tensor/random.js';
 import { countDataset, describeCounts, inferTypes, readSentences, readTypes, checkTypes, splitLongSentences, type Sentence } from './data.js';
@@ -163,13 +163,18 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const say = (line: string) => { log(line); appendFileSync(logFile, line + '\n'); };
   const long = splitLongSentences([cfg.data.train].flat().flatMap((f) => readSentences(f)), cfg.train.maxWords ?? 256);
   const trainSet = long.sentences;
-  const devSet = cfg.data.dev ? readSentences(cfg.data.dev) : undefined;
+  let devSet = cfg.data.dev ? readSentences(cfg.data.dev) : undefined;
   const testSet = cfg.data.test ? readSentences(cfg.data.test) : undefined;
   const types = cfg.data.types ? readTypes(cfg.data.types) : inferTypes(trainSet);
   for (const set of [trainSet, devSet, testSet]) if (set) checkTypes(set, types);
   say(describeCounts('train', countDataset(trainSet)));
   if (long.split) say(`train: ${long.split} sentences longer than ${cfg.train.maxWords ?? 256} words were cut into ${long.pieces} pieces; ${long.droppedEntities} entities crossing a cut were dropped`);
   if (devSet) say(describeCounts('dev', countDataset(devSet)));
+  if (devSet && !devSet.some((x) => x.entities.length)) {
+    // F1 would be 0 at every epoch and the first would be kept: without gold entities dev cannot rank epochs.
+    say(`dev: ${cfg.data.dev} has no entities, so it cannot choose an epoch or φ; it is not used (the last epoch's model is kept, at the configured φ)`);
+    devSet = undefined;
+  }
   if (testSet) say(describeCounts('test', countDataset(testSet)));
   const seed = cfg.train.seed ?? 48;
   const rng = new RNG(seed);
@@ -324,7 +329,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     }
     if (cfg.train.keepEpochModels && finished) await saveModelFolder(join(cfg.out, 'epochs', `epoch-${st.epoch}`), model, saveConfig, modelFiles(selection));
     st.metrics.push(entry);
-    writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics }, null, 1));
+    writeFileAtomic(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics }, null, 1));
     // The epoch's end (after its dev evaluation) is a checkpoint too: a resumed run starts the next epoch.
     if (!finished) { await checkpoint(); break; }
     st.next = 0; st.order = []; st.epoch++;
@@ -338,7 +343,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     test = await evaluate(bestModel, testSet, device, { ...cfg.eval, threshold }, seed, showProgress);
     say(`test (${devSet ? 'best dev model' : 'last model'}, φ ${threshold}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)} (${test.sentencesPerSecond.toFixed(1)} sent/s)`);
     if (bestModel !== model) bestModel.dispose();
-    writeFileSync(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics, test: { threshold, ...test } }, null, 1));
+    writeFileAtomic(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics, test: { threshold, ...test } }, null, 1));
   }
   opt.dispose();
   model.dispose();

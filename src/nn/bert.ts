@@ -13,6 +13,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Dropout, Embedding, type InitOptions, LayerNorm, Linear, ModuleList } from './layers.js';
 import { Module } from './module.js';
 import { readSafetensors } from './safetensors.js';
+import { decodeUtf8 } from '../text/utf8.js';
 
 export interface BertConfig {
   vocab_size: number;
@@ -178,7 +179,7 @@ export class BertModel extends Module {
   static async fromPretrained(dir: string, o: InitOptions = {}): Promise<BertModel> {
     const cfgPath = join(dir, 'config.json');
     if (!existsSync(cfgPath)) throw new Error(`${dir}: no config.json (a BERT folder needs config.json, vocab.txt and model.safetensors)`);
-    const model = new BertModel(parseBertConfig(readFileSync(cfgPath, 'utf8'), cfgPath), o);
+    const model = new BertModel(parseBertConfig(decodeUtf8(readFileSync(cfgPath), cfgPath), cfgPath), o);
     const weightsPath = join(dir, 'model.safetensors');
     if (!existsSync(weightsPath)) throw new Error(`${dir}: no model.safetensors (convert pytorch_model.bin with the safetensors tools)`);
     const raw = readSafetensors(weightsPath);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +135,17 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--init', join(dir, 'nowhere')), /nowhere: no such model folder \(--init\)/, 'a missing --init folder');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--lr', '0'), /--lr must be a positive number, got '0'/, 'a zero learning rate');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--seed', '1.5'), /--seed must be a whole number >= 0, got '1\.5'/, 'a fractional seed');
+  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--epochs', '0'), /--epochs must be a whole number >= 1, got '0'/, 'zero epochs');
+  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--max-steps', '2.5'), /--max-steps must be a whole number >= 1, got '2\.5'/, 'fractional steps');
+  oneLineError(cli('predict', '--model', model, '--file', dir), /: not a file \(--file\)/, 'a folder as --file');
+  // A folder missing its weights is named as such, not as a raw ENOENT.
+  mkdirSync(join(dir, 'noweights'), { recursive: true });
+  for (const f of ['config.json', 'vocab.txt']) writeFileSync(join(dir, 'noweights', f), readFileSync(join(model, f)));
+  oneLineError(cli('eval', '--model', join(dir, 'noweights'), '--data', join(dir, 'train.jsonl')), /noweights: not a model folder \(no model\.safetensors\)/, 'a folder without weights');
+  // Editors on some systems save JSON with a byte-order mark: configs read like data files.
+  writeFileSync(join(dir, 'bom.json'), '\uFEFF' + readFileSync(join(dir, 'cfg.json'), 'utf8').replace(join(dir, 'run'), join(dir, 'bom')));
+  const bom = cli('train', '--config', join(dir, 'bom.json'), '--max-steps', '1');
+  if (bom.status !== 0) throw new Error(`a config with a byte-order mark: ${bom.stderr}`);
   const none = cli('frobnicate');
   if (none.status === 0 || !/unknown command 'frobnicate'/.test(none.stderr)) throw new Error(none.stderr);
 });

@@ -54,5 +54,15 @@ s('off by default', async () => {
   if (existsSync(join(dir, 'off', 'epochs'))) throw new Error('epoch folders written without keepEpochModels');
 });
 
+s('a dev set without entities is not used to choose: the last epoch\'s model is kept, and the log says why', async () => {
+  const dev = join(dir, 'dev-empty.jsonl');
+  writeFileSync(dev, JSON.stringify({ tokens: ['x', 'w1'], entities: [] }) + '\n');
+  const lines: string[] = [];
+  await train(cfg('emptydev', { keepEpochModels: true }, dev), T.cpu, { log: (l) => lines.push(l), progress: false });
+  const out = join(dir, 'emptydev');
+  if (!lines.some((l) => l.startsWith(`dev: ${dev} has no entities, so it cannot choose an epoch or φ`))) throw new Error(lines.join('\n'));
+  if (!same(await weights(join(out, 'epochs', 'epoch-3')), await weights(join(out, 'model')))) throw new Error('the kept model is not the last epoch\'s');
+});
+
 s.after(() => rmSync(dir, { recursive: true, force: true }));
 s.run();
