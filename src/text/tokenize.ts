@@ -1,12 +1,27 @@
 /**
- * Plain text -> word tokens in the style of the NER corpora (CoNLL-2003, GENIA): words keep inner
- * hyphens, apostrophes and periods of abbreviations ("U.S.", "don't", "IL-2"), numbers keep their
- * separators ("3,000.5", "2-1"), and every other non-space character is a token of its own. Each token
- * carries its character offsets so entities can be shown in the original text.
+ * Plain text -> word tokens in the style of the NER corpora (CoNLL-2003, GENIA; Penn Treebank clitics):
+ * words keep inner hyphens, apostrophes and periods of abbreviations ("U.S.", "O'Neill", "IL-2"), while
+ * the clitics 's 're 've 'll 'd 'm and n't are tokens of their own ("Germany 's", "do n't"); numbers keep
+ * their separators ("3,000.5", "2-1") and the letters and hyphenated parts that follow them ("1990s",
+ * "3rd", "49ers", "22-year-old"); runs of hyphens or periods ("--", "...") are one token; every other
+ * non-space character is a token of its own. Each token carries its character offsets so entities can be
+ * shown in the original text.
  */
 export interface TextToken { text: string; start: number; end: number }
 
-const TOKEN = /(?:\p{Lu}\.){2,}|\p{N}+(?:[.,:/-]\p{N}+)*|[\p{L}\p{N}\p{M}]+(?:[-'’.][\p{L}\p{N}\p{M}]+)*|\S/gu;
+const WORD = String.raw`[\p{L}\p{N}\p{M}]`;
+/** An apostrophe that starts a clitic, not the inside of a word like O'Neill. */
+const CLITIC = String.raw`['’](?:[sSdDmM]|re|RE|ve|VE|ll|LL)(?!${WORD})`;
+const TOKEN = new RegExp([
+  String.raw`(?:\p{Lu}\.){2,}`,
+  String.raw`[\p{L}\p{M}]+(?=n['’]t(?!${WORD}))`, // "do" of "don't"
+  String.raw`n['’]t(?!${WORD})`,
+  CLITIC,
+  String.raw`\p{N}+(?:[.,:/-]\p{N}+)*[\p{L}\p{M}]*(?:[-'’]${WORD}+)*`,
+  String.raw`${WORD}+(?:(?:[-.]|(?!${CLITIC})['’])${WORD}+)*`,
+  String.raw`-{2,}|\.{2,}`,
+  String.raw`\S`,
+].join('|'), 'gu');
 
 export function tokenizeText(text: string): TextToken[] {
   return [...text.matchAll(TOKEN)].map((m) => ({ text: m[0], start: m.index!, end: m.index! + m[0].length }));
