@@ -118,6 +118,9 @@ export interface DdimStepOutputs {
   left: Float32Array; right: Float32Array; probs: Float32Array;
 }
 
+/** A sentence's words as the model reads them; `origin` (file:line) names it in errors. */
+export interface WordsIn { origin?: string; tokens: readonly string[]; ltokens?: readonly string[]; rtokens?: readonly string[] }
+
 export interface Batch {
   ids: Tensor; // (B, M) i32
   mask: Tensor; // (B, M) f32
@@ -188,8 +191,22 @@ export class DiffusionNER extends Module {
     this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
   }
 
+  /** BERT's input for one sentence, or an error naming it when BERT's positions cannot hold it. */
+  private bertPieces(s: WordsIn) {
+    try {
+      return bertInput(this.tokenizer!, s, this.c.bert!.max_position_embeddings);
+    } catch (e) {
+      throw new Error(`${s.origin ?? 'a sentence'}: ${(e as Error).message} (split the sentence; predict does with --max-words)`);
+    }
+  }
+
+  /** With BERT: throws, naming the first sentence its positions cannot hold, before training rather than mid-epoch. */
+  checkLengths(sentences: readonly WordsIn[]): void {
+    if (this.tokenizer) for (const s of sentences) this.bertPieces(s);
+  }
+
   /** Word ids for a batch of token lists (index 0 = padding, 1 = unknown). */
-  batch(sentences: { tokens: string[]; ltokens?: string[]; rtokens?: string[]; entities?: { start: number; end: number; type: string }[] }[], device: Tensor['device']): Batch {
+  batch(sentences: (WordsIn & { entities?: { start: number; end: number; type: string }[] })[], device: Tensor['device']): Batch {
     const B = sentences.length, M = Math.max(1, ...sentences.map((s) => s.tokens.length));
     const ids = new Int32Array(B * M), mask = new Float32Array(B * M);
     const typeIndex = new Map(this.c.types.map((t, i) => [t, i + 1]));
@@ -200,14 +217,7 @@ export class DiffusionNER extends Module {
     }));
     let chars: Batch['chars'] = null, pieces: Batch['pieces'] = null;
     if (this.tokenizer) {
-      const limit = this.c.bert.max_position_embeddings;
-      const enc = sentences.map((s) => {
-        try {
-          return bertInput(this.tokenizer!, s, limit);
-        } catch (e) {
-          throw new Error(`${(s as { origin?: string }).origin ?? 'a sentence'}: ${(e as Error).message} (split the sentence; predict does with --max-words)`);
-        }
-      });
+      const enc = sentences.map((s) => this.bertPieces(s));
       const S = Math.max(...enc.map((e) => e.ids.length));
       const pid = new Int32Array(B * S), pmask = new Float32Array(B * S);
       enc.forEach((e, b) => e.ids.forEach((id, j) => { pid[b * S + j] = id; pmask[b * S + j] = 1; }));

@@ -46,7 +46,8 @@ export async function predictStream(model: DiffusionNER, device: Device, lines: 
   let queue: { line: number; text: string; toks: TextToken[] }[] = [];
   const flush = async () => {
     if (!queue.length) return;
-    const b = model.batch(queue.map((q) => ({ tokens: q.toks.map((t) => t.text), entities: [] })), device);
+    // The origin names the input line in errors (a line too long for BERT's positions, say).
+    const b = model.batch(queue.map((q) => ({ origin: `line ${q.line}`, tokens: q.toks.map((t) => t.text), entities: [] })), device);
     const pred = await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode ?? 'flat', dedupe: o.dedupe, rng });
     DiffusionNER.disposeBatch(b);
     queue.forEach((q, i) => {

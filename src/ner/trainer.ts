@@ -220,6 +220,8 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     config = { ...modelCfg, vocab, types, chars: (cfg.model.charEmbedding ?? 0) > 0 ? buildCharVocab(trainSet) : [] };
     model = new DiffusionNER(config, { device, rng });
   }
+  // BERT's positions bound a sentence's sub-words: a sentence too long is an error now, not mid-epoch.
+  try { for (const set of [trainSet, devSet, testSet]) if (set) model.checkLengths(set); } catch (e) { model.dispose(); throw e; }
   model.train();
   say(`model: ${model.parameterCount().toLocaleString('en')} parameters, vocabulary ${vocab.length}${model.charCnn ? `, ${model.c.chars.length} characters` : ''}, types ${types.join(' ')}`);
   // The from-scratch encoder may learn faster than the decoder, whose post-LN span layers collapse

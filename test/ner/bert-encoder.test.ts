@@ -12,6 +12,7 @@ import * as T from '../../src/index.js';
 import { readSafetensors } from '../../src/nn/safetensors.js';
 import { loadTrained, train, type TrainConfig } from '../../src/ner/trainer.js';
 import { readFileSync } from 'node:fs';
+import { assertThrows } from '../helpers.js';
 
 const s = suite('DiffusionNER with the BERT encoder');
 const fixture = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'tiny-bert');
@@ -61,6 +62,20 @@ s('loads a BERT folder, keeps it frozen for splitEpoch epochs, then trains it; t
   if (b.pieces!.spans[0].length !== 3) throw new Error('sub-word spans');
   await model.predict(b, { steps: 2, proposals: 4 });
   model.dispose();
+});
+
+s('a sentence longer than BERT\'s positions is refused before the first step, naming its file and line', async () => {
+  const long = { tokens: Array.from({ length: 45 }, () => 'the'), entities: [] };
+  writeFileSync(join(dir, 'ok.jsonl'), JSON.stringify({ tokens: ['the', 'eu'], entities: [{ start: 1, end: 2, type: 'ORG' }] }) + '\n');
+  writeFileSync(join(dir, 'long.jsonl'), [{ tokens: ['the', 'eu'], entities: [{ start: 1, end: 2, type: 'ORG' }] }, long].map((x) => JSON.stringify(x)).join('\n') + '\n');
+  let steps = 0;
+  const cfg: TrainConfig = {
+    data: { train: join(dir, 'ok.jsonl'), dev: join(dir, 'long.jsonl') },
+    model: { encoder: 'bert', bertPath: fixture, lowercase: true, hidden: 8, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8 },
+    train: { epochs: 1, batch: 2, lr: 1e-3 }, eval: { mode: 'flat', proposals: 4 }, out: join(dir, 'long-run'),
+  };
+  await assertThrows(() => train(cfg, T.cpu, { log: () => {}, progress: false, beforeStep: () => { steps++; } }), /long\.jsonl:2: 46 sub-words, more than BERT's 40 positions/);
+  if (steps !== 0) throw new Error(`${steps} steps ran before the refusal`);
 });
 
 s.after(() => rmSync(dir, { recursive: true, force: true }));
