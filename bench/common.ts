@@ -111,9 +111,11 @@ export function writeMarkdown(): void {
     'with the command in its section; timings on the shared 2-core VM move by about ±15 % between runs on a quiet host, and by up to 1.6× on a',
     'busy one (two back-to-back e2e runs in session 6: ours 9.0 and 14.7 sentences/s at γ 5, K 60; PyTorch 29.8 and 29.6).' +
     ' The best full e2e run so far was session 6\'s second (training 11.6 vs 22.7 sentences/s, 0.51×; inference γ 5, K 60 14.7 vs 29.6, 0.50×);' +
-    ' session 9\'s, on a slow host day, gave 0.31× and 0.32×. The llvmpipe tables below (matmul, memory, e2e) are session 11\'s run of the current code,' +
+    ' session 9\'s, on a slow host day, gave 0.31× and 0.32×. The llvmpipe matmul and e2e tables below are session 11\'s run,' +
     ' `npm run bench -- matmul memory e2e` with the background training paused, on a host where our 1024³ matmul measured 11.6–22.6 GFLOP/s across the session' +
-    ' (33.5 in session 3) while torch.matmul gave 112–154: read them as a slow day. The `-quick` tables are `npm run bench -- --quick --tag quick` (all four suites, 96 s).',
+    ' (33.5 in session 3) while torch.matmul gave 112–154: read them as a slow day. The memory table is session 12\'s `npm run bench -- memory` (training paused),' +
+    ' after the subgroup layerNorm, on a slower host still (copy 4.24 GB/s, a dispatch 57 µs against 8–13 on good days).' +
+    ' The `-quick` tables are `npm run bench -- --quick --tag quick` (all four suites, 96 s, session 11).',
     '',
   ];
   for (const f of files) {
