@@ -164,6 +164,8 @@ ${ENTRY}
 }
 
 export function cpuCast(x: TypedArray, out: TypedArray, to: DType): void {
-  if (to === 'i32') for (let i = 0; i < x.length; i++) out[i] = Math.trunc(x[i]);
+  // Saturating as WGSL's i32(x) is, to the i32 range that f32 can hold, [−2³¹, 2³¹ − 128] (an Int32Array
+  // store would wrap out-of-range values).
+  if (to === 'i32') for (let i = 0; i < x.length; i++) out[i] = Math.min(2 ** 31 - 128, Math.max(-(2 ** 31), Math.trunc(x[i])));
   else out.set(x);
 }

@@ -193,8 +193,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tr = lid / ${colThreads}u; let tc = lid % ${colThreads}u;
 ${acc.map(({ q, e, p }) => `  var c${q}_${e}_${p} = vec4<f32>(0.0);`).join('\n')}
   let slabs = (u.K + ${BK - 1}u) / ${BK}u;
-  fetch(m0, n0, 0u, lid);
-  stash(0u, lid);
+  // K = 0 has no first slab to load (its clamped indices would underflow past the operands' ends).
+  if (slabs > 0u) {
+    fetch(m0, n0, 0u, lid);
+    stash(0u, lid);
+  }
   workgroupBarrier();
   for (var s = 0u; s < slabs; s++) {
     let more = s + 1u < slabs;

@@ -44,15 +44,15 @@ ${ROW_GROUP_ENTRY}
   if (row >= u.outer) { return; }
   let n4 = u.len / 4u;
   let base = row * n4;
-  var m4 = vec4<f32>(-3.0e38);
+  var m4 = vec4<f32>(-0x1.fffffep+127f); // the lowest finite f32: a row of it still has a max
   for (var l = lid; l < n4; l += ${ROW_GROUP}u) { m4 = max(m4, X[base + l]); }
   let m = rowMax(max(max(m4.x, m4.y), max(m4.z, m4.w)), lid);
   var s4 = vec4<f32>(0.0);
   for (var l = lid; l < n4; l += ${ROW_GROUP}u) { s4 += exp(X[base + l] - m); }
   let s = rowSum(s4.x + s4.y + s4.z + s4.w, lid);
 ${log
-    ? `  let lse = m + log(s);
-  for (var l = lid; l < n4; l += ${ROW_GROUP}u) { Y[base + l] = X[base + l] - lse; }`
+    ? `  let ls = log(s);
+  for (var l = lid; l < n4; l += ${ROW_GROUP}u) { Y[base + l] = (X[base + l] - m) - ls; }`
     : `  let r = 1.0 / s;
   for (var l = lid; l < n4; l += ${ROW_GROUP}u) { Y[base + l] = exp(X[base + l] - m) * r; }`}
 }`,
@@ -82,14 +82,15 @@ ${ENTRY}
   var s4 = vec4<f32>(1.0);
   for (var l = 1u; l < n4; l++) {
     let xv = X[base + l];
-    let e = exp(-abs(xv - m4));
+    // x = m counts 1 (exp(0)) without computing -inf - -inf, so -inf-masked entries stay exact.
+    let e = select(exp(-abs(xv - m4)), vec4<f32>(1.0), xv == m4);
     s4 = select(s4 + e, s4 * e + 1.0, xv > m4);
     m4 = max(m4, xv);
   }
   let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
   let s = dot(s4, exp(m4 - m));
 ${log
-    ? '  let lse = m + log(s);\n  for (var l = 0u; l < n4; l++) { Y[base + l] = X[base + l] - lse; }'
+    ? '  let ls = log(s);\n  for (var l = 0u; l < n4; l++) { Y[base + l] = (X[base + l] - m) - ls; }'
     : '  let r = 1.0 / s;\n  for (var l = 0u; l < n4; l++) { Y[base + l] = exp(X[base + l] - m) * r; }'}
 }` : `${HEADER}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -101,12 +102,12 @@ ${ENTRY}
   var s = 1.0;
   for (var l = 1u; l < u.len; l++) {
     let x = X[base + l * st];
-    let e = exp(-abs(x - m));
+    let e = select(exp(-abs(x - m)), 1.0, x == m);
     s = select(s + e, s * e + 1.0, x > m);
     m = max(m, x);
   }
 ${log
-    ? '  let lse = m + log(s);\n  for (var l = 0u; l < u.len; l++) { Y[base + l * st] = X[base + l * st] - lse; }'
+    ? '  let ls = log(s);\n  for (var l = 0u; l < u.len; l++) { Y[base + l * st] = (X[base + l * st] - m) - ls; }'
     : '  let r = 1.0 / s;\n  for (var l = 0u; l < u.len; l++) { Y[base + l * st] = exp(X[base + l * st] - m) * r; }'}
 }`,
   };
@@ -147,10 +148,11 @@ export function cpuSoftmax(x: TypedArray, y: TypedArray, v: AxisView, log: boole
     for (let l = 0; l < v.len; l++) m = Math.max(m, x[base + l * st]);
     let s = 0;
     for (let l = 0; l < v.len; l++) s += Math.exp(x[base + l * st] - m);
-    const lse = m + Math.log(s);
+    // Relative to the max, so a row far from 0 keeps log s (m + log s would round it away).
+    const ls = Math.log(s);
     for (let l = 0; l < v.len; l++) {
       const k = base + l * st;
-      y[k] = log ? x[k] - lse : Math.exp(x[k] - lse);
+      y[k] = log ? x[k] - m - ls : Math.exp(x[k] - m) / s;
     }
   });
 }

@@ -64,9 +64,12 @@ export function broadcastInfo(op: string, outShape: readonly number[] | null, ..
   };
 }
 
+/** affine's scalars travel as f32: an i32 operand folds only while f32 holds the scalar exactly. */
+const foldable = (t: Tensor, v: number) => t.dtype !== 'i32' || Math.abs(v) <= 2 ** 24;
+
 export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
   // Scalar operands of the arithmetic ops fold into one affine pass (no upload, no broadcast).
-  if (a instanceof Tensor && typeof b === 'number') {
+  if (a instanceof Tensor && typeof b === 'number' && foldable(a, b)) {
     checkTensor(op, a);
     scalarOk(op, a, b);
     if (op === 'add') return affine(a, 1, b);
@@ -74,7 +77,7 @@ export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Te
     if (op === 'mul') return affine(a, b, 0);
     if (op === 'div' && a.dtype !== 'i32') return unary('divScalar', a, b);
   }
-  if (typeof a === 'number' && b instanceof Tensor) {
+  if (typeof a === 'number' && b instanceof Tensor && foldable(b, a)) {
     checkTensor(op, b);
     scalarOk(op, b, a);
     if (op === 'add') return affine(b, 1, a);

@@ -55,8 +55,9 @@ s('permute, transpose, slice (with steps and negative bounds), concat, stack, ex
   }, 10);
 });
 
-s('cast truncates toward zero; fill writes every element', async () => {
-  await checkAgainstReference('cast', [{ shape: [7, 3], lo: -20, hi: 20 }], (x) => [
+s('cast truncates toward zero and saturates out of i32\'s range; fill writes every element', async () => {
+  await checkAgainstReference('cast', [{ shape: [7, 3], lo: -20, hi: 20 }, { shape: [4], values: [3e9, -3e9, 2.5e9, -2147483648] }], (x, big) => [
+    T.cast(big, 'i32'),
     T.cast(T.cast(x, 'i32'), 'f32'),
     T.full([5, 3], 2.5),
     T.full([33], -7, { dtype: 'i32' }),

@@ -92,6 +92,15 @@ s('empty tensors: broadcast ops with a zero-length axis give empty results on ev
   }
 });
 
+s('i32 with a scalar beyond f32\'s exact integers stays exact on every device', async () => {
+  for (const dev of DEVICES) {
+    const x = T.tensor(Int32Array.of(0, 1, -5), { device: dev });
+    const got = [...(await T.add(x, 16777217).data()), ...(await T.mul(x, 16777217).data()), ...(await T.sub(16777219, x).data())];
+    const want = [16777217, 16777218, 16777212, 0, 16777217, -83886085, 16777219, 16777218, 16777224];
+    if (got.join() !== want.join()) throw new Error(`${dev.name}: ${got.join()}`);
+  }
+});
+
 s('integer arithmetic and comparisons keep exact i32 semantics', async () => {
   await checkAgainstReference('i32', [{ shape: [5, 7], dtype: 'i32', lo: -50, hi: 50 }, { shape: [7], dtype: 'i32', lo: 1, hi: 9 }],
     (a, b) => [T.add(a, b), T.sub(a, b), T.mul(a, b), T.div(a, b), T.maximum(a, b), T.lt(a, b), T.affine(a, 3, -2)], { rtol: 0, atol: 0 });

@@ -83,6 +83,24 @@ for (const [name, basePlan] of plans) {
   });
 }
 
+s('K = 0 gives act(bias) in every webgpu variant and on the cpu (no first slab is loaded)', async () => {
+  const bias = [0.5, -1, 2, 0, -3, 1, 4, -0.25];
+  const want = Array.from({ length: 5 }, () => bias.map((v) => Math.max(v, 0))).flat();
+  const devices: [string, T.Device, MatmulPlan | null][] = [['cpu', T.cpu, null], ...(webgpu ? plans.filter(([, p]) => p.variant !== 'regblock' || webgpu!.backend.hasSubgroups).map(([n, p]): [string, T.Device, MatmulPlan] => [n, webgpu!, p]) : [])];
+  for (const [name, dev, basePlan] of devices) {
+    const a = T.zeros([5, 0], { device: dev }), b = T.zeros([0, 8], { device: dev }), bt = T.tensor(bias, { device: dev });
+    let got: ArrayLike<number>;
+    if (dev.kind === 'webgpu' && basePlan) {
+      const S = dev.backend.report.subgroupSize ?? 8;
+      const plan = basePlan.variant === 'regblock' ? { variant: 'regblock' as const, regblock: { ...basePlan.regblock!, S, TM: basePlan.regblock!.TM * S } } : basePlan;
+      const out = T.Tensor.empty(dev, 'f32', [1, 5, 8]);
+      launchMatmul(dev, a, b, bt, out, { batch: 1, M: 5, N: 8, K: 0, transA: false, transB: false, aStride: 0, bStride: 0, act: 'relu' }, plan);
+      got = await out.data();
+    } else got = await T.matmul(a, b, { bias: bt, act: 'relu' }).data();
+    assertClose(got, want, { rtol: 0, atol: 0 }, `${name}: K = 0`);
+  }
+});
+
 s('linear uses the Hugging Face [out, in] weight layout', async () => {
   await checkAgainstReference('linear', [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }], (x, w, b) => [
     T.linear(x, w, b),

@@ -86,6 +86,34 @@ s('every row layout of softmax and layerNorm agrees with the reference, rows lon
   }
 });
 
+s('softmax and logSoftmax: -inf-masked entries, rows of the lowest float and rows far from 0, in every row layout', async () => {
+  const inf = -Infinity, low = -3.4028234663852886e38;
+  const rows = [[0.5, 0, 1, inf, inf, inf, inf, inf], [inf, inf, 0, inf, 2, inf, inf, inf], [low, low, low, low, low, low, low, low], [-1e9, -1e9, -1e9, -1e9, -1e9 + 64, -1e9, -1e9, -1e9]];
+  const exact = (xs: number[], log: boolean) => {
+    const m = Math.max(...xs), s = xs.reduce((acc, x) => acc + (x === m ? 1 : Math.exp(x - m)), 0);
+    return xs.map((x) => (log ? (x === m ? 0 : x - m) - Math.log(s) : (x === m ? 1 : Math.exp(x - m)) / s));
+  };
+  for (const dev of DEVICES) {
+    for (const variant of dev.kind === 'webgpu' ? ['invocation', 'workgroup'] : ['reference']) {
+      for (const log of [false, true]) {
+        for (const contiguous of [true, false]) {
+          // Columns of a transposed copy take the strided (scalar) kernel.
+          const x = contiguous ? T.tensor(rows.flat(), { shape: [4, 8], device: dev }) : T.transpose(T.tensor(rows.flat(), { shape: [4, 8], device: dev }), 0, 1);
+          const y = await withKernelVariant('DNER_ROWS', variant, () => (log ? T.logSoftmax(x, contiguous ? -1 : 0) : T.softmax(x, contiguous ? -1 : 0)).data());
+          const got = contiguous ? Array.from(y) : rows.flatMap((_, r) => Array.from({ length: 8 }, (_, c) => y[c * 4 + r]));
+          const want = rows.flatMap((r) => exact(r, log));
+          got.forEach((v, i) => {
+            const w = want[i];
+            if (!(w === -Infinity ? v === -Infinity || v < -1e30 : Math.abs(v - w) <= 1e-5 * Math.max(1, Math.abs(w)))) {
+              throw new Error(`${dev.name} ${variant} ${log ? 'logSoftmax' : 'softmax'} ${contiguous ? 'rows' : 'columns'}: element ${i} is ${v}, want ${w}`);
+            }
+          });
+        }
+      }
+    }
+  }
+});
+
 s('softmax survives huge logits (max-subtracted)', async () => {
   for (const dev of DEVICES) {
     const y3 = await T.softmax(T.tensor([[1000, 1000, -1000], [-5e4, 0, 5e4]], { device: dev })).data();
