@@ -30,7 +30,9 @@ export interface MatmulDims {
   act: Activation;
 }
 
-const PARAMS = /* wgsl */ `struct Params { M: u32, N: u32, K: u32, aStride: u32, bStride: u32 }`;
+// y0, z0: the first row tile and batch of this dispatch, when a product needs more workgroups along y or z
+// than one dispatch may have (launchMatmul splits it).
+const PARAMS = /* wgsl */ `struct Params { M: u32, N: u32, K: u32, aStride: u32, bStride: u32, y0: u32, z0: u32 }`;
 
 function epilogue(bias: boolean, act: Activation): string {
   const a = act === 'relu' ? 'max(r, 0.0)' : act === 'gelu' ? 'gelu_f32(r)' : 'r';
@@ -70,7 +72,7 @@ ${epilogue(bias, d.act)}
 ${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.M * u.N) { return; }
-  let b = wid.z;
+  let b = wid.z + u.z0;
   let m = i / u.N; let n = i % u.N;
   var acc = 0.0;
   for (var k = 0u; k < u.K; k++) { acc = fma(ldA(b * u.aStride, m, k), ldB(b * u.bStride, k, n), acc); }
@@ -186,10 +188,11 @@ ${stash.map((l) => '  ' + l).join('\n')}
 }
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  aBase = wid.z * u.aStride;
-  bBase = wid.z * u.bStride;
-  cBase = wid.z * u.M * u.N;
-  let m0 = wid.y * ${BM}u; let n0 = wid.x * ${BN}u;
+  let z = wid.z + u.z0;
+  aBase = z * u.aStride;
+  bBase = z * u.bStride;
+  cBase = z * u.M * u.N;
+  let m0 = (wid.y + u.y0) * ${BM}u; let n0 = wid.x * ${BN}u;
   let tr = lid / ${colThreads}u; let tc = lid % ${colThreads}u;
 ${acc.map(({ q, e, p }) => `  var c${q}_${e}_${p} = vec4<f32>(0.0);`).join('\n')}
   let slabs = (u.K + ${BK - 1}u) / ${BK}u;
@@ -340,10 +343,11 @@ ${epilogue(bias, d.act)}
 ${storeFunction(al.c)}
 @compute @workgroup_size(${S})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  aBase = wid.z * u.aStride;
-  bBase = wid.z * u.bStride;
-  cBase = wid.z * u.M * u.N;
-  let m0 = wid.y * ${TM}u;
+  let z = wid.z + u.z0;
+  aBase = z * u.aStride;
+  bBase = z * u.bStride;
+  cBase = z * u.M * u.N;
+  let m0 = (wid.y + u.y0) * ${TM}u;
   let rowBase = m0 + lane * ${rpl}u;
 ${Array.from({ length: TNV }, (_, j) => `  let n${j} = wid.x * ${4 * S * TNV}u + ${4 * S * j}u + lane * 4u;`).join('\n')}
 ${Array.from({ length: TM }, (_, r) => Array.from({ length: TNV }, (_, j) => `  var c${r}_${j} = vec4<f32>(0.0);`).join('')).join('\n')}
@@ -411,9 +415,17 @@ export function launchMatmul(dev: GpuDevice, a: Tensor, b: Tensor, bias: Tensor 
     groups = [x, 1, d.batch];
   }
   const buffers = [a.buffer, b.buffer, ...(bias ? [bias.buffer] : []), out.buffer];
-  const uni = new UniformWriter().u32(d.M, d.N, d.K, d.aStride, d.bStride).build();
   const detail = `${d.batch > 1 ? `${d.batch}×` : ''}${d.M}×${d.N}×${d.K}${d.transA ? ' tA' : ''}${d.transB ? ' tB' : ''}`;
-  dev.backend.dispatch({ key, name: `matmul_${plan.variant}`, detail, code }, buffers, uni, groups);
+  // More row tiles or batches than one dispatch may have (65,535 on most adapters): several dispatches,
+  // each told its first row tile and batch.
+  const max = dev.backend.report.limits.maxComputeWorkgroupsPerDimension;
+  if (groups[0] > max) throw new Error(`matmul ${detail}: ${groups[0]} column tiles exceed the ${max} workgroups a dispatch may have along x`);
+  for (let z0 = 0; z0 < groups[2]; z0 += max) {
+    for (let y0 = 0; y0 < groups[1]; y0 += max) {
+      const uni = new UniformWriter().u32(d.M, d.N, d.K, d.aStride, d.bStride, y0, z0).build();
+      dev.backend.dispatch({ key, name: `matmul_${plan.variant}`, detail, code }, buffers, uni, [groups[0], Math.min(max, groups[1] - y0), Math.min(max, groups[2] - z0)]);
+    }
+  }
 }
 
 /** Plain reference, m-k-n loop order; accumulates in the output array's precision (f64 on the f64 cpu device). */

@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import { launchMatmul, type MatmulDims, type MatmulPlan } from '../../src/kernels/matmul.js';
 import * as T from '../../src/index.js';
-import { assertClose, assertProperty, checkAgainstReference, randomValues, webgpu } from '../helpers.js';
+import { assertClose, assertProperty, checkAgainstReference, randomValues, webgpu, withKernelVariant } from '../helpers.js';
 
 const s = suite('matmul');
 
@@ -98,6 +98,31 @@ s('K = 0 gives act(bias) in every webgpu variant and on the cpu (no first slab i
       got = await out.data();
     } else got = await T.matmul(a, b, { bias: bt, act: 'relu' }).data();
     assertClose(got, want, { rtol: 0, atol: 0 }, `${name}: K = 0`);
+  }
+});
+
+s('more row tiles or batches than one dispatch may have are split across dispatches (webgpu, every variant)', async () => {
+  if (!webgpu) return;
+  const dev = webgpu;
+  const max = dev.backend.report.limits.maxComputeWorkgroupsPerDimension;
+  // Rows: (max + 3) row tiles of the 32-row regblock and tiled tiles; batches: max + 2 products of 1 x 2 · 2 x 1.
+  const rows = 32 * (max + 3), batch = max + 2;
+  const a = T.tensor(Float32Array.from({ length: rows * 2 }, (_, i) => (i % 7) - 3), { shape: [rows, 2], device: dev });
+  const w = T.tensor([1, 2, -1, 0.5], { shape: [2, 2], device: dev });
+  const x = T.tensor(Float32Array.from({ length: batch * 2 }, (_, i) => (i % 5) - 2), { shape: [batch, 1, 2], device: dev });
+  const y = T.tensor(Float32Array.from({ length: batch * 2 }, (_, i) => (i % 3) - 1), { shape: [batch, 2, 1], device: dev });
+  for (const variant of ['regblock', 'tiled']) {
+    if (variant === 'regblock' && !dev.backend.hasSubgroups) continue;
+    const [tall, many] = await withKernelVariant('DNER_MATMUL', variant, async () => [await T.matmul(a, w).data(), await T.matmul(x, y).data()]);
+    const av = await a.data(), xv = await x.data(), yv = await y.data();
+    for (const r of [0, 31, 32 * max - 1, 32 * max, rows - 1]) {
+      const want = [av[2 * r] * 1 + av[2 * r + 1] * -1, av[2 * r] * 2 + av[2 * r + 1] * 0.5];
+      if (tall[2 * r] !== want[0] || tall[2 * r + 1] !== want[1]) throw new Error(`${variant}: row ${r} of ${rows} is ${tall[2 * r]}, ${tall[2 * r + 1]}, want ${want}`);
+    }
+    for (const bi of [0, max - 1, max, batch - 1]) {
+      const want = xv[2 * bi] * yv[2 * bi] + xv[2 * bi + 1] * yv[2 * bi + 1];
+      if (many[bi] !== want) throw new Error(`${variant}: batch ${bi} of ${batch} is ${many[bi]}, want ${want}`);
+    }
   }
 });
 
