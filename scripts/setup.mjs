@@ -7,7 +7,7 @@
 // A stamp file makes re-runs a fast no-op.
 import { execSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,12 +34,20 @@ const stamp = existsSync(stampPath) ? JSON.parse(readFileSync(stampPath, 'utf8')
 const depsOk = stamp.pkgHash === pkgHash && existsSync(join(root, 'node_modules', 'webgpu'));
 
 if (!depsOk) {
-  const haveLock = existsSync(join(root, 'package-lock.json'));
-  const cmd = haveLock ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund';
-  log(`installing npm dependencies (${cmd})`);
-  const r = spawnSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], shell: true });
-  if (r.status !== 0) fail(`'${cmd}' failed (exit ${r.status}). Check network access to the npm registry.`);
-  pkgHash = manifestHash(); // npm install may have written package-lock.json
+  // npm ci empties node_modules first, through a symlink too: a node_modules shared with another
+  // checkout would be wiped for both. Such a folder is the user's to keep up to date.
+  const modules = join(root, 'node_modules');
+  if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) {
+    if (!existsSync(join(modules, 'webgpu'))) fail(`node_modules is a symlink (to ${realpathSync(modules)}) without the dependencies: install them there, or remove the link so that set-up installs them here.`);
+    log(`node_modules is a symlink (to ${realpathSync(modules)}): used as it is, nothing installed`);
+  } else {
+    const haveLock = existsSync(join(root, 'package-lock.json'));
+    const cmd = haveLock ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund';
+    log(`installing npm dependencies (${cmd})`);
+    const r = spawnSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], shell: true });
+    if (r.status !== 0) fail(`'${cmd}' failed (exit ${r.status}). Check network access to the npm registry.`);
+    pkgHash = manifestHash(); // npm install may have written package-lock.json
+  }
 }
 
 function probe() {
