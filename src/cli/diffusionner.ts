@@ -28,7 +28,7 @@ const USAGE = `usage:
   diffusionner average --out DIR MODEL_DIR MODEL_DIR ...   (checkpoint averaging: the mean of the models' weights)
   diffusionner device [--json]   (the WebGPU adapter: name, features, limits, the matmul variant it gets)
   diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
-  diffusionner predict --model DIR ["text" | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N]`;
+  diffusionner predict --model DIR ["text" ["text" ...] | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N]   (one sentence per quoted text, or per line)`;
 
 function die(msg: string): never {
   process.stderr.write(`diffusionner: ${msg}\n`);
@@ -55,18 +55,26 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (!COMMANDS.includes(cmd)) die(`unknown command '${cmd}'; the commands are ${COMMANDS.join(', ')} ${SEE_HELP}`);
-  const { values, positionals } = parseArgs({
-    args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace' || cmd === 'kernel' || cmd === 'average', strict: true,
-    options: {
-      config: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, epochs: { type: 'string' },
-      device: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, gamma: { type: 'string' },
-      'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
-      mode: { type: 'string' }, json: { type: cmd === 'eval' ? 'string' : 'boolean' }, resume: { type: 'boolean' },
-      html: { type: 'string' }, values: { type: 'boolean' }, f16: { type: 'boolean' }, shape: { type: 'string' }, list: { type: 'boolean' },
-      file: { type: 'string' }, 'max-words': { type: 'string' }, init: { type: 'string' }, lr: { type: 'string' }, 'keep-epoch-models': { type: 'boolean' }, dedupe: { type: 'boolean' },
-      train: { type: 'string' }, dev: { type: 'string' }, test: { type: 'string' }, types: { type: 'string' },
-    },
-  });
+  const options = {
+    config: { type: 'string' }, out: { type: 'string' }, 'max-steps': { type: 'string' }, epochs: { type: 'string' },
+    device: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, gamma: { type: 'string' },
+    'k-eval': { type: 'string' }, eta: { type: 'string' }, threshold: { type: 'string' }, seed: { type: 'string' },
+    mode: { type: 'string' }, json: { type: cmd === 'eval' ? 'string' : 'boolean' }, resume: { type: 'boolean' },
+    html: { type: 'string' }, values: { type: 'boolean' }, f16: { type: 'boolean' }, shape: { type: 'string' }, list: { type: 'boolean' },
+    file: { type: 'string' }, 'max-words': { type: 'string' }, init: { type: 'string' }, lr: { type: 'string' }, 'keep-epoch-models': { type: 'boolean' }, dedupe: { type: 'boolean' },
+    train: { type: 'string' }, dev: { type: 'string' }, test: { type: 'string' }, types: { type: 'string' },
+  } as const;
+  const parsed = (() => {
+    try {
+      return parseArgs({ args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace' || cmd === 'kernel' || cmd === 'average', strict: true, options });
+    } catch (e) {
+      const unknown = /Unknown option '(-{1,2}[^']*)'/.exec((e as Error).message)?.[1];
+      if (!unknown) throw e;
+      const near = Object.keys(options).map((o) => [o, editDistance(unknown.replace(/^-+/, ''), o)] as const).sort((a, b) => a[1] - b[1])[0];
+      return die(`unknown option ${unknown}${near && near[1] <= 2 ? ` (did you mean --${near[0]}?)` : ''} ${SEE_HELP}`);
+    }
+  })();
+  const { values, positionals } = parsed;
   if (values.mode !== undefined && values.mode !== 'flat' && values.mode !== 'nested') die(`--mode must be flat or nested, got '${values.mode}'`);
   // Without --threshold or --mode, a model folder's φ chosen on dev and the decoding it was trained with
   // (selection.json) apply, else the official 2.5 and flat filtering.
@@ -109,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
     await train(cfg, await device(), { resume: !!values.resume, ...(values.init ? { init: values.init } : {}), progress: process.stderr.isTTY ? true : 'lines' });
   } else if (cmd === 'eval') {
     if (!values.model || !values.data) die(`eval needs --model DIR and --data FILE ${SEE_HELP}`);
+    if (!existsSync(values.data)) die(`${values.data}: no such file (--data)`);
     const sents = readSentences(values.data);
     // --threshold 1.5,2,2.5 scores every φ from one DDIM run (choose φ on dev, then apply it to test);
     // lists of --gamma and --k-eval add one DDIM run per pair, for choosing the sampler on dev as well.
@@ -221,8 +230,10 @@ async function main(argv: string[]): Promise<void> {
     if (maxWords !== undefined && !(maxWords >= 1)) die('--max-words must be at least 1');
     const dev = await device();
     const model = await loadTrained(values.model, dev);
+    // Several quoted texts are several sentences; several bare words are one sentence the shell split.
+    const texts = positionals.length > 1 && positionals.some((p) => /\s/.test(p)) ? positionals : [positionals.join(' ')];
     const lines = positionals.length
-      ? (async function* () { yield* positionals.join(' ').split('\n').map((text, i) => ({ text, line: i + 1 })); })()
+      ? (async function* () { yield* texts.flatMap((t) => t.split('\n')).map((text, i) => ({ text, line: i + 1 })); })()
       : values.file ? readLines(createReadStream(values.file), values.file) : readLines(process.stdin, 'stdin');
     const emit = (s: TaggedSentence) => {
       if (values.json) { console.log(JSON.stringify(s)); return; }
@@ -240,3 +251,14 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).then(() => process.exit(0), (e: Error) => die(e.message.split('\n')[0]));
+
+/** Levenshtein distance, for suggesting the option a misspelled one meant. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}

@@ -189,7 +189,12 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     model = await loadTrained(ckpt.dir, device, rng);
     try {
       checkResume({ checkpoint: ckpt.dir, modelTypes: model.c.types, types, now: inputs, recorded: ckpt.state.inputs, orderLength: ckpt.state.order.length });
-    } catch (e) { model.dispose(); throw e; }
+    } catch (e) {
+      // The log already counts this invocation's data: it also says why nothing was trained with it.
+      appendFileSync(logFile, `resume refused: ${(e as Error).message}\n`);
+      model.dispose();
+      throw e;
+    }
     vocab = model.c.vocab;
     config = { ...model.c };
     rng.state = ckpt.state.rng;
@@ -349,5 +354,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   }
   opt.dispose();
   model.dispose();
+  const folder = join(cfg.out, 'model');
+  if (existsSync(join(folder, 'config.json'))) say(`saved: ${folder} (${devSet ? 'the best epoch on dev, with its φ' : 'the last epoch'} in selection.json); try it with npx diffusionner predict --model ${folder} "some text"`);
   return { dev: bestDev, test, steps: st.step };
 }

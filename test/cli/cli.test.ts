@@ -146,6 +146,13 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   writeFileSync(join(dir, 'bom.json'), '\uFEFF' + readFileSync(join(dir, 'cfg.json'), 'utf8').replace(join(dir, 'run'), join(dir, 'bom')));
   const bom = cli('train', '--config', join(dir, 'bom.json'), '--max-steps', '1');
   if (bom.status !== 0) throw new Error(`a config with a byte-order mark: ${bom.stderr}`);
+  oneLineError(cli('eval', '--model', model, '--data', join(dir, 'train.jsonl'), '--threshhold', '2'), /unknown option --threshhold \(did you mean --threshold\?\)/, 'a misspelled option');
+  oneLineError(cli('eval', '--model', model, '--data', join(dir, 'nothere.jsonl')), /nothere\.jsonl: no such file \(--data\)/, 'a missing --data file');
+  // Several quoted texts are several sentences; bare words are one.
+  const texts = cli('predict', '--model', model, '--json', 'x w1 Paris y', 'Paris y');
+  const bare = cli('predict', '--model', model, '--json', 'x', 'w1', 'Paris', 'y');
+  if (texts.status !== 0 || texts.stdout.trim().split('\n').length !== 2 || bare.status !== 0 || bare.stdout.trim().split('\n').length !== 1) throw new Error(`predict texts: ${texts.stdout} ${bare.stdout} ${texts.stderr}`);
+  if (!readFileSync(join(dir, 'run', 'train.log'), 'utf8').includes(`saved: ${join(dir, 'run', 'model')} (the best epoch on dev`)) throw new Error('the log does not say where the model is');
   const none = cli('frobnicate');
   if (none.status === 0 || !/unknown command 'frobnicate'/.test(none.stderr)) throw new Error(none.stderr);
 });

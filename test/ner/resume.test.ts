@@ -3,7 +3,7 @@
  * another model section than the run began with are named, and a fresh run never starts in a folder
  * holding another run's checkpoint (a later --resume would continue the wrong run).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -38,6 +38,8 @@ s('a run stopped after two steps leaves a checkpoint; a fresh run into its folde
 
 s('another model section, other training data or other types are refused, naming what changed', async () => {
   await assertThrows(() => train(cfg(16), T.cpu, resume), new RegExp(`${cannot.source}the config's model section changed since the run began: hidden 8 -> 16 `));
+  const lastLine = readFileSync(join(dir, 'run', 'train.log'), 'utf8').trim().split('\n').at(-1)!;
+  if (!lastLine.startsWith('resume refused: ') || !lastLine.includes('hidden 8 -> 16')) throw new Error(`train.log ends with: ${lastLine}`);
   write('train.jsonl', 9, 'LOC', 'Rome');
   await assertThrows(() => train(cfg(), T.cpu, resume), new RegExp(`${cannot.source}the training set changed: 9 sentences now, 9 when the run began \\(same count, other content\\)`));
   write('train.jsonl', 12);
