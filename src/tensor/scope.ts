@@ -18,14 +18,17 @@ export function keep<T extends Tensor>(t: T): T {
 }
 
 /**
- * Every tensor reachable from a tidy() result: through arrays, Maps, Sets and any object's own
- * properties (class instances too), at any depth. Typed arrays hold numbers, not tensors, and are skipped.
+ * Every tensor reachable from a tidy() result through arrays, Maps, Sets and plain objects, at any
+ * depth. Class instances are not searched (one may reach a device and all its caches): return their
+ * tensors in a plain container, or keep() them.
  */
 function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor, seen = new Set<object>()): void {
-  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value)) return;
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   if (isTensor(value)) { out.add(value); return; }
-  const items = Array.isArray(value) ? value : value instanceof Map || value instanceof Set ? value.values() : Object.values(value);
+  const proto = Object.getPrototypeOf(value);
+  const items = Array.isArray(value) ? value : value instanceof Map || value instanceof Set ? value.values()
+    : proto === Object.prototype || proto === null ? Object.values(value) : [];
   for (const v of items) collect(v, out, isTensor, seen);
 }
 

@@ -106,17 +106,18 @@ s('autograd: accumulation across calls, shared inputs, noGrad, detach, explicit 
   }
 });
 
-s('tidy keeps every tensor its result reaches: class instances, Sets, Maps, deep nesting, cycles', () => {
-  class Holder { constructor(readonly t: T.Tensor, readonly self: unknown = null) {} }
+s('tidy keeps every tensor its result reaches through arrays, Sets, Maps and plain objects: deep nesting, cycles', () => {
   const before = T.liveTensorCount();
   const r = T.tidy(() => {
     const deep = { a: { b: { c: { d: { e: { f: [T.ones([2])] } } } } } };
     const cyclic: Record<string, unknown> = { t: T.ones([3]) };
     cyclic.me = cyclic;
     T.ones([4]); // not returned: disposed
-    return { holder: new Holder(T.ones([1])), set: new Set([T.ones([5])]), map: new Map([['k', T.ones([6])]]), deep, cyclic, raw: new Float32Array(3) };
+    const bare = Object.create(null) as Record<string, T.Tensor>;
+    bare.t = T.ones([1]);
+    return { bare, set: new Set([T.ones([5])]), map: new Map([['k', T.ones([6])]]), deep, cyclic, raw: new Float32Array(3) };
   });
-  const all = [r.holder.t, [...r.set][0], r.map.get('k')!, r.deep.a.b.c.d.e.f[0], r.cyclic.t as T.Tensor];
+  const all = [r.bare.t, [...r.set][0], r.map.get('k')!, r.deep.a.b.c.d.e.f[0], r.cyclic.t as T.Tensor];
   const dead = all.filter((t) => t.isDisposed).map((t) => t.describe());
   if (dead.length) throw new Error(`disposed although returned: ${dead.join(', ')}`);
   if (T.liveTensorCount() !== before + 5) throw new Error(`${T.liveTensorCount() - before} tensors alive, want the 5 returned`);
