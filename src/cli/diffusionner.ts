@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<void> {
     for (const gamma of gammas.length ? gammas : [base.steps]) {
       for (const kEval of kEvals.length ? kEvals : [base.proposals]) {
         const o = { ...base, steps: gamma, proposals: kEval, threshold: phis[0] };
-        const scored = await evaluateThresholds(model, sents, dev, o, phis, num(values.seed, 'seed') ?? 0);
+        const scored = await evaluateThresholds(model, sents, dev, o, phis, num(values.seed, 'seed') ?? 0, process.stderr.isTTY ? true : 'lines');
         all.push(...scored.map((x) => ({ ...x, gamma: o.steps, kEval: o.proposals ?? model.c.proposals })));
       }
     }

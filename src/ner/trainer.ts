@@ -76,7 +76,10 @@ export async function loadTrained(dir: string, device: Device, rng?: RNG): Promi
   return loadModelFolder(dir, (c) => new DiffusionNER({ init: 'pytorch', positionFeatures: true, ...(checkModelConfig(c, join(dir, 'config.json')) as unknown as ModelConfig), vocab }, { device, rng }));
 }
 
-export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<EvalResult> {
+/** Progress on stderr: `true` redraws a bar, `'lines'` writes a plain line at each tenth (for pipes and logs), `false` is silent. */
+export type ProgressMode = boolean | 'lines';
+
+export async function evaluate(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], seed = 0, showProgress: ProgressMode = process.stderr.isTTY ?? false): Promise<EvalResult> {
   return (await evaluateThresholds(model, sentences, device, o, [o.threshold ?? 2.5], seed, showProgress))[0];
 }
 
@@ -84,7 +87,7 @@ export async function evaluate(model: DiffusionNER, sentences: Sentence[], devic
  * One DDIM run over the sentences, scored at each threshold φ (only the final filter depends on φ, so a
  * sweep costs one evaluation). Results are in the order of `thresholds`.
  */
-export async function evaluateThresholds(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], thresholds: number[], seed = 0, showProgress = process.stderr.isTTY ?? false): Promise<(EvalResult & { threshold: number })[]> {
+export async function evaluateThresholds(model: DiffusionNER, sentences: Sentence[], device: Device, o: TrainConfig['eval'], thresholds: number[], seed = 0, showProgress: ProgressMode = process.stderr.isTTY ?? false): Promise<(EvalResult & { threshold: number })[]> {
   const wasTraining = model.training;
   model.eval();
   const rng = new RNG(seed);
@@ -92,13 +95,20 @@ export async function evaluateThresholds(model: DiffusionNER, sentences: Sentenc
   const finals: FinalProposals[] = [];
   const t0 = performance.now();
   const bs = o.batch ?? 16;
+  let tenthsShown = 0;
   for (let i = 0; i < sentences.length; i += bs) {
     const b = model.batch(sentences.slice(i, i + bs), device);
     await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode, rng, onFinal: (f) => finals.push(...f) });
     DiffusionNER.disposeBatch(b);
-    if (showProgress) progress('evaluating', Math.min(i + bs, sentences.length), sentences.length, t0, '');
+    const done = Math.min(i + bs, sentences.length);
+    if (showProgress === true) progress('evaluating', done, sentences.length, t0, '');
+    const tenths = Math.floor((10 * done) / sentences.length);
+    if (showProgress === 'lines' && tenths > tenthsShown) {
+      tenthsShown = tenths;
+      process.stderr.write(progressLine('evaluating', done, sentences.length, (performance.now() - t0) / 1000, '') + '\n');
+    }
   }
-  if (showProgress) process.stderr.write('\n');
+  if (showProgress === true) process.stderr.write('\n');
   const secs = (performance.now() - t0) / 1000;
   model.train(wasTraining);
   return thresholds.map((threshold) => {
@@ -123,7 +133,7 @@ function progress(label: string, done: number, total: number, t0: number, extra:
 export function progressLine(label: string, done: number, total: number, secs: number, extra: string): string {
   const { rate, eta } = rateAndEta(done, total, secs);
   const clock = (x: number) => (x >= 60 ? `${Math.floor(x / 60)} min ${Math.round(x % 60)} s` : `${Math.round(x)} s`);
-  return `${label}: ${done}/${total} sentences (${Math.floor((100 * done) / Math.max(total, 1))} %), ${rate} sent/s, ETA ${clock(eta)}, ${extra}`;
+  return `${label}: ${done}/${total} sentences (${Math.floor((100 * done) / Math.max(total, 1))} %), ${rate} sent/s, ETA ${clock(eta)}${extra ? `, ${extra}` : ''}`;
 }
 
 /** Characters of the training words, most frequent first, after padding and unknown. */
@@ -147,15 +157,16 @@ export interface TrainOptions {
    * Progress on stderr: `true` redraws a bar (default when stderr is a terminal); `'lines'` writes a plain
    * line at every checkpoint and before each evaluation, for logs of background runs; `false` is silent.
    */
-  progress?: boolean | 'lines';
+  progress?: ProgressMode;
   /** Called before each optimiser step's forward pass with the step number (for tests and debugging). */
   beforeStep?: (step: number, model: DiffusionNER) => void;
 }
 
 export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = {}): Promise<{ dev?: EvalResult; test?: EvalResult; steps: number }> {
   const log = o.log ?? console.log;
-  const showProgress = (o.progress ?? process.stderr.isTTY ?? false) === true;
-  const progressLines = o.progress === 'lines';
+  const progressMode: ProgressMode = o.progress ?? process.stderr.isTTY ?? false;
+  const showProgress = progressMode === true;
+  const progressLines = progressMode === 'lines';
   mkdirSync(cfg.out, { recursive: true });
   const logFile = join(cfg.out, 'train.log');
   // One line per optimiser step; a resumed run appends again from its checkpoint's step.
@@ -318,7 +329,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     let selection: Selection;
     if (devSet) {
       if (progressLines) process.stderr.write(`epoch ${st.epoch}: evaluating dev (${devSet.length} sentences)\n`);
-      const sweep = await evaluateThresholds(model, devSet, device, cfg.eval, phis, seed, showProgress);
+      const sweep = await evaluateThresholds(model, devSet, device, cfg.eval, phis, seed, progressMode);
       const r = chooseThreshold(sweep);
       entry.dev = r;
       const f1ByThreshold = Object.fromEntries(sweep.map((x) => [String(x.threshold), Number(x.micro.f1.toFixed(2))]));
@@ -347,7 +358,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     const bestDir = join(cfg.out, 'model');
     const bestModel = existsSync(join(bestDir, 'config.json')) ? await loadTrained(bestDir, device) : model;
     const threshold = (bestModel !== model ? readSelection(bestDir)?.threshold : undefined) ?? phis[0];
-    test = await evaluate(bestModel, testSet, device, { ...cfg.eval, threshold }, seed, showProgress);
+    test = await evaluate(bestModel, testSet, device, { ...cfg.eval, threshold }, seed, progressMode);
     say(`test (${devSet ? 'best dev model' : 'last model'}, φ ${threshold}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)} (${test.sentencesPerSecond.toFixed(1)} sent/s)`);
     if (bestModel !== model) bestModel.dispose();
     writeFileAtomic(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics, test: { threshold, ...test } }, null, 1));

@@ -26,7 +26,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const t = cli('train', '--config', join(dir, 'cfg.json'));
   if (t.status !== 0) throw new Error(`train failed: ${t.stderr}`);
   // stderr is a pipe here, as in a background run: progress comes as plain lines, one per checkpoint.
-  if (!/^epoch 1: 3\/6 sentences \(50 %\), [\d.]+ sent\/s, ETA \d+ s, loss [\d.]+$/m.test(t.stderr) || !t.stderr.includes('epoch 1: evaluating dev (6 sentences)') || t.stderr.includes('\r')) {
+  if (!/^epoch 1: 3\/6 sentences \(50 %\), [\d.]+ sent\/s, ETA \d+ s, loss [\d.]+$/m.test(t.stderr) || !t.stderr.includes('epoch 1: evaluating dev (6 sentences)') || !/^evaluating: 6\/6 sentences \(100 %\)/m.test(t.stderr) || t.stderr.includes('\r')) {
     throw new Error(`progress lines on a pipe: ${JSON.stringify(t.stderr)}`);
   }
   for (const f of ['model/config.json', 'model/model.safetensors', 'model/vocab.txt', 'metrics.json', 'train.log']) {
@@ -42,6 +42,8 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (metrics.test.threshold !== selection.threshold || metrics.epochs[0].dev.threshold !== selection.threshold) throw new Error(`test φ ${metrics.test.threshold}, dev φ ${metrics.epochs[0].dev.threshold}, chosen ${selection.threshold}`);
   const e = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--json', join(dir, 'eval.json'));
   if (e.status !== 0 || !/^P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/.test(e.stdout)) throw new Error(`eval: ${e.stdout} ${e.stderr}`);
+  // On a pipe, evaluation reports progress as plain lines too (a bar's carriage returns would garble a log).
+  if (!/^evaluating: 6\/6 sentences \(100 %\), [\d.]+ sent\/s, ETA 0 s$/m.test(e.stderr) || e.stderr.includes('\r')) throw new Error(`eval progress on a pipe: ${JSON.stringify(e.stderr)}`);
   if (!e.stdout.includes(`φ ${selection.threshold} as chosen in`)) throw new Error(`eval without --threshold must use the chosen φ: ${e.stdout}`);
   // The decoding the model was trained with is recorded too, and used without --mode.
   if (selection.mode !== 'flat' || !e.stdout.includes('flat filtering as recorded in')) throw new Error(`mode: ${JSON.stringify(selection)} ${e.stdout}`);
