@@ -18,7 +18,7 @@ import { decodeSentence, score, type Scores } from './decode.js';
 import { DiffusionNER, type FinalProposals, type ModelConfig } from './model.js';
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { checkResume, type RunInputs, trainDataFingerprint } from './resume.js';
-import { buildVocab } from './vocab.js';
+import { buildVocab, describeVocab } from './vocab.js';
 import { readVocabFile } from '../text/vocab-file.js';
 import { checkModelConfig } from './config.js';
 import { candidateThresholds, chooseThreshold, formatSelection, readSelection, SELECTION_FILE, type Selection } from './selection.js';
@@ -196,6 +196,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const ckpt = resuming ? readCheckpoint(cfg.out) : null;
   const inputs: RunInputs = { trainData: trainDataFingerprint(trainSet), model: { ...cfg.model } };
   let model: DiffusionNER, vocab: string[], config: ModelConfig;
+  let scratchVocab = false; // built here from the training set (not BERT's, a checkpoint's or --init's)
   if (ckpt) {
     model = await loadTrained(ckpt.dir, device, rng);
     try {
@@ -232,6 +233,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     pre.dispose();
   } else {
     vocab = buildVocab(trainSet, cfg.model.minFreq ?? 1, cfg.model.lowercase ?? false);
+    scratchVocab = true;
     const { minFreq: _unused, bertPath: _b, ...modelCfg } = cfg.model;
     config = { ...modelCfg, vocab, types, chars: (cfg.model.charEmbedding ?? 0) > 0 ? buildCharVocab(trainSet) : [] };
     model = new DiffusionNER(config, { device, rng });
@@ -239,7 +241,8 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   // BERT's positions bound a sentence's sub-words: a sentence too long is an error now, not mid-epoch.
   try { for (const set of [trainSet, devSet, testSet]) if (set) model.checkLengths(set); } catch (e) { model.dispose(); throw e; }
   model.train();
-  say(`model: ${model.parameterCount().toLocaleString('en')} parameters, vocabulary ${vocab.length}${model.charCnn ? `, ${model.c.chars.length} characters` : ''}, types ${types.join(' ')}`);
+  const vocabText = scratchVocab ? describeVocab(trainSet, vocab, cfg.model.minFreq ?? 1, cfg.model.lowercase ?? false) : `vocabulary ${vocab.length}`;
+  say(`model: ${model.parameterCount().toLocaleString('en')} parameters, ${vocabText}${model.charCnn ? `, ${model.c.chars.length} characters` : ''}, types ${types.join(' ')}`);
   // The from-scratch encoder may learn faster than the decoder, whose post-LN span layers collapse
   // at high rates (../shared/DESIGN.md): encoderLrScale multiplies the encoder's rate.
   const named = [...model.namedParameters()];

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { DiffusionNER } from '../../src/ner/model.js';
-import { buildVocab, PAD, UNK } from '../../src/ner/vocab.js';
+import { buildVocab, describeVocab, PAD, UNK, unknownShare } from '../../src/ner/vocab.js';
 import { parseVocab } from '../../src/text/vocab-file.js';
 
 const s = suite('word vocabulary and word dropout');
@@ -20,6 +20,19 @@ s('minFreq cuts rare words; order is by frequency, then alphabetical; lowercase 
   if (frequent.join(' ') !== `${PAD} ${UNK} b a`) throw new Error(frequent.join(' '));
   const lower = buildVocab(data, 2, true);
   if (lower.join(' ') !== `${PAD} ${UNK} b a d`) throw new Error(lower.join(' '));
+});
+
+s('the log says what the cutoff costs, and notes a cutoff that leaves much of a small set unknown', () => {
+  const data = [sent(['b', 'a', 'b', 'c']), sent(['a', 'b', 'D', 'd'])];
+  const frequent = buildVocab(data, 2); // keeps a, b: 5 of 8 tokens
+  if (unknownShare(data, frequent) !== 3 / 8) throw new Error(`share ${unknownShare(data, frequent)}`);
+  if (unknownShare(data, buildVocab(data, 2, true), true) !== 1 / 8) throw new Error('lower-cased words are looked up lower-cased');
+  const line = describeVocab(data, frequent, 2);
+  if (!line.startsWith('vocabulary 4 (words seen >= 2 times; 37.5 % of training tokens read as unknown); note: minFreq 2 leaves 37.5 %')) throw new Error(line);
+  if (describeVocab(data, buildVocab(data, 1), 1) !== 'vocabulary 7 (words seen >= 1 time; 0.0 % of training tokens read as unknown)') throw new Error(describeVocab(data, buildVocab(data, 1), 1));
+  const big = Array.from({ length: 20 }, () => sent(['a', 'b', 'c', 'd', 'e', 'f', 'g']));
+  big.push(sent(['rare']));
+  if (describeVocab(big, buildVocab(big, 2), 2).includes('note')) throw new Error('a cutoff costing 0.7 % of the tokens needs no note');
 });
 
 s('the vocabulary always survives its own file: empty words, line breaks and the data\'s own [PAD] / [UNK] stay out of it', () => {
