@@ -201,10 +201,11 @@ async function main(argv: string[]): Promise<void> {
   } else if (cmd === 'trace') {
     if (!values.model) die(`trace needs --model DIR ${SEE_HELP}`);
     if (!existsSync(values.model)) die(`${values.model}: no such model folder`);
-    const tokens = tokenizeText(positionals.join(' ')).map((t) => t.text);
-    if (!tokens.length) die('trace needs a sentence, e.g. diffusionner trace --model DIR "Obama visited Paris ."');
+    const text = positionals.join(' ');
+    if (!text.trim()) die('trace needs a sentence, e.g. diffusionner trace --model DIR "Obama visited Paris ."');
     const dev = await device();
     const model = await loadTrained(values.model, dev);
+    const tokens = tokenizeText(text, model.c.clitics).map((t) => t.text);
     const t = await traceSentence(model, dev, tokens, { ...sampling(), seed: num(values.seed, 'seed') ?? 0, values: !!values.values });
     if (values.json) console.log(JSON.stringify(t));
     else {

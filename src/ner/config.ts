@@ -21,7 +21,7 @@ const MODEL: Record<string, Check> = {
   hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', proposals: 'int+', heads: 'int+', ffn: 'int+', dropout: 'fraction',
   timesteps: 'int+', scale: 'positive', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
   charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', embeddingDropout: 'fraction', spanPooling: 'string', schedule: 'string',
-  encoder: 'string', bertPath: 'string', pooling: 'string', init: 'string', expansion: 'string', spanLayers: 'int+', slotEmbedding: 'bool', timeEmbedding: 'string',
+  encoder: 'string', bertPath: 'string', pooling: 'string', init: 'string', expansion: 'string', spanLayers: 'int+', slotEmbedding: 'bool', timeEmbedding: 'string', clitics: 'string',
 };
 const TRAIN: Record<string, Check> = {
   epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'int0',
@@ -30,7 +30,7 @@ const TRAIN: Record<string, Check> = {
 };
 const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+', dedupe: 'bool' };
 const CHOICES: Record<string, string[]> = {
-  'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'model.init': ['official', 'pytorch'], 'model.expansion': ['repeat', 'concat', 'random'], 'model.timeEmbedding': ['mlp', 'sinusoid'], 'eval.mode': ['flat', 'nested'],
+  'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'model.init': ['official', 'pytorch'], 'model.expansion': ['repeat', 'concat', 'random'], 'model.timeEmbedding': ['mlp', 'sinusoid'], 'model.clitics': ['split', 'attached'], 'eval.mode': ['flat', 'nested'],
 };
 
 function checkSection(file: string, name: string, section: unknown, rules: Record<string, Check>, required: string[]): void {
@@ -128,12 +128,12 @@ export function checkModelConfig(c: unknown, file: string): Record<string, unkno
     if (new Set(v).size !== v.length) throw new ConfigError(file, k, 'has repeated entries');
   };
   const known = new Set(['hidden', 'embedding', 'lstmLayers', 'proposals', 'heads', 'ffn', 'dropout', 'spanPooling', 'timesteps', 'schedule', 'scale',
-    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'embeddingDropout', 'encoder', 'bert', 'pooling', 'init', 'expansion', 'spanLayers', 'slotEmbedding', 'timeEmbedding', 'types', 'vocab']);
+    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'embeddingDropout', 'encoder', 'bert', 'pooling', 'init', 'expansion', 'spanLayers', 'slotEmbedding', 'timeEmbedding', 'clitics', 'types', 'vocab']);
   for (const k of Object.keys(cfg)) if (!known.has(k)) throw new ConfigError(file, k.slice(0, 40), 'is not a model setting');
   int('hidden', 2, 8192, true); int('embedding', 1, 8192); int('lstmLayers', 1, 16); int('proposals', 1, 4096); int('heads', 1, 256);
   int('ffn', 1, 65536); int('timesteps', 1, 100000); int('charEmbedding', 0, 4096); int('charFilters', 1, 8192); int('maxChars', 1, 4096); int('spanLayers', 1, 64);
   real('dropout', 0, 1, true); real('wordDropout', 0, 1, true); real('embeddingDropout', 0, 1, true); real('scale', 1e-6, 1e6);
-  for (const k of ['spanPooling', 'schedule', 'encoder', 'pooling', 'init', 'expansion', 'timeEmbedding']) choice(k);
+  for (const k of ['spanPooling', 'schedule', 'encoder', 'pooling', 'init', 'expansion', 'timeEmbedding', 'clitics']) choice(k);
   bool('positionFeatures'); bool('slotEmbedding'); bool('lowercase');
   strings('types', 10000, true); strings('chars', 1 << 20, false);
   if ((cfg.hidden as number) % 2) throw new ConfigError(file, 'hidden', 'must be even');

@@ -15,6 +15,7 @@ import { CharCNN } from '../nn/char-cnn.js';
 import { BertModel, type BertConfig, poolWords } from '../nn/bert.js';
 import { bertInput } from './bert-input.js';
 import { WordPieceTokenizer } from '../text/wordpiece.js';
+import type { CliticStyle } from '../text/tokenize.js';
 import { Module } from '../nn/module.js';
 import { defaultRng, type RNG } from '../tensor/random.js';
 import { keep, tidy } from '../tensor/scope.js';
@@ -40,6 +41,12 @@ export interface ModelConfig {
   ffn?: number;
   dropout?: number;
   spanPooling?: 'lrconcat' | 'meanpool';
+  /**
+   * How plain text is split into words for this model (predict, trace): the training data's convention
+   * for clitics, 'split' ("Germany 's", CoNLL-2003) or 'attached' ("Burkitt's", GENIA). Training infers it
+   * from the training set; the model itself never reads it.
+   */
+  clitics?: CliticStyle;
   timesteps?: number;
   schedule?: D.ScheduleKind;
   scale?: number;
@@ -154,7 +161,7 @@ export class DiffusionNER extends Module {
       embedding: config.hidden, lstmLayers: 2, proposals: 60, heads: 8, ffn: 1024, dropout: 0.1, spanPooling: 'lrconcat',
       timesteps: 1000, schedule: 'cosine', scale: 1, lowercase: false,
       chars: [], charEmbedding: 0, charFilters: 50, maxChars: 20, wordDropout: 0, embeddingDropout: 0, encoder: 'scratch', pooling: 'max', init: 'official',
-      expansion: 'repeat', spanLayers: 2, slotEmbedding: true, timeEmbedding: 'mlp',
+      expansion: 'repeat', spanLayers: 2, slotEmbedding: true, timeEmbedding: 'mlp', clitics: 'split',
       bert: undefined as unknown as BertConfig, ...config, positionFeatures: config.positionFeatures ?? config.encoder !== 'bert',
     };
     const c = this.c;

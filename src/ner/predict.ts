@@ -63,7 +63,7 @@ export async function predictStream(model: DiffusionNER, device: Device, lines: 
   };
   for await (const { text, line } of lines) {
     report.lines++;
-    const toks = tokenizeText(text);
+    const toks = tokenizeText(text, model.c.clitics);
     if (!toks.length) continue;
     if (toks.length > maxWords) report.split++;
     for (let i = 0; i < toks.length; i += maxWords) {

@@ -19,6 +19,7 @@ import { DiffusionNER, type FinalProposals, type ModelConfig } from './model.js'
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { checkResume, type RunInputs, trainDataFingerprint } from './resume.js';
 import { buildVocab, describeVocab } from './vocab.js';
+import { cliticStyle } from '../text/tokenize.js';
 import { readVocabFile } from '../text/vocab-file.js';
 import { checkModelConfig } from './config.js';
 import { candidateThresholds, chooseThreshold, formatSelection, readSelection, SELECTION_FILE, type Selection } from './selection.js';
@@ -226,7 +227,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     const bertCfgPath = join(dir, 'config.json');
     if (!existsSync(bertCfgPath)) throw new Error(`${dir}: not a BERT folder (no config.json)`);
     vocab = readVocabFile(join(dir, 'vocab.txt'));
-    config = { ...modelCfg, vocab, types, bert: parseBertConfig(readFileSync(bertCfgPath, 'utf8'), bertCfgPath) };
+    config = { ...modelCfg, clitics: modelCfg.clitics ?? cliticStyle(trainSet.map((x) => x.tokens)), vocab, types, bert: parseBertConfig(readFileSync(bertCfgPath, 'utf8'), bertCfgPath) };
     model = new DiffusionNER(config, { device, rng });
     const pre = await BertModel.fromPretrained(dir, { device });
     await model.bert!.loadStateDict(pre.stateDict());
@@ -235,7 +236,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     vocab = buildVocab(trainSet, cfg.model.minFreq ?? 1, cfg.model.lowercase ?? false);
     scratchVocab = true;
     const { minFreq: _unused, bertPath: _b, ...modelCfg } = cfg.model;
-    config = { ...modelCfg, vocab, types, chars: (cfg.model.charEmbedding ?? 0) > 0 ? buildCharVocab(trainSet) : [] };
+    config = { ...modelCfg, clitics: modelCfg.clitics ?? cliticStyle(trainSet.map((x) => x.tokens)), vocab, types, chars: (cfg.model.charEmbedding ?? 0) > 0 ? buildCharVocab(trainSet) : [] };
     model = new DiffusionNER(config, { device, rng });
   }
   // BERT's positions bound a sentence's sub-words: a sentence too long is an error now, not mid-epoch.

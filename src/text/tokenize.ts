@@ -6,6 +6,9 @@
  * "3rd", "49ers", "22-year-old"); runs of hyphens or periods ("--", "...") are one token; every other
  * non-space character is a token of its own. Each token carries its character offsets so entities can be
  * shown in the original text.
+ *
+ * Corpora differ on clitics: CoNLL-2003 and WNUT-17 split them, GENIA keeps "Burkitt's" whole. The
+ * 'attached' style keeps them in their words; `cliticStyle` reads a corpus's convention from its tokens.
  */
 export interface TextToken { text: string; start: number; end: number }
 
@@ -23,6 +26,30 @@ const TOKEN = new RegExp([
   String.raw`\S`,
 ].join('|'), 'gu');
 
-export function tokenizeText(text: string): TextToken[] {
-  return [...text.matchAll(TOKEN)].map((m) => ({ text: m[0], start: m.index!, end: m.index! + m[0].length }));
+/** The same without clitic splitting: apostrophes inside a word stay in it ("Burkitt's", "don't"). */
+const TOKEN_ATTACHED = new RegExp([
+  String.raw`(?:\p{Lu}\.){2,}`,
+  String.raw`\p{N}+(?:[.,:/-]\p{N}+)*[\p{L}\p{M}]*(?:[-'’]${WORD}+)*`,
+  String.raw`${WORD}+(?:[-.'’]${WORD}+)*`,
+  String.raw`-{2,}|\.{2,}`,
+  String.raw`\S`,
+].join('|'), 'gu');
+
+export type CliticStyle = 'split' | 'attached';
+
+export function tokenizeText(text: string, clitics: CliticStyle = 'split'): TextToken[] {
+  return [...text.matchAll(clitics === 'split' ? TOKEN : TOKEN_ATTACHED)].map((m) => ({ text: m[0], start: m.index!, end: m.index! + m[0].length }));
+}
+
+const SEPARATE_CLITIC = new RegExp(String.raw`^(?:${CLITIC}|n['’]t)$`, 'u');
+const ATTACHED_CLITIC = new RegExp(String.raw`${WORD}(?:${CLITIC}|n['’]t)$`, 'u');
+
+/** A corpus's convention, by majority of its clitics; 'split' (CoNLL-2003's) when it has none. */
+export function cliticStyle(sentences: Iterable<readonly string[]>): CliticStyle {
+  let split = 0, attached = 0;
+  for (const tokens of sentences) for (const w of tokens) {
+    if (SEPARATE_CLITIC.test(w)) split++;
+    else if (ATTACHED_CLITIC.test(w)) attached++;
+  }
+  return attached > split ? 'attached' : 'split';
 }

@@ -124,6 +124,13 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   writeFileSync(join(dir, 'two.json'), two(['train.jsonl', join(dir, 'train.jsonl')]));
   const tt = cli('train', '--config', join(dir, 'two.json'));
   if (tt.status !== 0 || !readFileSync(join(dir, 'two', 'train.log'), 'utf8').includes('train: 12 sentences, 12 entities')) throw new Error(`two training files: ${tt.stderr}`);
+  // Plain text is split as the training data writes clitics: GENIA keeps "Burkitt's" whole, CoNLL-2003 splits it.
+  writeFileSync(join(dir, 'genia.jsonl'), ['Burkitt\'s lymphoma', 'Hashimoto\'s cells', 'the cell \'s lines'].map((t) => JSON.stringify({ tokens: t.split(' '), entities: [{ start: 0, end: 2, type: 'LOC' }] })).join('\n'));
+  writeFileSync(join(dir, 'two.json'), two(['genia.jsonl']));
+  if (cli('train', '--config', join(dir, 'two.json'), '--out', join(dir, 'genia')).status !== 0) throw new Error('training on attached clitics');
+  if (JSON.parse(readFileSync(join(dir, 'genia', 'model', 'config.json'), 'utf8')).clitics !== 'attached') throw new Error('the clitic style was not inferred');
+  const tokensOf = (folder: string) => JSON.parse(cli('predict', '--model', folder, '--json', "Burkitt's lymphoma").stdout).tokens.join('|');
+  if (tokensOf(join(dir, 'genia', 'model')) !== "Burkitt's|lymphoma" || tokensOf(join(dir, 'run', 'model')) !== "Burkitt|'s|lymphoma") throw new Error('predict does not follow the model\'s clitic style');
   writeFileSync(join(dir, 'two.json'), two(['train.jsonl', 'gone.jsonl']));
   oneLineError(cli('train', '--config', join(dir, 'two.json')), /gone\.jsonl: no such file \(data\.train\)/, 'a missing second training file');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--train', 'x.jsonl'), /not both/, 'config and flags');

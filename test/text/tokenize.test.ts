@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
-import { tokenizeText } from '../../src/text/tokenize.js';
+import { cliticStyle, tokenizeText } from '../../src/text/tokenize.js';
 import { assertProperty } from '../helpers.js';
 
 const s = suite('plain-text tokenizer');
@@ -22,9 +22,21 @@ s('splits like the NER corpora', () => {
   }
 });
 
-s('tokens are the text at their offsets, in order, and cover every non-space character', async () => {
+s('the attached style keeps clitics in their words, as GENIA writes them, and splits the rest alike', () => {
+  const got = tokenizeText('Burkitt\'s lymphoma ( IL-2 ) didn\'t bind the U.S. 3rd ... 1990s', 'attached').map((t) => t.text);
+  const want = ['Burkitt\'s', 'lymphoma', '(', 'IL-2', ')', 'didn\'t', 'bind', 'the', 'U.S.', '3rd', '...', '1990s'];
+  if (got.join('|') !== want.join('|')) throw new Error(got.join('|'));
+});
+
+s('a corpus\'s clitic convention is read from its tokens, by majority', () => {
+  const conll = [['Germany', '\'s', 'side'], ['do', 'n\'t'], ['O\'Neill']];
+  const genia = [['Burkitt\'s', 'lymphoma'], ['Hashimoto\'s', 'disease', 'and', 'the', 'donor', '\'s'], ['Kennedy’s']];
+  if (cliticStyle(conll) !== 'split' || cliticStyle(genia) !== 'attached' || cliticStyle([['no', 'clitics']]) !== 'split') throw new Error('style');
+});
+
+for (const style of ['split', 'attached'] as const) s(`tokens are the text at their offsets, in order, and cover every non-space character (${style})`, async () => {
   await assertProperty([fc.string({ unit: fc.constantFrom('a', 'B', 'é', '1', '-', '.', ',', "'", ' ', '\t', '(', '中', '😀'), maxLength: 40 })], async (text) => {
-    const toks = tokenizeText(text);
+    const toks = tokenizeText(text, style);
     let pos = 0, covered = '';
     for (const t of toks) {
       if (text.slice(t.start, t.end) !== t.text || t.start < pos || /\s/u.test(t.text) || t.text === '') throw new Error(`bad token ${JSON.stringify(t)} in ${JSON.stringify(text)}`);
