@@ -13,7 +13,7 @@ import { Dropout, Embedding, type InitOptions } from '../nn/layers.js';
 import { LSTM } from '../nn/lstm.js';
 import { CharCNN } from '../nn/char-cnn.js';
 import { BertModel, type BertConfig, poolWords } from '../nn/bert.js';
-import { bertInput } from './bert-input.js';
+import { type BertInput, bertInput } from './bert-input.js';
 import { WordPieceTokenizer } from '../text/wordpiece.js';
 import type { CliticStyle } from '../text/tokenize.js';
 import { Module } from '../nn/module.js';
@@ -198,14 +198,23 @@ export class DiffusionNER extends Module {
     this.schedule = D.NoiseSchedule.create(c.schedule, c.timesteps);
   }
 
-  /** BERT's input for one sentence, or an error naming it when BERT's positions cannot hold it. */
-  private bertPieces(s: WordsIn) {
+  /**
+   * BERT's input for one sentence, or an error naming it when BERT's positions cannot hold it. Kept per
+   * sentence object (sentences are never edited in place), so checkLengths and every epoch's batches
+   * encode each sentence once.
+   */
+  private bertPieces(s: WordsIn): BertInput {
+    const known = this.bertInputs.get(s);
+    if (known) return known;
     try {
-      return bertInput(this.tokenizer!, s, this.c.bert!.max_position_embeddings);
+      const input = bertInput(this.tokenizer!, s, this.c.bert!.max_position_embeddings);
+      this.bertInputs.set(s, input);
+      return input;
     } catch (e) {
       throw new Error(`${s.origin ?? 'a sentence'}: ${(e as Error).message} (split the sentence; predict does with --max-words)`);
     }
   }
+  private readonly bertInputs = new WeakMap<WordsIn, BertInput>();
 
   /** With BERT: throws, naming the first sentence its positions cannot hold, before training rather than mid-epoch. */
   checkLengths(sentences: readonly WordsIn[]): void {
