@@ -156,7 +156,8 @@ export interface TrainOptions {
   init?: string;
   /**
    * Progress on stderr: `true` redraws a bar (default when stderr is a terminal); `'lines'` writes a plain
-   * line at every checkpoint and before each evaluation, for logs of background runs; `false` is silent.
+   * line at every checkpoint, before each evaluation and at each tenth of it, for logs of background runs;
+   * `false` is silent.
    */
   progress?: ProgressMode;
   /** Called before each optimiser step's forward pass with the step number (for tests and debugging). */
