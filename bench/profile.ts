@@ -37,7 +37,7 @@ const { minFreq, ...modelCfg } = cfg.model;
 const model = new DiffusionNER({ ...modelCfg, vocab: buildVocab(sentences, minFreq ?? 1), chars: buildCharVocab(sentences), types: inferTypes(sentences) }, { device, rng });
 const opt = new AdamW(decayGroups(model.namedParameters(), 0.01), { lr: 1e-4, correctBias: false, decayAfter: true });
 const B = Number(values.batch), EB = Number(values['eval-batch']), steps = Number(values.steps);
-// --bucket: batches of similar length, as the trainer's `bucket` option forms them.
+// --bucket: what batches of similar length would cost (the trainer does not bucket; the official code shuffles freely).
 const pick = (n: number) => {
   const pool = Array.from({ length: values.bucket ? 50 * n : n }, () => sentences[rng.int(sentences.length)]).filter((s) => s.entities.length);
   if (!values.bucket) return pool;
