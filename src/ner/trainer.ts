@@ -19,7 +19,8 @@ import { DiffusionNER, type FinalProposals, type ModelConfig } from './model.js'
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { checkResume, type RunInputs, trainDataFingerprint } from './resume.js';
 import { buildVocab, describeVocab } from './vocab.js';
-import { cliticStyle } from '../text/tokenize.js';
+import { type CliticStyle, cliticStyle } from '../text/tokenize.js';
+import { decodeUtf8 } from '../text/utf8.js';
 import { readVocabFile } from '../text/vocab-file.js';
 import { checkModelConfig } from './config.js';
 import { candidateThresholds, chooseThreshold, formatSelection, readSelection, SELECTION_FILE, type Selection } from './selection.js';
@@ -75,6 +76,12 @@ export async function loadTrained(dir: string, device: Device, rng?: RNG): Promi
   // A folder without `init` was trained before the official initialisation existed, with PyTorch's; one
   // without `positionFeatures` before BERT models defaulted to none, when every model had them.
   return loadModelFolder(dir, (c) => new DiffusionNER({ init: 'pytorch', positionFeatures: true, ...(checkModelConfig(c, join(dir, 'config.json')) as unknown as ModelConfig), vocab }, { device, rng }));
+}
+
+/** The clitic style a model folder's config.json records, if it records one (folders before session 13 do not). */
+function recordedClitics(dir: string): CliticStyle | undefined {
+  const path = join(dir, 'config.json');
+  return (JSON.parse(decodeUtf8(readFileSync(path), path)) as { clitics?: CliticStyle }).clitics;
 }
 
 /** Progress on stderr: `true` redraws a bar, `'lines'` writes a plain line at each tenth (for pipes and logs), `false` is silent. */
@@ -199,6 +206,9 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const inputs: RunInputs = { trainData: trainDataFingerprint(trainSet), model: { ...cfg.model } };
   let model: DiffusionNER, vocab: string[], config: ModelConfig;
   let scratchVocab = false; // built here from the training set (not BERT's, a checkpoint's or --init's)
+  // How predict will split plain text: the config's choice, else the training data's convention. A
+  // checkpoint or --init folder from before models recorded it gets it from this run's training data.
+  const dataClitics = () => cfg.model.clitics ?? cliticStyle(trainSet.map((x) => x.tokens));
   if (ckpt) {
     model = await loadTrained(ckpt.dir, device, rng);
     try {
@@ -210,13 +220,13 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
       throw e;
     }
     vocab = model.c.vocab;
-    config = { ...model.c };
+    config = { ...model.c, clitics: recordedClitics(ckpt.dir) ?? dataClitics() };
     rng.state = ckpt.state.rng;
     say(`resuming from ${ckpt.dir} (epoch ${ckpt.state.epoch}, step ${ckpt.state.step})`);
   } else if (o.init) {
     model = await loadTrained(o.init, device, rng);
     vocab = model.c.vocab;
-    config = { ...model.c };
+    config = { ...model.c, clitics: recordedClitics(o.init) ?? dataClitics() };
     if (model.c.types.join(' ') !== types.join(' ')) {
       model.dispose();
       throw new Error(`${o.init}: the model's types (${model.c.types.join(' ')}) differ from the data's (${types.join(' ')})`);
@@ -228,7 +238,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     const bertCfgPath = join(dir, 'config.json');
     if (!existsSync(bertCfgPath)) throw new Error(`${dir}: not a BERT folder (no config.json)`);
     vocab = readVocabFile(join(dir, 'vocab.txt'));
-    config = { ...modelCfg, clitics: modelCfg.clitics ?? cliticStyle(trainSet.map((x) => x.tokens)), vocab, types, bert: parseBertConfig(readFileSync(bertCfgPath, 'utf8'), bertCfgPath) };
+    config = { ...modelCfg, clitics: dataClitics(), vocab, types, bert: parseBertConfig(readFileSync(bertCfgPath, 'utf8'), bertCfgPath) };
     model = new DiffusionNER(config, { device, rng });
     const pre = await BertModel.fromPretrained(dir, { device });
     await model.bert!.loadStateDict(pre.stateDict());
@@ -237,7 +247,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     vocab = buildVocab(trainSet, cfg.model.minFreq ?? 1, cfg.model.lowercase ?? false);
     scratchVocab = true;
     const { minFreq: _unused, bertPath: _b, ...modelCfg } = cfg.model;
-    config = { ...modelCfg, clitics: modelCfg.clitics ?? cliticStyle(trainSet.map((x) => x.tokens)), vocab, types, chars: (cfg.model.charEmbedding ?? 0) > 0 ? buildCharVocab(trainSet) : [] };
+    config = { ...modelCfg, clitics: dataClitics(), vocab, types, chars: (cfg.model.charEmbedding ?? 0) > 0 ? buildCharVocab(trainSet) : [] };
     model = new DiffusionNER(config, { device, rng });
   }
   // BERT's positions bound a sentence's sub-words: a sentence too long is an error now, not mid-epoch.

@@ -131,6 +131,12 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (JSON.parse(readFileSync(join(dir, 'genia', 'model', 'config.json'), 'utf8')).clitics !== 'attached') throw new Error('the clitic style was not inferred');
   const tokensOf = (folder: string) => JSON.parse(cli('predict', '--model', folder, '--json', "Burkitt's lymphoma").stdout).tokens.join('|');
   if (tokensOf(join(dir, 'genia', 'model')) !== "Burkitt's|lymphoma" || tokensOf(join(dir, 'run', 'model')) !== "Burkitt|'s|lymphoma") throw new Error('predict does not follow the model\'s clitic style');
+  // A folder from before models recorded the style, continued with --init, gets it from the training data.
+  const geniaConfig = join(dir, 'genia', 'model', 'config.json');
+  const { clitics: _recorded, ...older } = JSON.parse(readFileSync(geniaConfig, 'utf8'));
+  writeFileSync(geniaConfig, JSON.stringify(older));
+  if (cli('train', '--config', join(dir, 'two.json'), '--init', join(dir, 'genia', 'model'), '--out', join(dir, 'genia2')).status !== 0) throw new Error('--init from an older folder');
+  if (JSON.parse(readFileSync(join(dir, 'genia2', 'model', 'config.json'), 'utf8')).clitics !== 'attached') throw new Error('--init from a folder without a clitic style');
   writeFileSync(join(dir, 'two.json'), two(['train.jsonl', 'gone.jsonl']));
   oneLineError(cli('train', '--config', join(dir, 'two.json')), /gone\.jsonl: no such file \(data\.train\)/, 'a missing second training file');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--train', 'x.jsonl'), /not both/, 'config and flags');

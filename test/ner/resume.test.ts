@@ -3,6 +3,7 @@
  * another model section than the run began with are named, and a fresh run never starts in a folder
  * holding another run's checkpoint (a later --resume would continue the wrong run).
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,26 @@ s('the checkpoint keeps each parameter\'s AdamW update count, and a resume resto
   const restored = model.parameters().map((p) => opt.updatesOf(p));
   opt.dispose(); model.dispose();
   if (restored.some((n) => n !== state.optimizerSteps)) throw new Error(`restored ${restored}`);
+});
+
+s('a checkpoint from before models recorded their clitic style gets the training data\'s', async () => {
+  const sents = Array.from({ length: 6 }, (_, i) => JSON.stringify({ tokens: [`Burkitt's`, `w${i % 3}`], entities: [{ start: 0, end: 1, type: 'LOC' }] }));
+  writeFileSync(join(dir, 'attached.jsonl'), sents.join('\n') + '\n');
+  const attached = { ...cfg(), data: { train: join(dir, 'attached.jsonl') }, out: join(dir, 'attached') };
+  await train(attached, T.cpu, quiet);
+  const { dir: ck } = readCheckpoint(attached.out);
+  const { clitics, ...older } = JSON.parse(readFileSync(join(ck, 'config.json'), 'utf8'));
+  if (clitics !== 'attached') throw new Error(`a new run records ${clitics}`);
+  // What an older trainer wrote: the same checkpoint without the field, its checksums made to match.
+  writeFileSync(join(ck, 'config.json'), JSON.stringify(older));
+  const hash = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+  const state = JSON.parse(readFileSync(join(ck, 'state.json'), 'utf8'));
+  writeFileSync(join(ck, 'state.json'), JSON.stringify({ ...state, checksums: { ...state.checksums, 'config.json': hash(join(ck, 'config.json')) } }) + '\n');
+  const pointer = JSON.parse(readFileSync(join(attached.out, 'checkpoint.json'), 'utf8'));
+  writeFileSync(join(attached.out, 'checkpoint.json'), JSON.stringify({ ...pointer, sha256: hash(join(ck, 'state.json')) }));
+  await train({ ...attached, train: { ...attached.train, maxSteps: 3 } }, T.cpu, resume);
+  const latest = JSON.parse(readFileSync(join(readCheckpoint(attached.out).dir, 'config.json'), 'utf8'));
+  if (latest.clitics !== 'attached') throw new Error(`the resumed run records ${latest.clitics}`);
 });
 
 s('a checkpoint from before inputs were recorded is checked by its epoch order\'s length', () => {
