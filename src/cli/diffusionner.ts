@@ -191,7 +191,7 @@ async function main(argv: string[]): Promise<void> {
     const architectures = new Map<string, string>();
     for (const d of positionals) {
       const m = await loadTrained(d, cpuDevice);
-      const { vocab: _vocab, init: _init, ...settings } = m.c; // the initialisation is not the architecture
+      const { vocab: _vocab, init: _init, clitics: _clitics, ...settings } = m.c; // neither the initialisation nor text splitting is the architecture
       architectures.set(d, canonicalJson(settings));
       m.dispose();
     }

@@ -137,6 +137,9 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   writeFileSync(geniaConfig, JSON.stringify(older));
   if (cli('train', '--config', join(dir, 'two.json'), '--init', join(dir, 'genia', 'model'), '--out', join(dir, 'genia2')).status !== 0) throw new Error('--init from an older folder');
   if (JSON.parse(readFileSync(join(dir, 'genia2', 'model', 'config.json'), 'utf8')).clitics !== 'attached') throw new Error('--init from a folder without a clitic style');
+  // Text splitting is not architecture: such folders still average.
+  const mixed = cli('average', '--out', join(dir, 'genia-avg'), join(dir, 'genia', 'model'), join(dir, 'genia2', 'model'));
+  if (mixed.status !== 0) throw new Error(`averaging folders that differ in clitic style: ${mixed.stderr}`);
   writeFileSync(join(dir, 'two.json'), two(['train.jsonl', 'gone.jsonl']));
   oneLineError(cli('train', '--config', join(dir, 'two.json')), /gone\.jsonl: no such file \(data\.train\)/, 'a missing second training file');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--train', 'x.jsonl'), /not both/, 'config and flags');
