@@ -134,13 +134,18 @@ function progress(label: string, done: number, total: number, t0: number, extra:
   const { rate, eta } = rateAndEta(done, total, (performance.now() - t0) / 1000);
   const width = 24, fill = Math.round((width * done) / total);
   const bar = '#'.repeat(fill) + '.'.repeat(width - fill);
-  process.stderr.write(`\r${label} [${bar}] ${done}/${total}  ${rate} sent/s  ETA ${Math.round(eta)}s  ${extra}   `);
+  process.stderr.write(`\r${label} [${bar}] ${done}/${total}  ${rate} sent/s  ETA ${clock(eta)}  ${extra}   `);
+}
+
+/** Seconds as `12 min 0 s` (rounded to the second first, so never `11 min 60 s`) or `42 s`. */
+export function clock(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
 }
 
 /** The bar's content as one plain line, for logs that are not a terminal. */
 export function progressLine(label: string, done: number, total: number, secs: number, extra: string): string {
   const { rate, eta } = rateAndEta(done, total, secs);
-  const clock = (x: number) => (x >= 60 ? `${Math.floor(x / 60)} min ${Math.round(x % 60)} s` : `${Math.round(x)} s`);
   return `${label}: ${done}/${total} sentences (${Math.floor((100 * done) / Math.max(total, 1))} %), ${rate} sent/s, ETA ${clock(eta)}${extra ? `, ${extra}` : ''}`;
 }
 
