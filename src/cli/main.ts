@@ -49,15 +49,15 @@ model.eval();
 const rep = device.kind === 'webgpu' ? `WebGPU: ${device.backend.report.description}` : 'cpu device';
 console.log(`DiffusionNER (from-scratch encoder, trained on CoNLL-2003; ${model.parameterCount().toLocaleString('en')} parameters) on ${rep}`);
 // provenance.json records how the bundled model was made and what it scores (docs/RESULTS.md).
-// φ is the one chosen on the dev split (selection.json), which the trace commands below also pick up.
+// φ is the one in selection.json (chosen on dev, or fixed in advance for train + dev cycles), which the trace commands below also pick up.
 const provenancePath = join(MODEL, 'provenance.json');
 const prov = existsSync(provenancePath)
-  ? JSON.parse(readFileSync(provenancePath, 'utf8')) as { command?: string; epochs?: number; bestEpoch?: number; test?: { precision: number; recall: number; f1: number }; sampling?: { threshold?: number } }
+  ? JSON.parse(readFileSync(provenancePath, 'utf8')) as { command?: string; epochs?: number; bestEpoch?: number; then?: string; test?: { precision: number; recall: number; f1: number }; sampling?: { threshold?: number } }
   : {};
 const selected = readSelection(MODEL)?.threshold;
 const phi = selected ?? prov.sampling?.threshold ?? OFFICIAL_THRESHOLD;
 const trained = prov.bestEpoch && prov.bestEpoch !== prov.epochs ? `epoch ${prov.bestEpoch} of ${prov.epochs}, the best on dev` : `${prov.epochs ?? '?'} epoch(s)`;
-if (prov.test) console.log(`(trained by \`${prov.command}\`: ${trained}; CoNLL-2003 test P ${prov.test.precision.toFixed(1)} R ${prov.test.recall.toFixed(1)} F1 ${prov.test.f1.toFixed(1)} at φ ${phi}; see docs/RESULTS.md)`);
+if (prov.test) console.log(`(trained by \`${prov.command}\`: ${trained}${prov.then ? `, then ${prov.then}` : ''}; CoNLL-2003 test P ${prov.test.precision.toFixed(1)} R ${prov.test.recall.toFixed(1)} F1 ${prov.test.f1.toFixed(1)} at φ ${phi}; see docs/RESULTS.md)`);
 console.log('');
 const b = model.batch(sentences.map((tokens) => ({ tokens, entities: [] })), device);
 const pred = await model.predict(b, { steps: 5, threshold: phi, rng: new RNG(0) });
