@@ -3,20 +3,24 @@
 # (docs/ENGINE.md, "Running on a GPU machine without Node"): unpacks the Vulkan loader, Node and
 # node_modules, then runs the steps named as arguments; their logs and result files come back in one
 # archive, $OUT/gpu-out.tgz (the device tool returns at most 8 files).
-#   steps: test | test-engine | test-ner | test:FILTER | probes | cpuprof | tune | tuneT | profile | e2e | matmul | layers | memory
+# TEST_TIMEOUT and BENCH_TIMEOUT (seconds) bound the test and bench steps; GPU_TAG overrides the tag.
+#   steps: test | test-engine | test-ner | test:WORD[,WORD...] | probes | cpuprof | tune | tuneT | profile | e2e | matmul | layers | memory
 set -o pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 xz -dc .dev/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 [ -d node_modules/webgpu ] || tar -xJf .dev/nm.tar.xz
 T="node node_modules/tsx/dist/cli.mjs"
+# Results are tagged by the GPU's model (h100, h200, ...) so runs on different kinds stay apart.
+TAG=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | grep -oiE 'h[0-9]{3}|a[0-9]{2,3}|l[0-9]{1,2}s?' | head -1 | tr A-Z a-z)
+TAG=${GPU_TAG:-${TAG:-gpu}}
 export PYTHONUNBUFFERED=1
 LOG=/tmp/gpu-out; mkdir -p $LOG
 for step in "$@"; do
   case $step in
-    test) timeout 300 $T test/run.ts 2>&1 | tee "$LOG/test.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
+    test) timeout ${TEST_TIMEOUT:-300} $T test/run.ts 2>&1 | tee "$LOG/test.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
     test-engine) timeout 240 $T test/run.ts kernels/ nn/ autograd/ tensor/ diffusion/ reliability/ 2>&1 | tee "$LOG/test.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
     test-ner) timeout 240 $T test/run.ts ner/bert ner/config ner/criterion ner/data ner/decoder ner/matcher ner/pointer ner/predict ner/selection ner/torch-parity ner/trace text/ 2>&1 | tee "$LOG/test-ner.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
-    test:*) timeout 200 $T test/run.ts "${step#test:}" 2>&1 | tee -a "$LOG/test-some.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
+    test:*) IFS=, read -ra words <<< "${step#test:}"; timeout ${TEST_TIMEOUT:-200} $T test/run.ts "${words[@]}" 2>&1 | tee -a "$LOG/test-some.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
     cpuprof) timeout 90 $T bench/probe-host.ts 20 16 /tmp/host.cpuprofile 2>&1 | tee "$LOG/cpuprof.txt"
           node bench/cpuprofile-top.mjs /tmp/host.cpuprofile 20 40 2>&1 | tee -a "$LOG/cpuprof.txt" ;;
     probes) timeout 60 $T bench/probe-dispatch-cost.ts 3000 2>&1 | tee "$LOG/probes.txt"; timeout 60 $T bench/probe-host.ts 10 16 2>&1 | tee -a "$LOG/probes.txt" ;;
@@ -26,8 +30,8 @@ for step in "$@"; do
     tuneT) SHAPES='[[960,256,256],[960,256,1024],[960,1024,256],[2048,2048,2048]]' REPS=10 VARIANT=tiled TR='[false,true]' \
           CFGS='[[128,128,8,8,8],[64,64,16,4,4],[32,32,8,4,4]]' timeout 120 $T bench/tune-matmul.ts 2>&1 | tee "$LOG/tuneT.txt" ;;
     profile) timeout 150 $T bench/profile.ts --steps 3 --shapes 2>&1 | tee "$LOG/profile.txt" | tail -70 ;;
-    e2e|matmul|layers|memory) timeout 300 $T bench/run.ts $step --tag h100 2>&1 | tee "$LOG/$step.txt" | tail -45
-          cp bench/results/$step-h100.json bench/results/$step-h100.meta.json "$LOG/" ;;
+    e2e|matmul|layers|memory) timeout ${BENCH_TIMEOUT:-300} $T bench/run.ts $step --tag $TAG 2>&1 | tee "$LOG/$step.txt" | tail -45
+          cp bench/results/$step-$TAG.json bench/results/$step-$TAG.meta.json "$LOG/" ;;
     *) echo "unknown step $step"; exit 2 ;;
   esac
 done

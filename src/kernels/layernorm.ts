@@ -39,14 +39,17 @@ ${ROW_GROUP_ENTRY}
   if (row >= u.rows) { return; }
   let n = u.d / 4u;
   let base = row * n;
+  // As in welfordStatistics: the row's first value is subtracted first, so the sum of a row far from 0
+  // keeps the digits its spread lives in.
+  let shift = X[base].x;
   var s = vec4<f32>(0.0);
-  for (var j = lid; j < n; j += ${ROW_GROUP}u) { s += X[base + j]; }
-  let m = rowSum(dot(s, vec4<f32>(1.0)), lid) / f32(u.d);
+  for (var j = lid; j < n; j += ${ROW_GROUP}u) { s += X[base + j] - shift; }
+  let ms = rowSum(dot(s, vec4<f32>(1.0)), lid) / f32(u.d);
   var v = vec4<f32>(0.0);
-  for (var j = lid; j < n; j += ${ROW_GROUP}u) { let c = X[base + j] - m; v += c * c; }
+  for (var j = lid; j < n; j += ${ROW_GROUP}u) { let c = (X[base + j] - shift) - ms; v += c * c; }
   let r = inverseSqrt(rowSum(dot(v, vec4<f32>(1.0)), lid) / f32(u.d) + u.eps);
-  for (var j = lid; j < n; j += ${ROW_GROUP}u) { Y[base + j] = (X[base + j] - m) * r * G[j] + B[j]; }
-  if (lid == 0u) { MEAN[row] = m; RSTD[row] = r; }
+  for (var j = lid; j < n; j += ${ROW_GROUP}u) { Y[base + j] = ((X[base + j] - shift) - ms) * r * G[j] + B[j]; }
+  if (lid == 0u) { MEAN[row] = shift + ms; RSTD[row] = r; }
 }`,
   };
   const uni = new UniformWriter().u32(rows, d).f32(eps).build();

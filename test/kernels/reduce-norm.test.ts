@@ -144,9 +144,10 @@ s('one-pass statistics stay accurate: layerNorm of rows far from 0, softmax with
   const noise = randomValues(rows * d, 11);
   const x = noise.map((v, i) => 1e4 + Math.round(64 * (i % 3) * v) / 64); // exact in f32
   const masked = randomValues(4 * 12, 12).map((v, i) => (i % 5 === 1 || (i >= 36 && i !== 40) ? -1e30 : 4 * v));
-  for (const variant of layerNormVariants()) {
-    await withKernelVariant('DNER_LAYERNORM', variant, () => checkAgainstReference(`one pass, layerNorm ${variant}`, [{ shape: [rows, d], values: x }, { shape: [d] }, { shape: [d] }, { shape: [4, 12], values: masked }, { shape: [12, 4], values: masked }],
-      (xt, gamma, beta, m, mt) => [T.layerNorm(xt, gamma, beta, 1e-5), T.softmax(m, -1), T.logSoftmax(m, -1), T.softmax(mt, 0)], { rtol: 2e-4, atol: 2e-4 }));
+  // Every row layout: real GPUs take the workgroup-per-row kernels, which lavapipe runs only when forced.
+  for (const [rowLayout, variant] of [...layerNormVariants().map((v) => ['invocation', v]), ['workgroup', 'rows']]) {
+    await withKernelVariant('DNER_ROWS', rowLayout, () => withKernelVariant('DNER_LAYERNORM', variant, () => checkAgainstReference(`one pass, rows ${rowLayout}, layerNorm ${variant}`, [{ shape: [rows, d], values: x }, { shape: [d] }, { shape: [d] }, { shape: [4, 12], values: masked }, { shape: [12, 4], values: masked }],
+      (xt, gamma, beta, m, mt) => [T.layerNorm(xt, gamma, beta, 1e-5), T.softmax(m, -1), T.logSoftmax(m, -1), T.softmax(mt, 0)], { rtol: 2e-4, atol: 2e-4 })));
   }
 });
 
