@@ -289,6 +289,11 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     st.rng = rng.state; st.optimizerSteps = opt.stepCount; st.inputs ??= inputs;
     await saveCheckpoint(cfg.out, model, saveConfig, vocab, opt, st);
   };
+  // state: 'training' until the run ends, then 'done' (every epoch, and test when there is one) or 'stopped'
+  // (train.maxSteps), so a script waiting on the run can tell an epoch's end from the run's.
+  let testResult: Record<string, unknown> | undefined;
+  const writeMetrics = (state: 'training' | 'done' | 'stopped') =>
+    writeFileAtomic(join(cfg.out, 'metrics.json'), JSON.stringify({ state, epochs: st.metrics, ...(testResult ? { test: testResult } : {}) }, null, 1));
   let bestDev = (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined);
   // Warm-up freezing: BERT is frozen until epoch splitEpoch + 1 (the official `epoch >= split_epoch`, 0-based).
   const split = model.bert ? cfg.train.splitEpoch ?? 0 : 0;
@@ -367,7 +372,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     }
     if (cfg.train.keepEpochModels && finished) await saveModelFolder(join(cfg.out, 'epochs', `epoch-${st.epoch}`), model, saveConfig, modelFiles(selection));
     st.metrics.push(entry);
-    writeFileAtomic(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics }, null, 1));
+    writeMetrics('training');
     // The epoch's end (after its dev evaluation) is a checkpoint too: a resumed run starts the next epoch.
     if (!finished) { await checkpoint(); break; }
     st.next = 0; st.order = []; st.epoch++;
@@ -381,8 +386,9 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
     test = await evaluate(bestModel, testSet, device, { ...cfg.eval, threshold }, seed, progressMode);
     say(`test (${devSet ? 'best dev model' : 'last model'}, φ ${threshold}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)} (${test.sentencesPerSecond.toFixed(1)} sent/s)`);
     if (bestModel !== model) bestModel.dispose();
-    writeFileAtomic(join(cfg.out, 'metrics.json'), JSON.stringify({ epochs: st.metrics, test: { threshold, ...test } }, null, 1));
+    testResult = { threshold, ...test };
   }
+  writeMetrics(st.epoch > cfg.train.epochs ? 'done' : 'stopped');
   opt.dispose();
   model.dispose();
   const folder = join(cfg.out, 'model');

@@ -39,6 +39,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const selection = JSON.parse(readFileSync(join(dir, 'run', 'model', 'selection.json'), 'utf8'));
   const metrics = JSON.parse(readFileSync(join(dir, 'run', 'metrics.json'), 'utf8'));
   if (![0, 1.5, 2.5].includes(selection.threshold) || selection.split !== 'dev' || Object.keys(selection.f1ByThreshold).length !== 3) throw new Error(`selection.json: ${JSON.stringify(selection)}`);
+  if (metrics.state !== 'done') throw new Error(`metrics.json state after a whole run: ${metrics.state}`);
   if (metrics.test.threshold !== selection.threshold || metrics.epochs[0].dev.threshold !== selection.threshold) throw new Error(`test φ ${metrics.test.threshold}, dev φ ${metrics.epochs[0].dev.threshold}, chosen ${selection.threshold}`);
   const e = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--json', join(dir, 'eval.json'));
   if (e.status !== 0 || !/^P [\d.]+ {2}R [\d.]+ {2}F1 [\d.]+/.test(e.stdout)) throw new Error(`eval: ${e.stdout} ${e.stderr}`);

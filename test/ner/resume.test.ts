@@ -34,6 +34,8 @@ const cannot = /step-[0-9-]+: cannot resume: /;
 
 s('a run stopped after two steps leaves a checkpoint; a fresh run into its folder is refused', async () => {
   await train(cfg(), T.cpu, quiet);
+  const { state } = JSON.parse(readFileSync(join(dir, 'run', 'metrics.json'), 'utf8'));
+  if (state !== 'stopped') throw new Error(`metrics.json state after maxSteps: ${state}`);
   await assertThrows(() => train(cfg(), T.cpu, quiet), /run holds a checkpoint of an earlier run: add --resume to continue it, or choose another --out$/);
 });
 
