@@ -42,7 +42,19 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-const COMMANDS = ['train', 'eval', 'predict', 'trace', 'export', 'average', 'kernel', 'device'];
+// The flags each command reads (as USAGE lists them): another command's flag is an error, never ignored.
+const SAMPLING_FLAGS = ['gamma', 'k-eval', 'eta', 'threshold', 'seed', 'mode', 'dedupe'];
+const COMMAND_FLAGS: Record<string, readonly string[]> = {
+  train: ['config', 'out', 'resume', 'init', 'max-steps', 'epochs', 'lr', 'seed', 'keep-epoch-models', 'device', 'train', 'dev', 'test', 'types', 'mode'],
+  eval: ['model', 'data', 'json', 'device', ...SAMPLING_FLAGS],
+  predict: ['model', 'file', 'json', 'max-words', 'device', ...SAMPLING_FLAGS],
+  trace: ['model', 'json', 'html', 'values', 'device', ...SAMPLING_FLAGS],
+  export: ['model', 'out', 'f16'],
+  average: ['out'],
+  kernel: ['list', 'shape', 'device', 'seed'],
+  device: ['json'],
+};
+const COMMANDS = Object.keys(COMMAND_FLAGS);
 // Errors stay one line; the usage is one flag away.
 const SEE_HELP = '(diffusionner --help shows the usage)';
 
@@ -75,6 +87,8 @@ async function main(argv: string[]): Promise<void> {
     }
   })();
   const { values, positionals } = parsed;
+  const foreign = Object.keys(values).filter((flag) => !COMMAND_FLAGS[cmd].includes(flag));
+  if (foreign.length) die(`${cmd} does not take ${foreign.map((f) => `--${f}`).join(', ')} ${SEE_HELP}`);
   if (values.mode !== undefined && values.mode !== 'flat' && values.mode !== 'nested') die(`--mode must be flat or nested, got '${values.mode}'`);
   // Without --threshold or --mode, a model folder's φ chosen on dev and the decoding it was trained with
   // (selection.json) apply, else the official 2.5 and flat filtering.
@@ -94,6 +108,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'train') {
     if (!values.config && !values.train) die(`train needs --config FILE or --train FILE ${SEE_HELP}`);
     if (values.config && (values.train || values.dev || values.test || values.types)) die('train takes --config FILE or data files (--train/--dev/--test/--types), not both');
+    if (values.config && values.mode) die(`train takes --mode only with data files; with --config the config's eval.mode says it (${values.config})`);
     const cfg = values.config ? readTrainConfig(values.config) : defaultTrainConfig(
       { train: values.train!, ...(values.dev ? { dev: values.dev } : {}), ...(values.test ? { test: values.test } : {}), ...(values.types ? { types: values.types } : {}) }, mode);
     for (const k of ['train', 'dev', 'test', 'types'] as const) {

@@ -166,6 +166,10 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const bom = cli('train', '--config', join(dir, 'bom.json'), '--max-steps', '1');
   if (bom.status !== 0) throw new Error(`a config with a byte-order mark: ${bom.stderr}`);
   oneLineError(cli('eval', '--model', model, '--data', join(dir, 'train.jsonl'), '--threshhold', '2'), /unknown option --threshhold \(did you mean --threshold\?\)/, 'a misspelled option');
+  // Another command's flag is refused, not silently dropped: export copies selection.json and never reads φ.
+  oneLineError(cli('export', '--model', model, '--out', join(dir, 'exported'), '--threshold', '1.5', '--f16'), /export does not take --threshold \(diffusionner --help/, 'a flag export does not read');
+  oneLineError(cli('average', '--out', join(dir, 'avg3'), model, model, '--device', 'cpu', '--mode', 'flat'), /average does not take --device, --mode/, 'flags average does not read');
+  oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--mode', 'nested'), /train takes --mode only with data files; with --config the config's eval\.mode says it/, 'train --config with --mode');
   oneLineError(cli('eval', '--model', model, '--data', join(dir, 'nothere.jsonl')), /nothere\.jsonl: no such file \(--data\)/, 'a missing --data file');
   // Several quoted texts are several sentences; bare words are one.
   const texts = cli('predict', '--model', model, '--json', 'x w1 Paris y', 'Paris y');
