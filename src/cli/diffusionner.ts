@@ -261,8 +261,6 @@ async function main(argv: string[]): Promise<void> {
     if (r.sentences === 0) die('no text to tag (the input is empty)');
     const split = r.split ? `; ${r.split} line(s) longer than ${maxWords ?? 256} words were split` : '';
     process.stderr.write(`${r.sentences} sentence(s), ${r.entities} entities, ${(r.sentences / r.seconds).toFixed(1)} sentences/s${split}\n`);
-  } else {
-    die(`unknown command '${cmd}' ${SEE_HELP}`);
   }
 }
 

@@ -1,7 +1,6 @@
 /** Helpers every kernel family shares: uniform packing, 1-D grids, strided index math in WGSL. */
 import type { DType } from '../tensor/dtype.js';
 import type { GpuDevice } from '../tensor/device.js';
-import type { WebGPUBackend } from '../tensor/webgpu/backend.js';
 
 export const MAX_RANK = 8;
 
@@ -66,10 +65,6 @@ fn dimAt(v: array<vec4<u32>, ${MAX_RANK / 4}>, i: u32) -> u32 { return v[i / 4u]
 export function wgslType(dtype: DType): 'f32' | 'i32' {
   if (dtype === 'f64') throw new Error("dtype 'f64' exists only on the cpu device");
   return dtype;
-}
-
-export function gpuOf(device: GpuDevice): WebGPUBackend {
-  return device.backend;
 }
 
 /** Row-major strided offset of flat index `i` of `shape` under `strides` (CPU references). */

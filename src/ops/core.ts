@@ -1,7 +1,6 @@
 /** Shared plumbing for ops: output allocation, device/dtype checks, and recording onto the tape. */
 import type { DType } from '../tensor/dtype.js';
 import type { Device } from '../tensor/device.js';
-import { fmtShape } from '../tensor/shape.js';
 import { type GradNode, isGradEnabled, Tensor } from '../tensor/tensor.js';
 
 export function empty(device: Device, dtype: DType, shape: readonly number[]): Tensor {
@@ -35,10 +34,6 @@ export function requireFloat(op: string, t: Tensor): void {
 
 export function requireDType(op: string, t: Tensor, dtype: DType, what: string): void {
   if (t.dtype !== dtype) throw new Error(`${op}: ${what} must be ${dtype}, got ${t.describe()}`);
-}
-
-export function requireRank(op: string, t: Tensor, rank: number, what: string): void {
-  if (t.rank !== rank) throw new Error(`${op}: ${what} must have rank ${rank}, got shape ${fmtShape(t.shape)}`);
 }
 
 /** Attaches an autograd node when gradients are on and some input needs one. */

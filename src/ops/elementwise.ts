@@ -131,7 +131,3 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   else launchWhere(device, cond, ta, tb, out, bc);
   return record(out, 'where', [cond, ta, tb]);
 }
-
-export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
-  return where(mask, value, x);
-}

@@ -18,7 +18,3 @@ export function arrayDType(a: ArrayLike<number>): DType | null {
   if (a instanceof Float64Array) return 'f64';
   return null;
 }
-
-export function isFloat(dtype: DType): boolean {
-  return dtype !== 'i32';
-}

@@ -6,5 +6,4 @@ export * from './tensor.js';
 export { tidy, keep } from './scope.js';
 export { WebGPUBackend, WebGPUError, type AdapterReport, type KernelSpec } from './webgpu/backend.js';
 export { allocationPolicy } from './storage.js';
-export { scopeDepth } from './scope.js';
 export * from './stats.js';

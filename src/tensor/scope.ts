@@ -74,7 +74,3 @@ export function tidy<T>(fn: () => T): T {
   }
   return result;
 }
-
-export function scopeDepth(): number {
-  return stack.length;
-}
