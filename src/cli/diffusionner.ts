@@ -149,7 +149,9 @@ async function main(argv: string[]): Promise<void> {
     const model = await loadTrained(values.model, dev);
     // A type the model does not know could never be predicted: an error naming the line, not a silent 0.
     checkTypes(sents, model.c.types);
-    process.stderr.write(`${describeCounts(basename(values.data), countDataset(sents))}\n`);
+    const counts = countDataset(sents);
+    process.stderr.write(`${describeCounts(basename(values.data), counts)}\n`);
+    if (counts.nested && mode === 'flat' && !values.mode) process.stderr.write(`warning: ${counts.nested} entities of ${basename(values.data)} contain another, but filtering is flat (${selection?.mode ? `as ${join(values.model, SELECTION_FILE)} records` : 'the default: the model folder records no mode'}), which never predicts both of a nested pair; --mode nested filters for nested data\n`);
     type Scored = Awaited<ReturnType<typeof evaluateThresholds>>[number] & { gamma: number; kEval: number | undefined };
     const all: Scored[] = [];
     for (const gamma of gammas.length ? gammas : [base.steps]) {

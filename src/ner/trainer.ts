@@ -192,7 +192,10 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   const testSet = cfg.data.test ? readSentences(cfg.data.test) : undefined;
   const types = cfg.data.types ? readTypes(cfg.data.types) : inferTypes(trainSet);
   for (const set of [trainSet, devSet, testSet]) if (set) checkTypes(set, types);
-  say(describeCounts('train', countDataset(trainSet)));
+  const trainCounts = countDataset(trainSet);
+  say(describeCounts('train', trainCounts));
+  // Flat filtering drops every span inside a better one, so on nested data it caps recall silently.
+  if (trainCounts.nested && cfg.eval.mode !== 'nested') say(`warning: ${trainCounts.nested} training entities contain another, but eval.mode is flat, which never predicts both of a nested pair; nested data wants "eval": {"mode": "nested"}`);
   if (long.split) say(`train: ${long.split} sentences longer than ${cfg.train.maxWords ?? 256} words were cut into ${long.pieces} pieces; ${long.droppedEntities} entities crossing a cut were dropped`);
   if (devSet) say(describeCounts('dev', countDataset(devSet)));
   if (devSet && !devSet.some((x) => x.entities.length)) {

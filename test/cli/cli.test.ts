@@ -120,6 +120,14 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const flags = cli('train', '--train', join(dir, 'train.jsonl'), '--max-steps', '1', '--out', join(dir, 'flags'));
   if (flags.status !== 0 || !existsSync(join(dir, 'flags', 'model', 'config.json'))) throw new Error(`train with flags: ${flags.stderr}`);
   if (JSON.parse(readFileSync(join(dir, 'flags', 'model', 'config.json'), 'utf8')).hidden !== 256) throw new Error('default settings not used');
+  // Nested gold under flat filtering caps recall without a sound: train and eval say so.
+  writeFileSync(join(dir, 'nested.jsonl'), JSON.stringify({ tokens: ['x', 'w1', 'Paris', 'y'], entities: [{ start: 1, end: 3, type: 'LOC' }, { start: 2, end: 3, type: 'LOC' }] }) + '\n');
+  if (cli('train', '--train', join(dir, 'nested.jsonl'), '--max-steps', '1', '--out', join(dir, 'nested')).status !== 0) throw new Error('training on nested data');
+  if (!/warning: 1 training entities contain another, but eval\.mode is flat/.test(readFileSync(join(dir, 'nested', 'train.log'), 'utf8'))) throw new Error('train did not warn of flat filtering on nested data');
+  const flatOnNested = cli('eval', '--model', model, '--data', join(dir, 'nested.jsonl'));
+  if (flatOnNested.status !== 0 || !/warning: 1 entities of nested\.jsonl contain another, but filtering is flat/.test(flatOnNested.stderr)) throw new Error(`eval did not warn of flat filtering on nested data: ${flatOnNested.stderr}`);
+  const nestedOnNested = cli('eval', '--model', model, '--data', join(dir, 'nested.jsonl'), '--mode', 'nested');
+  if (nestedOnNested.status !== 0 || /warning/.test(nestedOnNested.stderr)) throw new Error(`eval --mode nested warned: ${nestedOnNested.stderr}`);
   // Several training files are one training set (the official CoNLL-2003 and GENIA runs train on train + dev).
   const two = (train: string[]) => JSON.stringify({ data: { train }, model: { hidden: 8, embedding: 8, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8 }, train: { epochs: 1, batch: 3, lr: 1e-3, maxSteps: 1 }, out: join(dir, 'two') });
   writeFileSync(join(dir, 'two.json'), two(['train.jsonl', join(dir, 'train.jsonl')]));
