@@ -26,7 +26,7 @@ const MODEL: Record<string, Check> = {
 const TRAIN: Record<string, Check> = {
   epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'int0',
   maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'int0', maxWords: 'int+',
-  keepEpochModels: 'bool', correctBias: 'bool',
+  keepEpochModels: 'bool', correctBias: 'bool', lossClassWeight: 'positive', lossBoundaryWeight: 'positive', matchClassWeight: 'positive', matchBoundaryWeight: 'positive',
 };
 const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+', dedupe: 'bool' };
 const CHOICES: Record<string, string[]> = {

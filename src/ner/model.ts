@@ -126,6 +126,12 @@ export interface DdimStepOutputs {
 }
 
 /** A sentence's words as the model reads them; `origin` (file:line) names it in errors. */
+/**
+ * The official `loss_class_weight`, `loss_boundary_weight`, `match_class_weight`, `match_boundary_weight`
+ * (spec §1.6; 5 each in the official CoNLL-2003 and OntoNotes configs, 1 elsewhere). Default 1.
+ */
+export interface LossWeights { lossClass?: number; lossBoundary?: number; matchClass?: number; matchBoundary?: number }
+
 export interface WordsIn { origin?: string; tokens: readonly string[]; ltokens?: readonly string[]; rtokens?: readonly string[] }
 
 export interface Batch {
@@ -277,10 +283,11 @@ export class DiffusionNER extends Module {
 
   /**
    * One training step's forward and backward (gradients accumulate into the parameters; the caller
-   * clips and steps the optimiser). Returns the loss terms as numbers. Memory: everything but the
+   * clips and steps the optimiser). Returns the loss terms as numbers, before the weights `w` (which
+   * scale the backward and the matcher's cost). Memory: everything but the
    * parameters' gradients is freed before it returns.
    */
-  async lossAndBackward(b: Batch): Promise<{ classification: number; boundary: number; matched: number }> {
+  async lossAndBackward(b: Batch, w: LossWeights = {}): Promise<{ classification: number; boundary: number; matched: number }> {
     const K = this.c.proposals, B = b.lengths.length, M = b.ids.shape[1], C1 = this.c.types.length + 1, dev = b.ids.device;
     const { x0v, rows } = this.expandGold(b.gold, b.lengths);
     const t = Array.from({ length: B }, () => this.rng.int(this.c.timesteps));
@@ -298,10 +305,10 @@ export class DiffusionNER extends Module {
       Object.values(fwd).forEach((v) => v.dispose());
       return { classification: NaN, boundary: NaN, matched: 0 };
     }
-    const matches = matchProposals(pl, pr, pc, rows, K, M, C1);
+    const matches = matchProposals(pl, pr, pc, rows, K, M, C1, w.matchBoundary ?? 1, w.matchClass ?? 1);
     const losses = tidy(() => {
       const parts = diffusionNerLosses(fwd.logits, fwd.left, fwd.right, b.mask, rows, matches);
-      T.add(parts.classification, parts.boundary).backward();
+      T.add(T.affine(parts.classification, w.lossClass ?? 1), T.affine(parts.boundary, w.lossBoundary ?? 1)).backward();
       return noGrad(() => T.stack([T.reshape(parts.classification, [1]), T.reshape(parts.boundary, [1])], 0));
     });
     Object.values(fwd).forEach((v) => v.dispose());

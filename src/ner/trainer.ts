@@ -44,6 +44,11 @@ export interface TrainConfig {
     encoderLrScale?: number;
     /** Consecutive non-finite steps that abort the run (default 20). */
     maxBadSteps?: number;
+    /**
+     * The weights of the two loss terms and of the matcher's two costs (LossWeights in model.ts): the
+     * official CoNLL-2003 config uses 5 for all four; default 1. The logged loss terms stay unweighted.
+     */
+    lossClassWeight?: number; lossBoundaryWeight?: number; matchClassWeight?: number; matchBoundaryWeight?: number;
     /** Adam's bias correction (the paper's Adam); off by default, as the official code's AdamW. */
     correctBias?: boolean;
     /**
@@ -300,6 +305,8 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   let bestDev = (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined);
   // Warm-up freezing: BERT is frozen until epoch splitEpoch + 1 (the official `epoch >= split_epoch`, 0-based).
   const split = model.bert ? cfg.train.splitEpoch ?? 0 : 0;
+  const tc = cfg.train;
+  const weights = { lossClass: tc.lossClassWeight, lossBoundary: tc.lossBoundaryWeight, matchClass: tc.matchClassWeight, matchBoundary: tc.matchBoundaryWeight };
   const u1 = Math.min(total, split * stepsPerEpoch);
   while (st.epoch <= cfg.train.epochs && st.step < total) {
     if (st.next === 0) { st.order = rng.shuffle(trainSet.map((_, i) => i)); st.lossSum = 0; st.seen = 0; st.epochSeconds = 0; }
@@ -317,7 +324,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
       if (batch.every((s) => s.entities.length === 0)) continue;
       o.beforeStep?.(st.step + 1, model);
       const b = model.batch(batch, device);
-      const l = await model.lossAndBackward(b);
+      const l = await model.lossAndBackward(b, weights);
       DiffusionNER.disposeBatch(b);
       const { norm, scale } = await clipGradNorm(model.parameters(), cfg.train.maxGradNorm ?? 1);
       st.step++;

@@ -42,6 +42,7 @@ s('bad configs are rejected with one line naming the file and the field', async 
     [{ ...ok, train: { epochs: 1, batch: 0, lr: 1e-3 } }, /field 'train.batch' must be a whole number >= 1, got 0/],
     [{ ...ok, train: { epochs: 1, batch: 2 } }, /field 'train.lr' is required/],
     [{ ...ok, train: { ...ok.train, lr: 'fast' } }, /field 'train.lr' must be a positive number, got "fast"/],
+    [{ ...ok, train: { ...ok.train, lossClassWeight: 0 } }, /field 'train.lossClassWeight' must be a positive number, got 0/],
     [{ ...ok, eval: { mode: 'sideways' } }, /field 'eval.mode' must be one of flat, nested/],
     [{ ...ok, eval: { mode: 'flat', thresholds: [] } }, /field 'eval.thresholds' must be a non-empty list of numbers >= 0, got \[\]/],
     [{ ...ok, eval: { mode: 'flat', thresholds: [1, -2] } }, /field 'eval.thresholds' must be a non-empty list of numbers >= 0/],

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { spansToX0 } from '../../src/diffusion/spans.js';
-import type { GoldSpan } from '../../src/ner/criterion.js';
+import { matchProposals, type GoldSpan } from '../../src/ner/criterion.js';
 import { decodeSentence } from '../../src/ner/decode.js';
 import { DiffusionNER, type ModelConfig } from '../../src/ner/model.js';
 import { assertClose, assertThrows, DEVICES } from '../helpers.js';
@@ -71,6 +71,33 @@ s('random: a training step matches only the gold spans, on both devices; the oth
     DiffusionNER.disposeBatch(b);
     model.dispose(); repeat.dispose();
   }
+});
+
+s('loss weights scale each term\'s gradient (the classifier\'s by the class weight, the pointers\' by the boundary weight); match weights reach the matcher', async () => {
+  const grads = async (m: DiffusionNER, re: RegExp) => Promise.all([...m.namedParameters()].filter(([n]) => re.test(n)).map(([, p]) => p.grad!.data()));
+  const flat = (a: ArrayLike<number>[]) => a.flatMap((x) => Array.from(x));
+  for (const dev of DEVICES) {
+    const sentences = [{ tokens: ['a', 'b', 'c', 'a'], entities: [{ start: 1, end: 3, type: 'PER' }, { start: 0, end: 1, type: 'LOC' }] }];
+    const plain = new DiffusionNER(config(), { device: dev, rng: new T.RNG(8) });
+    const weighted = new DiffusionNER(config(), { device: dev, rng: new T.RNG(8) });
+    const b = plain.batch(sentences, dev);
+    const r1 = await plain.lossAndBackward(b);
+    const r2 = await weighted.lossAndBackward(b, { lossClass: 3, lossBoundary: 0.5 });
+    assertClose([r2.classification, r2.boundary], [r1.classification, r1.boundary], { rtol: 1e-6 }, `${dev.name}: the reported terms are unweighted`);
+    const [c1, c2] = [flat(await grads(plain, /^decoder\.classifier\./)), flat(await grads(weighted, /^decoder\.classifier\./))];
+    const [p1, p2] = [flat(await grads(plain, /pointer/)), flat(await grads(weighted, /pointer/))];
+    if (!c1.length || !p1.length || c1.every((x) => x === 0) || p1.every((x) => x === 0)) throw new Error(`${dev.name}: no classifier or pointer gradients`);
+    assertClose(c2, c1.map((x) => 3 * x), { rtol: 1e-4, atol: 1e-7 }, `${dev.name}: classifier gradients ×3`);
+    assertClose(p2, p1.map((x) => 0.5 * x), { rtol: 1e-4, atol: 1e-7 }, `${dev.name}: pointer gradients ×0.5`);
+    DiffusionNER.disposeBatch(b);
+    plain.dispose(); weighted.dispose();
+  }
+  // The matcher: a class weight that dwarfs the boundary cost makes the class probabilities decide.
+  const pl = [1, 0, 0, 1], pr = [1, 0, 0, 1], probs = [0, 0.1, 0.9, 0, 0.9, 0.1]; // K = 2, M = 2, C + 1 = 3
+  const gold = [[{ left: 0, right: 0, type: 1 }, { left: 1, right: 1, type: 2 }]];
+  const byBoundary = matchProposals(pl, pr, probs, gold, 2, 2, 3)[0], byClass = matchProposals(pl, pr, probs, gold, 2, 2, 3, 1, 100)[0];
+  const pairs = (m: { proposals: number[]; golds: number[] }) => m.proposals.map((p, i) => `${p}-${m.golds[i]}`).sort().join();
+  if (pairs(byBoundary) !== '0-0,1-1' || pairs(byClass) !== '0-1,1-0') throw new Error(`matching: ${pairs(byBoundary)} / ${pairs(byClass)}`);
 });
 
 s('spanLayers sets the decoder depth (the paper: 1; the official code: 2); bad values are errors', async () => {
