@@ -125,13 +125,13 @@ export interface DdimStepOutputs {
   left: Float32Array; right: Float32Array; probs: Float32Array;
 }
 
-/** A sentence's words as the model reads them; `origin` (file:line) names it in errors. */
 /**
  * The official `loss_class_weight`, `loss_boundary_weight`, `match_class_weight`, `match_boundary_weight`
  * (spec §1.6; 5 each in the official CoNLL-2003 and OntoNotes configs, 1 elsewhere). Default 1.
  */
 export interface LossWeights { lossClass?: number; lossBoundary?: number; matchClass?: number; matchBoundary?: number }
 
+/** A sentence's words as the model reads them; `origin` (file:line) names it in errors. */
 export interface WordsIn { origin?: string; tokens: readonly string[]; ltokens?: readonly string[]; rtokens?: readonly string[] }
 
 export interface Batch {

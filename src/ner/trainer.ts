@@ -305,8 +305,8 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   let bestDev = (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined);
   // Warm-up freezing: BERT is frozen until epoch splitEpoch + 1 (the official `epoch >= split_epoch`, 0-based).
   const split = model.bert ? cfg.train.splitEpoch ?? 0 : 0;
-  const tc = cfg.train;
-  const weights = { lossClass: tc.lossClassWeight, lossBoundary: tc.lossBoundaryWeight, matchClass: tc.matchClassWeight, matchBoundary: tc.matchBoundaryWeight };
+  const { lossClassWeight: lossClass, lossBoundaryWeight: lossBoundary, matchClassWeight: matchClass, matchBoundaryWeight: matchBoundary } = cfg.train;
+  const weights = { lossClass, lossBoundary, matchClass, matchBoundary };
   const u1 = Math.min(total, split * stepsPerEpoch);
   while (st.epoch <= cfg.train.epochs && st.step < total) {
     if (st.next === 0) { st.order = rng.shuffle(trainSet.map((_, i) => i)); st.lossSum = 0; st.seen = 0; st.epochSeconds = 0; }
