@@ -129,7 +129,7 @@ export interface DdimStepOutputs {
  * The official `loss_class_weight`, `loss_boundary_weight`, `match_class_weight`, `match_boundary_weight`
  * (spec §1.6; 5 each in the official CoNLL-2003 and OntoNotes configs, 1 elsewhere). Default 1.
  */
-export interface LossWeights { lossClass?: number; lossBoundary?: number; matchClass?: number; matchBoundary?: number }
+export interface LossWeights { lossClassWeight?: number; lossBoundaryWeight?: number; matchClassWeight?: number; matchBoundaryWeight?: number }
 
 /** A sentence's words as the model reads them; `origin` (file:line) names it in errors. */
 export interface WordsIn { origin?: string; tokens: readonly string[]; ltokens?: readonly string[]; rtokens?: readonly string[] }
@@ -305,10 +305,10 @@ export class DiffusionNER extends Module {
       Object.values(fwd).forEach((v) => v.dispose());
       return { classification: NaN, boundary: NaN, matched: 0 };
     }
-    const matches = matchProposals(pl, pr, pc, rows, K, M, C1, w.matchBoundary ?? 1, w.matchClass ?? 1);
+    const matches = matchProposals(pl, pr, pc, rows, K, M, C1, w.matchBoundaryWeight ?? 1, w.matchClassWeight ?? 1);
     const losses = tidy(() => {
       const parts = diffusionNerLosses(fwd.logits, fwd.left, fwd.right, b.mask, rows, matches);
-      T.add(T.affine(parts.classification, w.lossClass ?? 1), T.affine(parts.boundary, w.lossBoundary ?? 1)).backward();
+      T.add(T.affine(parts.classification, w.lossClassWeight ?? 1), T.affine(parts.boundary, w.lossBoundaryWeight ?? 1)).backward();
       return noGrad(() => T.stack([T.reshape(parts.classification, [1]), T.reshape(parts.boundary, [1])], 0));
     });
     Object.values(fwd).forEach((v) => v.dispose());

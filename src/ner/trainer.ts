@@ -15,7 +15,7 @@ import type { Device } from '../tensor/device.js';
 import { RNG } from '../tensor/random.js';
 import { countDataset, describeCounts, inferTypes, readSentences, readTypes, checkTypes, splitLongSentences, type Sentence } from './data.js';
 import { decodeSentence, score, type Scores } from './decode.js';
-import { DiffusionNER, type FinalProposals, type ModelConfig } from './model.js';
+import { DiffusionNER, type FinalProposals, type LossWeights, type ModelConfig } from './model.js';
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { checkResume, type RunInputs, trainDataFingerprint } from './resume.js';
 import { buildVocab, describeVocab } from './vocab.js';
@@ -29,7 +29,8 @@ export interface TrainConfig {
   /** `train` may be several files, read as one training set. */
   data: { train: string | string[]; dev?: string; test?: string; types?: string };
   model: Omit<ModelConfig, 'vocab' | 'types' | 'bert'> & { minFreq?: number; bertPath?: string };
-  train: {
+  /** LossWeights: the official loss and match weights (default 1; 5 in the official CoNLL-2003 config). */
+  train: LossWeights & {
     epochs: number; batch: number; lr: number; warmup?: number; weightDecay?: number; maxGradNorm?: number; seed?: number; maxSteps?: number;
     /** Steps between crash-safe checkpoints (default 200); every epoch end is one too. */
     checkpointEvery?: number;
@@ -44,11 +45,6 @@ export interface TrainConfig {
     encoderLrScale?: number;
     /** Consecutive non-finite steps that abort the run (default 20). */
     maxBadSteps?: number;
-    /**
-     * The weights of the two loss terms and of the matcher's two costs (LossWeights in model.ts): the
-     * official CoNLL-2003 config uses 5 for all four; default 1. The logged loss terms stay unweighted.
-     */
-    lossClassWeight?: number; lossBoundaryWeight?: number; matchClassWeight?: number; matchBoundaryWeight?: number;
     /** Adam's bias correction (the paper's Adam); off by default, as the official code's AdamW. */
     correctBias?: boolean;
     /**
@@ -305,8 +301,6 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
   let bestDev = (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined);
   // Warm-up freezing: BERT is frozen until epoch splitEpoch + 1 (the official `epoch >= split_epoch`, 0-based).
   const split = model.bert ? cfg.train.splitEpoch ?? 0 : 0;
-  const { lossClassWeight: lossClass, lossBoundaryWeight: lossBoundary, matchClassWeight: matchClass, matchBoundaryWeight: matchBoundary } = cfg.train;
-  const weights = { lossClass, lossBoundary, matchClass, matchBoundary };
   const u1 = Math.min(total, split * stepsPerEpoch);
   while (st.epoch <= cfg.train.epochs && st.step < total) {
     if (st.next === 0) { st.order = rng.shuffle(trainSet.map((_, i) => i)); st.lossSum = 0; st.seen = 0; st.epochSeconds = 0; }
@@ -324,7 +318,7 @@ export async function train(cfg: TrainConfig, device: Device, o: TrainOptions = 
       if (batch.every((s) => s.entities.length === 0)) continue;
       o.beforeStep?.(st.step + 1, model);
       const b = model.batch(batch, device);
-      const l = await model.lossAndBackward(b, weights);
+      const l = await model.lossAndBackward(b, cfg.train);
       DiffusionNER.disposeBatch(b);
       const { norm, scale } = await clipGradNorm(model.parameters(), cfg.train.maxGradNorm ?? 1);
       st.step++;

@@ -82,7 +82,7 @@ s('loss weights scale each term\'s gradient (the classifier\'s by the class weig
     const weighted = new DiffusionNER(config(), { device: dev, rng: new T.RNG(8) });
     const b = plain.batch(sentences, dev);
     const r1 = await plain.lossAndBackward(b);
-    const r2 = await weighted.lossAndBackward(b, { lossClass: 3, lossBoundary: 0.5 });
+    const r2 = await weighted.lossAndBackward(b, { lossClassWeight: 3, lossBoundaryWeight: 0.5 });
     assertClose([r2.classification, r2.boundary], [r1.classification, r1.boundary], { rtol: 1e-6 }, `${dev.name}: the reported terms are unweighted`);
     const [c1, c2] = [flat(await grads(plain, /^decoder\.classifier\./)), flat(await grads(weighted, /^decoder\.classifier\./))];
     const [p1, p2] = [flat(await grads(plain, /pointer/)), flat(await grads(weighted, /pointer/))];
