@@ -51,7 +51,11 @@ export async function predictStream(model: DiffusionNER, device: Device, lines: 
     const pred = await model.predict(b, { steps: o.steps ?? 5, proposals: o.proposals, eta: o.eta ?? 1, threshold: o.threshold ?? 2.5, mode: o.mode ?? 'flat', dedupe: o.dedupe, rng });
     DiffusionNER.disposeBatch(b);
     queue.forEach((q, i) => {
-      const entities = pred[i].map((c) => ({
+      // Nested filtering keeps candidates with identical boundaries and type, as the official code does; its
+      // scorer works on sets, so they are one entity. The first is the highest-scoring.
+      const seen = new Set<string>();
+      const unique = pred[i].filter((c) => { const k = `${c.left},${c.right},${c.type}`; return !seen.has(k) && !!seen.add(k); });
+      const entities = unique.map((c) => ({
         start: c.left, end: c.right + 1, type: model.c.types[c.type - 1], score: c.score,
         text: q.text.slice(q.toks[c.left].start, q.toks[c.right].end), charStart: q.toks[c.left].start, charEnd: q.toks[c.right].end,
       })).sort((a, b) => a.start - b.start || b.end - a.end);

@@ -17,6 +17,24 @@ s('sentences are tagged and emitted while the input is still being read (bounded
   model.dispose();
 });
 
+s('nested output names each (span, type) once, though the decoder keeps identical candidates', async () => {
+  // Untrained, with φ 0 and many proposals, the proposals pile onto few spans.
+  const model = new DiffusionNER({ vocab: ['[PAD]', '[UNK]', 'a'], types: ['X', 'Y'], hidden: 4, lstmLayers: 1, proposals: 24, heads: 2, ffn: 4, dropout: 0 }, { device: T.cpu, rng: new T.RNG(3) });
+  model.eval();
+  const b = model.batch([{ tokens: ['a', 'b', 'c'], entities: [] }], T.cpu);
+  const raw = await model.predict(b, { steps: 2, threshold: 0, mode: 'nested', rng: new T.RNG(0) });
+  DiffusionNER.disposeBatch(b);
+  const key = (l: number, r: number, t: string | number) => `${l},${r},${t}`;
+  const rawKeys = raw[0].map((c) => key(c.left, c.right, c.type));
+  if (new Set(rawKeys).size === rawKeys.length) throw new Error(`no identical candidates to collapse: ${rawKeys}`);
+  const out: { start: number; end: number; type: string }[] = [];
+  async function* one() { yield { text: 'a b c', line: 1 }; }
+  await predictStream(model, T.cpu, one(), { steps: 2, threshold: 0, mode: 'nested', seed: 0 }, (s) => out.push(...s.entities));
+  const outKeys = out.map((e) => key(e.start, e.end - 1, e.type));
+  if (new Set(outKeys).size !== outKeys.length || new Set(outKeys).size !== new Set(rawKeys.map((k) => k.replace(/\d+$/, (t) => ['X', 'Y'][Number(t) - 1]))).size) throw new Error(`raw ${rawKeys} → emitted ${outKeys}`);
+  model.dispose();
+});
+
 s('readLines decodes strictly and numbers lines across chunk boundaries', async () => {
   async function* chunks() { yield Buffer.from('ab\r\ncd'); yield Buffer.from('e\n\nf'); }
   const got = [];
