@@ -54,7 +54,7 @@ export async function predictStream(model: DiffusionNER, device: Device, lines: 
       // Nested filtering keeps candidates with identical boundaries and type, as the official code does; its
       // scorer works on sets, so they are one entity. The first is the highest-scoring.
       const seen = new Set<string>();
-      const unique = pred[i].filter((c) => { const k = `${c.left},${c.right},${c.type}`; return !seen.has(k) && !!seen.add(k); });
+      const unique = pred[i].filter((c) => { const k = `${c.left},${c.right},${c.type}`; if (seen.has(k)) return false; seen.add(k); return true; });
       const entities = unique.map((c) => ({
         start: c.left, end: c.right + 1, type: model.c.types[c.type - 1], score: c.score,
         text: q.text.slice(q.toks[c.left].start, q.toks[c.right].end), charStart: q.toks[c.left].start, charEnd: q.toks[c.right].end,
