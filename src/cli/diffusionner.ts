@@ -14,6 +14,7 @@ import { defaultTrainConfig, readTrainConfig } from '../ner/config.js';
 import { formatSelection, OFFICIAL_THRESHOLD, readSelection, SELECTION_FILE } from '../ner/selection.js';
 import { predictStream, readLines, type TaggedSentence } from '../ner/predict.js';
 import { formatDenoising, formatModuleTable, traceSentence } from '../ner/trace.js';
+import { formatProgress, readRunRecords, summariseEpochs } from '../ner/run-progress.js';
 import { tokenizeText } from '../text/tokenize.js';
 import { renderTraceHtml } from './trace-html.js';
 import { kernelHelp, KERNELS, runKernel } from './kernel-playground.js';
@@ -26,6 +27,7 @@ const USAGE = `usage:
   diffusionner trace --model DIR "text" [--json] [--html FILE] [--values] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe]
   diffusionner export --model DIR --out DIR [--f16]
   diffusionner average --out DIR MODEL_DIR MODEL_DIR ...   (checkpoint averaging: the mean of the models' weights)
+  diffusionner progress RUN_DIR [--json]   (a training run's epochs so far: steps, time, mean losses, dev F1)
   diffusionner device [--json]   (the WebGPU adapter: name, features, limits, the matmul variant it gets)
   diffusionner kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (diffusionner kernel --list)
   diffusionner predict --model DIR ["text" ["text" ...] | --file FILE | < stdin] [--json] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N]   (one sentence per quoted text, or per line)`;
@@ -53,6 +55,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   average: ['out'],
   kernel: ['list', 'shape', 'device', 'seed'],
   device: ['json'],
+  progress: ['json'],
 };
 const COMMANDS = Object.keys(COMMAND_FLAGS);
 // Errors stay one line; the usage is one flag away.
@@ -78,7 +81,7 @@ async function main(argv: string[]): Promise<void> {
   } as const;
   const parsed = (() => {
     try {
-      return parseArgs({ args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace' || cmd === 'kernel' || cmd === 'average', strict: true, options });
+      return parseArgs({ args: rest, allowPositionals: cmd === 'predict' || cmd === 'trace' || cmd === 'kernel' || cmd === 'average' || cmd === 'progress', strict: true, options });
     } catch (e) {
       const unknown = /Unknown option '(-{1,2}[^']*)'/.exec((e as Error).message)?.[1];
       if (!unknown) throw e;
@@ -171,6 +174,11 @@ async function main(argv: string[]): Promise<void> {
     console.log(`P ${r.micro.precision.toFixed(2)}  R ${r.micro.recall.toFixed(2)}  F1 ${r.micro.f1.toFixed(2)}  (${r.sentencesPerSecond.toFixed(1)} sentences/s${source})`);
     for (const [t, sc] of Object.entries(r.perType)) console.log(`  ${t.padEnd(12)} P ${sc.precision.toFixed(2)}  R ${sc.recall.toFixed(2)}  F1 ${sc.f1.toFixed(2)}`);
     if (typeof values.json === 'string') writeFileAtomic(values.json, JSON.stringify(all.length > 1 ? { best: r, sweep: all } : r, null, 1));
+  } else if (cmd === 'progress') {
+    if (positionals.length !== 1) die('progress needs one run folder: diffusionner progress RUN_DIR');
+    const r = readRunRecords(positionals[0]);
+    if (values.json) console.log(JSON.stringify({ state: r.state, epochs: summariseEpochs(r.epochs, r.steps), ...(r.test ? { test: r.test } : {}) }, null, 1));
+    else console.log(formatProgress(r));
   } else if (cmd === 'device') {
     // The adapter whatever DNER_DEVICE says: this command is about the WebGPU side.
     const gpu = await getDevice('webgpu');

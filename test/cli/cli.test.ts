@@ -110,6 +110,13 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (cli('eval', '--model', join(dir, 'avg'), '--data', join(dir, 'train.jsonl')).status !== 0) throw new Error('eval of the averaged model');
   oneLineError(cli('average', '--out', join(dir, 'avg2'), model), /at least two model folders/, 'average of one folder');
   oneLineError(cli('average', '--out', model, model, join(dir, 'small')), /is one of the folders being averaged/, 'average into an input');
+  // The finished run's progress: its one epoch (both steps, dev F1 at the chosen φ) and its test score.
+  const pr = cli('progress', join(dir, 'run'));
+  if (pr.status !== 0 || !new RegExp(`^1 +2 +\\d+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+ \\(${selection.threshold}\\)$`, 'm').test(pr.stdout) || !/^state: done; 1 epoch\(s\) finished, 2 optimiser steps so far\ntest \(φ [\d.]+\): P [\d.]+ R [\d.]+ F1 [\d.]+$/m.test(pr.stdout)) {
+    throw new Error(`progress: ${pr.stdout} ${pr.stderr}`);
+  }
+  if (JSON.parse(cli('progress', join(dir, 'run'), '--json').stdout).epochs[0].steps !== 2) throw new Error('progress --json');
+  oneLineError(cli('progress', join(dir, 'nope')), /nope: no such run folder/, 'progress of a missing folder');
   const start = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'x w1 Paris y'], {
     encoding: 'utf8', env: { ...process.env, DNER_DEVICE: 'cpu', DNER_MODEL: join(dir, 'small') }, timeout: 120_000,
   });
