@@ -28,8 +28,8 @@ export interface EpochSummary {
  */
 export function summariseEpochs(epochs: readonly EpochRecord[], steps: readonly StepRecord[]): EpochSummary[] {
   const byStep = new Map<number, StepRecord>();
-  for (const s of steps) byStep.set(s.step, s);
-  const lastStep = Math.max(0, ...byStep.keys());
+  let lastStep = 0; // a loop, not Math.max(...keys): a long run's ~10^5 steps would overflow the argument list
+  for (const s of steps) { byStep.set(s.step, s); lastStep = Math.max(lastStep, s.step); }
   const mean = (from: number, to: number) => {
     const sums = { loss: 0, classification: 0, boundary: 0 };
     let n = 0;
