@@ -10,9 +10,9 @@ import { Session } from 'node:inspector/promises';
 import { getDevice } from '../src/tensor/device.js';
 import { RNG } from '../src/tensor/random.js';
 import { inferTypes, type Sentence } from '../src/ner/data.js';
-import { buildVocab } from '../src/ner/vocab.js';
-import { buildCharVocab } from '../src/ner/trainer.js';
-import { DiffusionNER } from '../src/ner/model.js';
+import { buildVocab } from '../src/ner/encoders/vocab.js';
+import { buildCharVocab } from '../src/ner/encoders/vocab.js';
+import { DiffusionNER } from '../src/models/diffusionner/model.js';
 
 const runs = Number(process.argv[2] ?? 10), B = Number(process.argv[3] ?? 16), profileFile = process.argv[4];
 const cfg = JSON.parse(readFileSync('configs/conll2003.json', 'utf8'));

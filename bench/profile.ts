@@ -10,9 +10,9 @@ import { parseArgs } from 'node:util';
 import { getDevice } from '../src/tensor/device.js';
 import { RNG } from '../src/tensor/random.js';
 import { readSentences, inferTypes, type Sentence } from '../src/ner/data.js';
-import { buildVocab } from '../src/ner/vocab.js';
-import { buildCharVocab } from '../src/ner/trainer.js';
-import { DiffusionNER } from '../src/ner/model.js';
+import { buildVocab } from '../src/ner/encoders/vocab.js';
+import { buildCharVocab } from '../src/ner/encoders/vocab.js';
+import { DiffusionNER } from '../src/models/diffusionner/model.js';
 import { AdamW, clipGradNorm, decayGroups } from '../src/nn/optim.js';
 import type { KernelTiming } from '../src/tensor/webgpu/backend.js';
 

@@ -19,7 +19,7 @@ for step in "$@"; do
   case $step in
     test) timeout ${TEST_TIMEOUT:-300} $T test/run.ts 2>&1 | tee "$LOG/test.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
     test-engine) timeout 240 $T test/run.ts kernels/ nn/ autograd/ tensor/ diffusion/ reliability/ 2>&1 | tee "$LOG/test.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
-    test-ner) timeout 240 $T test/run.ts ner/bert ner/config ner/criterion ner/data ner/decoder ner/matcher ner/pointer ner/predict ner/selection ner/torch-parity ner/trace text/ 2>&1 | tee "$LOG/test-ner.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
+    test-ner) timeout 240 $T test/run.ts ner/bert ner/config ner/data ner/predict ner/selection models/diffusionner/ api/api text/ 2>&1 | tee "$LOG/test-ner.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
     test:*) IFS=, read -ra words <<< "${step#test:}"; timeout ${TEST_TIMEOUT:-200} $T test/run.ts "${words[@]}" 2>&1 | tee -a "$LOG/test-some.txt" | grep -E "passed|failed|FAIL|✘|Error" | tail -30 ;;
     cpuprof) timeout 90 $T bench/probe-host.ts 20 16 /tmp/host.cpuprofile 2>&1 | tee "$LOG/cpuprof.txt"
           node bench/cpuprofile-top.mjs /tmp/host.cpuprofile 20 40 2>&1 | tee -a "$LOG/cpuprof.txt" ;;

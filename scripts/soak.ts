@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as T from '../src/index.js';
-import { DiffusionNER } from '../src/ner/model.js';
+import { DiffusionNER } from '../src/models/diffusionner/model.js';
 import { AdamW, clipGradNorm } from '../src/nn/optim.js';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '10000' }, device: { type: 'string', default: 'webgpu' } } });
@@ -35,7 +35,7 @@ for (let step = 1; step <= steps; step++) {
   DiffusionNER.disposeBatch(b);
   opt.step((await clipGradNorm(model.parameters(), 1)).scale);
   opt.zeroGrad();
-  lastLoss = l.classification + l.boundary;
+  lastLoss = l.total;
   if (step % Math.max(1, steps / 10) === 0) {
     const m = T.memoryStats(device);
     const per = steps / 10;

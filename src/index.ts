@@ -1,3 +1,6 @@
-/** The engine's public entry point: tensors, devices, ops, autograd and memory scopes. */
-export * from './tensor/index.js';
-export * from './ops/index.js';
+/**
+ * The package's entry point: the NER toolkit's API (loadModel, train, evaluate; src/api.ts) and the
+ * engine beneath it (tensors, devices, ops, autograd, memory scopes; also at 'diffusionner-webgpu/engine').
+ */
+export * from './engine.js';
+export * from './api.js';

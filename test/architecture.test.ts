@@ -10,17 +10,29 @@ import { suite } from 'uvu';
 
 const src = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 
-/** What each layer may import (besides itself). index.ts is the public API, for programs and the CLI. */
+/**
+ * What each layer may import (besides itself), as ../shared/DESIGN.md draws it: tensor -> kernels -> ops
+ * -> nn -> ner (the task) -> models/<kind> -> models/index (the registry) -> api -> cli; diffusion feeds
+ * only models/diffusionner. A model folder is a layer of its own (`models/<kind>`), so no model imports
+ * another. index.ts is the package's entry (engine + api).
+ */
+const ENGINE = ['tensor', 'kernels', 'ops'];
+const TASK = [...ENGINE, 'text', 'nn', 'ner'];
+const MODEL_KIND_LAYERS: Record<string, string[]> = { 'models/diffusionner': ['diffusion'] };
 const ALLOWED: Record<string, string[]> = {
   tensor: [],
   kernels: ['tensor'],
   ops: ['tensor', 'kernels'],
   text: [],
-  diffusion: ['tensor', 'kernels', 'ops'],
-  nn: ['tensor', 'kernels', 'ops', 'text'],
-  ner: ['tensor', 'kernels', 'ops', 'text', 'diffusion', 'nn'],
-  index: ['tensor', 'kernels', 'ops', 'text', 'diffusion', 'nn', 'ner'],
-  cli: ['tensor', 'kernels', 'ops', 'text', 'diffusion', 'nn', 'ner', 'index'],
+  diffusion: ENGINE,
+  nn: [...ENGINE, 'text'],
+  ner: [...ENGINE, 'text', 'nn'],
+  ...Object.fromEntries(Object.entries(MODEL_KIND_LAYERS).map(([kind, extra]) => [kind, [...TASK, ...extra]])),
+  'models/index': [...TASK, ...Object.keys(MODEL_KIND_LAYERS)],
+  engine: ['tensor', 'ops'],
+  api: [...TASK, 'models/index'],
+  index: ['engine', 'api'],
+  cli: [...TASK, 'models/index', 'api', 'engine'],
 };
 /** Layers that compute only: no file system, processes or network. */
 const PURE = ['tensor', 'kernels', 'ops', 'diffusion'];
@@ -45,9 +57,10 @@ function importsOf(file: string, text: string): Import[] {
   return found;
 }
 
-/** The layer a file under src/ belongs to: its first folder, or `index` for src/index.ts. */
+/** The layer a file under src/ belongs to: its first folder (models/<kind> for a model), or `index` for src/index.ts. */
 function layerOf(file: string): string {
-  const first = relative(src, file).split(sep)[0];
+  const [first, second] = relative(src, file).split(sep);
+  if (first === 'models') return `models/${second.replace(/\.(ts|js)$/, '')}`;
   return first.replace(/\.(ts|js)$/, '');
 }
 
@@ -74,6 +87,24 @@ s('every folder under src/ has a place in the map, and imports between them poin
   if (wrong.length) throw new Error(`imports against the layer map:\n${wrong.map(where).join('\n')}`);
   // The check has teeth: the sources do import across layers.
   if (all.filter((i) => i.spec.startsWith('..')).length < 50) throw new Error('too few cross-folder imports found: is the scanner broken?');
+});
+
+s('every model kind has its own layer, and no model imports another or the registry', () => {
+  const kinds = readdirSync(join(src, 'models')).filter((f) => statSync(join(src, 'models', f)).isDirectory());
+  const missing = kinds.filter((k) => !(`models/${k}` in MODEL_KIND_LAYERS));
+  if (missing.length) throw new Error(`src/models/ holds kinds the map does not name: ${missing.join(', ')} (add them to MODEL_KIND_LAYERS)`);
+  const across = all.filter((i) => i.spec.startsWith('.') && layerOf(i.file).startsWith('models/') && layerOf(i.file) !== 'models/index').filter((i) => {
+    const to = layerOf(resolve(dirname(i.file), i.spec));
+    return to.startsWith('models/') && to !== layerOf(i.file);
+  });
+  if (across.length) throw new Error(`a model imports another model or the registry:\n${across.map(where).join('\n')}`);
+  // The rule has something to hold: the registry does import the model folders.
+  if (!all.some((i) => layerOf(i.file) === 'models/index' && layerOf(resolve(dirname(i.file), i.spec)) === 'models/diffusionner')) throw new Error('the registry imports no model: is the scanner broken?');
+});
+
+s('the task layer knows no model and no diffusion', () => {
+  const bad = all.filter((i) => i.spec.startsWith('.') && layerOf(i.file) === 'ner' && /^(models\/|diffusion$)/.test(layerOf(resolve(dirname(i.file), i.spec))));
+  if (bad.length) throw new Error(`src/ner imports a model or src/diffusion:\n${bad.map(where).join('\n')}`);
 });
 
 s('only the WebGPU backend imports Dawn, and the numeric layers do no I/O', () => {

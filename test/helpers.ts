@@ -136,3 +136,9 @@ export async function withKernelVariant<R>(env: string, variant: string, f: () =
   process.env[env] = variant;
   try { return await f(); } finally { delete process.env[env]; }
 }
+
+/** A DiffusionNER model folder opened through the registry, typed as the model it is. */
+export async function loadDiffusionNER(dir: string, device: Device): Promise<import('../src/models/diffusionner/model.js').DiffusionNER> {
+  const { openModel } = await import('../src/models/index.js');
+  return (await openModel(dir, device)) as import('../src/models/diffusionner/model.js').DiffusionNER;
+}

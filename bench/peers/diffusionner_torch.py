@@ -3,7 +3,8 @@ in both: the scratch encoder (word embeddings, character CNN, BiLSTM, sinusoidal
 span decoder of spec §1.5 (lrconcat or meanpool spans, 2 post-LN span layers with self- and cross-
 attention, slot and time MLPs, ReLU boundary pointers, classifier), the diffusion training step (gold
 repeated to K, q_sample, Hungarian matching with scipy, the losses of spec §1.6) and DDIM sampling.
-It is the peer of the `e2e` benchmark and the oracle of test/fixtures/diffusionner-forward.safetensors.
+It is the peer of the `e2e` benchmark and the oracle of test/fixtures/diffusionner-forward.safetensors and
+diffusionner-grads.safetensors (whose script also runs it in float64, replacing `sinusoidal`).
 """
 import math
 
@@ -98,8 +99,8 @@ class Decoder(nn.Module):
             e = self.dropout(self.end_proj(gather(r)))
             spans = self.dropout(self.down_proj(torch.cat([s, e], -1)))
         else:
-            idx = torch.arange(M, dtype=torch.float32)[None, None]
-            inside = ((idx >= l[..., None]) & (idx <= r[..., None])).float()
+            idx = torch.arange(M, dtype=words.dtype)[None, None]
+            inside = ((idx >= l[..., None]) & (idx <= r[..., None])).to(words.dtype)
             spans = self.dropout(inside @ words / (inside.sum(-1, keepdim=True) + 1e-30))
         slots = self.slot_embed(sinusoidal(torch.arange(K), h))[None].expand(B, K, h)
         x = spans

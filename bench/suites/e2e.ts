@@ -9,7 +9,7 @@
 import * as T from '../../src/index.js';
 import { CharCNN } from '../../src/nn/char-cnn.js';
 import { AdamW, clipGradNorm, decayGroups } from '../../src/nn/optim.js';
-import { DiffusionNER, type ModelConfig } from '../../src/ner/model.js';
+import { DiffusionNER, type ModelConfig } from '../../src/models/diffusionner/model.js';
 import { type PeerRow, runPeer, type SuiteContext } from '../common.js';
 
 const B = 8;

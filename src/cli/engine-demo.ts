@@ -4,7 +4,7 @@
  * runs a small demonstration of the engine: a kernel checked against the cpu reference, and a small MLP
  * (src/nn) trained with autograd and the fused AdamW kernel at flat memory.
  */
-import * as T from '../index.js';
+import * as T from '../engine.js';
 import * as nn from '../nn/index.js';
 
 const dev = (await T.getDevice('webgpu')) as T.GpuDevice;

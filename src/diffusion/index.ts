@@ -1,4 +1,3 @@
 export * from './schedule.js';
 export * from './spans.js';
 export * from './ddim.js';
-export * from './embedding.js';

@@ -2,7 +2,8 @@
  * Variance schedules, in float64 like the official code (spec §1.4.2). Timesteps are 0-indexed:
  * alphasCumprod[t] is ᾱ_t for t in 0..T-1.
  */
-export type ScheduleKind = 'linear' | 'cosine';
+export const SCHEDULE_KINDS = ['linear', 'cosine'] as const;
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
 export class NoiseSchedule {
   readonly alphas: Float64Array;

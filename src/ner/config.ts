@@ -1,13 +1,18 @@
 /**
- * Training configs (configs/*.json): reading, checking every field with a one-line error naming the file
- * and the field, and resolving data paths relative to the config file.
+ * Training configs (configs/*.json) and model-folder configs: reading, checking every field with a
+ * one-line error naming the file and the field, and resolving data paths relative to the config file.
+ * The task owns the data, train and eval sections and the encoder's settings; each model kind adds the
+ * rules of its own settings (ModelRules), which the registry passes in.
  */
-import { oneLine } from '../text/one-line.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { TrainConfig } from './trainer.js';
-import { parseBertConfig } from '../nn/bert.js';
+import { parseBertConfig, WORD_POOLINGS } from '../nn/bert.js';
+import { oneLine } from '../text/one-line.js';
+import { CLITIC_STYLES } from '../text/tokenize.js';
 import { decodeUtf8 } from '../text/utf8.js';
+import { ENCODER_KINDS, type EncoderConfig } from './encoders/sentence-encoder.js';
+import { DEFAULT_MODE } from './defaults.js';
+import { FILTER_MODES, type FilterMode } from './spans.js';
 
 export class ConfigError extends Error {
   constructor(file: string, field: string, message: string) {
@@ -16,24 +21,78 @@ export class ConfigError extends Error {
   }
 }
 
-type Check = 'positive' | 'nonneg' | 'int+' | 'int0' | 'fraction' | 'bool' | 'string' | 'nonnegs';
-const MODEL: Record<string, Check> = {
-  hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', proposals: 'int+', heads: 'int+', ffn: 'int+', dropout: 'fraction',
-  timesteps: 'int+', scale: 'positive', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
-  charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', embeddingDropout: 'fraction', spanPooling: 'string', schedule: 'string',
-  encoder: 'string', bertPath: 'string', pooling: 'string', init: 'string', expansion: 'string', spanLayers: 'int+', slotEmbedding: 'bool', timeEmbedding: 'string', clitics: 'string',
+export interface TrainConfig {
+  /** `train` may be several files, read as one training set. */
+  data: { train: string | string[]; dev?: string; test?: string; types?: string };
+  /** The encoder's settings, the model kind's own (checked by its rules), and `kind` (absent: diffusionner). */
+  model: Partial<Omit<EncoderConfig, 'vocab' | 'bert'>> & { kind?: string; hidden: number; minFreq?: number; bertPath?: string; [setting: string]: unknown };
+  train: {
+    epochs: number; batch: number; lr: number; warmup?: number; weightDecay?: number; maxGradNorm?: number; seed?: number; maxSteps?: number;
+    /** Steps between crash-safe checkpoints (default 200); every epoch end is one too. */
+    checkpointEvery?: number;
+    /**
+     * Warm-up freezing (spec §1.3, encoder bert): BERT stays frozen for this many epochs, under the
+     * two-stage schedule (§1.8); 0 trains everything from the start with one linear schedule.
+     */
+    splitEpoch?: number;
+    /** Training sentences longer than this are cut into pieces (default MAX_WORDS; dev and test are not cut). */
+    maxWords?: number;
+    /** Multiplies the learning rate of the scratch encoder (embeddings, char CNN, BiLSTM); default 1. */
+    encoderLrScale?: number;
+    /** Consecutive non-finite steps that abort the run (default 20). */
+    maxBadSteps?: number;
+    /** Adam's bias correction (the paper's Adam); off by default, as the official code's AdamW. */
+    correctBias?: boolean;
+    /**
+     * Also keep every epoch's model as OUT/epochs/epoch-N (a model folder, with the φ chosen on dev for
+     * that epoch), e.g. to average the models along one run (`diffusionner average`). Default false.
+     */
+    keepEpochModels?: boolean;
+    /** The model kind's own training settings (DiffusionNER: its loss and match weights). */
+    [setting: string]: unknown;
+  };
+  eval: {
+    threshold?: number; mode: FilterMode; batch?: number;
+    /** The paper's de-duplication of identical boundaries; off, as the official code. */
+    dedupe?: boolean;
+    /**
+     * Further thresholds scored on dev after each epoch (one inference for all); the best, with `threshold`
+     * among the candidates, selects the epoch and is kept in the model folder (selection.json) for test,
+     * eval, predict and trace. Absent: `threshold` alone, as the official code does.
+     */
+    thresholds?: number[];
+    /** The model kind's inference settings (DiffusionNER: steps, proposals, eta). */
+    [setting: string]: unknown;
+  };
+  out: string;
+}
+
+export type Check = 'positive' | 'nonneg' | 'int+' | 'int0' | 'fraction' | 'bool' | 'string' | 'nonnegs';
+
+/** What a model kind adds to a training config: its settings per section, and the choices of its string settings ('model.x'). */
+export interface ModelRules {
+  model: Record<string, Check>;
+  train?: Record<string, Check>;
+  eval?: Record<string, Check>;
+  choices?: Record<string, readonly string[]>;
+  /** Checks across fields, after every field passed (e.g. heads must divide hidden). */
+  check?: (cfg: TrainConfig, file: string) => void;
+}
+
+const ENCODER_RULES: Record<string, Check> = {
+  kind: 'string', hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', dropout: 'fraction', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
+  charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', embeddingDropout: 'fraction', encoder: 'string', bertPath: 'string', pooling: 'string', clitics: 'string',
 };
-const TRAIN: Record<string, Check> = {
+const TRAIN_RULES: Record<string, Check> = {
   epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'int0',
-  maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'int0', maxWords: 'int+',
-  keepEpochModels: 'bool', correctBias: 'bool', lossClassWeight: 'positive', lossBoundaryWeight: 'positive', matchClassWeight: 'positive', matchBoundaryWeight: 'positive',
+  maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'int0', maxWords: 'int+', keepEpochModels: 'bool', correctBias: 'bool',
 };
-const EVAL: Record<string, Check> = { steps: 'int+', proposals: 'int+', eta: 'nonneg', threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+', dedupe: 'bool' };
-const CHOICES: Record<string, string[]> = {
-  'model.spanPooling': ['lrconcat', 'meanpool'], 'model.encoder': ['scratch', 'bert'], 'model.pooling': ['max', 'mean'], 'model.schedule': ['linear', 'cosine'], 'model.init': ['official', 'pytorch'], 'model.expansion': ['repeat', 'concat', 'random'], 'model.timeEmbedding': ['mlp', 'sinusoid'], 'model.clitics': ['split', 'attached'], 'eval.mode': ['flat', 'nested'],
+const EVAL_RULES: Record<string, Check> = { threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+', dedupe: 'bool' };
+const TASK_CHOICES: Record<string, readonly string[]> = {
+  'model.encoder': ENCODER_KINDS, 'model.pooling': WORD_POOLINGS, 'model.clitics': CLITIC_STYLES, 'eval.mode': FILTER_MODES,
 };
 
-function checkSection(file: string, name: string, section: unknown, rules: Record<string, Check>, required: string[]): void {
+function checkSection(file: string, name: string, section: unknown, rules: Record<string, Check>, required: string[], choices: Record<string, readonly string[]>): void {
   if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new ConfigError(file, name, 'must be an object');
   for (const r of required) if (!(r in section)) throw new ConfigError(file, `${name}.${r}`, 'is required');
   for (const [k, v] of Object.entries(section)) {
@@ -50,16 +109,23 @@ function checkSection(file: string, name: string, section: unknown, rules: Recor
       nonnegs: 'a non-empty list of numbers >= 0',
     }[rule];
     if (!ok) throw new ConfigError(file, field, `must be ${want}, got ${JSON.stringify(v)}`);
-    if (CHOICES[field] && !CHOICES[field].includes(v as string)) throw new ConfigError(file, field, `must be one of ${CHOICES[field].join(', ')}, got ${JSON.stringify(v)}`);
+    if (choices[field] && !choices[field].includes(v as string)) throw new ConfigError(file, field, `must be one of ${choices[field].join(', ')}, got ${JSON.stringify(v)}`);
   }
 }
 
-/** Parses and checks a config; data paths become absolute (relative ones are relative to the file). */
-export function parseTrainConfig(text: string, file: string): TrainConfig {
+/** The model kind a training config names (model.kind; absent means diffusionner), read before its rules are known. */
+export function configKind(text: string, file: string): { raw: Record<string, unknown>; kind: string } {
   let raw: unknown;
   try { raw = JSON.parse(text); } catch (e) { throw new Error(oneLine(`${file}: not valid JSON (${(e as Error).message})`)); }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: must hold a JSON object`);
-  const cfg = raw as Record<string, unknown>;
+  const model = (raw as Record<string, unknown>).model as Record<string, unknown> | undefined;
+  const kind = model && typeof model === 'object' && 'kind' in model ? model.kind : 'diffusionner';
+  if (typeof kind !== 'string') throw new ConfigError(file, 'model.kind', `must be a string, got ${JSON.stringify(kind)}`);
+  return { raw: raw as Record<string, unknown>, kind };
+}
+
+/** Checks a parsed config against the task's rules and the model kind's; data paths become absolute (relative to the file). */
+export function checkTrainConfig(cfg: Record<string, unknown>, file: string, rules: ModelRules): TrainConfig {
   for (const k of Object.keys(cfg)) if (!['data', 'model', 'train', 'eval', 'out'].includes(k)) throw new ConfigError(file, k, 'is not a known section (data, model, train, eval, out)');
   const data = cfg.data as Record<string, unknown> | undefined;
   if (typeof data !== 'object' || data === null) throw new ConfigError(file, 'data', 'is required: { "train": FILE or [FILE, ...], "dev"?: FILE, "test"?: FILE, "types"?: FILE }');
@@ -75,86 +141,76 @@ export function parseTrainConfig(text: string, file: string): TrainConfig {
     data[k] = Array.isArray(v) ? abs : abs[0];
   }
   if (!data.train) throw new ConfigError(file, 'data.train', 'is required');
-  checkSection(file, 'model', cfg.model, MODEL, ['hidden']);
-  checkSection(file, 'train', cfg.train, TRAIN, ['epochs', 'batch', 'lr']);
-  checkSection(file, 'eval', cfg.eval ?? { mode: 'flat' }, EVAL, []);
-  const m = cfg.model as Record<string, number>;
-  if (m.hidden % 2) throw new ConfigError(file, 'model.hidden', `must be even (two LSTM directions), got ${m.hidden}`);
-  if (m.hidden % (m.heads ?? 8)) throw new ConfigError(file, 'model.heads', `must divide model.hidden (${m.hidden})`);
-  if (m.encoder as unknown === 'bert') {
-    const bp = (cfg.model as Record<string, unknown>).bertPath;
+  const choices = { ...TASK_CHOICES, ...rules.choices };
+  checkSection(file, 'model', cfg.model, { ...ENCODER_RULES, ...rules.model }, ['hidden'], choices);
+  checkSection(file, 'train', cfg.train, { ...TRAIN_RULES, ...rules.train }, ['epochs', 'batch', 'lr'], choices);
+  checkSection(file, 'eval', cfg.eval ?? { mode: DEFAULT_MODE }, { ...EVAL_RULES, ...rules.eval }, [], choices);
+  const m = cfg.model as Record<string, unknown>;
+  if ((m.hidden as number) % 2) throw new ConfigError(file, 'model.hidden', `must be even (two LSTM directions), got ${m.hidden}`);
+  if (m.encoder === 'bert') {
+    const bp = m.bertPath;
     if (typeof bp !== 'string') throw new ConfigError(file, 'model.bertPath', 'is required with encoder bert (a Hugging Face BERT folder: config.json, vocab.txt, model.safetensors)');
-    (cfg.model as Record<string, unknown>).bertPath = isAbsolute(bp) ? bp : join(base, bp);
+    m.bertPath = isAbsolute(bp) ? bp : join(base, bp);
     const scale = (cfg.train as Record<string, unknown>).encoderLrScale;
     // The official BERT runs train every parameter at one rate (spec §1.8); the scale is for the scratch encoder.
     if (scale !== undefined && scale !== 1) throw new ConfigError(file, 'train.encoderLrScale', `is for the scratch encoder; with encoder bert every parameter trains at train.lr (remove it or set 1), got ${JSON.stringify(scale)}`);
   }
   if (cfg.out !== undefined && (typeof cfg.out !== 'string' || cfg.out === '')) throw new ConfigError(file, 'out', 'must be a folder path');
-  return { ...(cfg as unknown as TrainConfig), eval: { mode: 'flat', ...(cfg.eval as object | undefined) } as TrainConfig['eval'] };
+  const out = { ...(cfg as unknown as TrainConfig), eval: { mode: DEFAULT_MODE, ...(cfg.eval as object | undefined) } as TrainConfig['eval'] };
+  rules.check?.(out, file);
+  return out;
 }
 
-export function readTrainConfig(file: string): TrainConfig {
+/** A config file's text, or one line naming the file when it cannot be read. */
+export function readConfigText(file: string): string {
   if (!existsSync(file)) throw new Error(`${file}: no such config file`);
-  return parseTrainConfig(decodeUtf8(readFileSync(file), file), file);
+  if (statSync(file).isDirectory()) throw new Error(`${file}: is a folder, not a config file`);
+  return decodeUtf8(readFileSync(file), file);
 }
+
+/** A rule for one field of a model folder's config.json: a range, a choice list, a flag or a list of names. */
+export type FolderRule =
+  | { int: [number, number]; required?: boolean } | { real: [number, number]; openHigh?: boolean }
+  | { choice: readonly string[] } | 'bool' | { strings: number; required?: boolean };
+
+/** The encoder's fields of a model folder's config.json (the model kind adds its own). */
+export const ENCODER_FOLDER_RULES: Record<string, FolderRule> = {
+  hidden: { int: [2, 8192], required: true }, embedding: { int: [1, 8192] }, lstmLayers: { int: [1, 16] }, charEmbedding: { int: [0, 4096] }, charFilters: { int: [1, 8192] },
+  maxChars: { int: [1, 4096] }, dropout: { real: [0, 1], openHigh: true }, wordDropout: { real: [0, 1], openHigh: true }, embeddingDropout: { real: [0, 1], openHigh: true },
+  encoder: { choice: ENCODER_KINDS }, pooling: { choice: WORD_POOLINGS }, clitics: { choice: CLITIC_STYLES }, positionFeatures: 'bool', lowercase: 'bool',
+  types: { strings: 10000, required: true }, chars: { strings: 1 << 20 }, kind: { choice: [] }, bert: { choice: [] }, vocab: { choice: [] },
+};
 
 /**
  * The config.json of a model folder (what `train` and `export` write), checked before any tensor is
  * allocated: known fields only, types and sane ranges, so a hostile or damaged file is one error line.
+ * `kind`, `bert` and `vocab` are checked by the caller (the registry and the encoder).
  */
-export function checkModelConfig(c: unknown, file: string): Record<string, unknown> {
+export function checkFolderConfig(c: unknown, file: string, rules: Record<string, FolderRule>): Record<string, unknown> {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error(`${file}: expected a JSON object`);
   const cfg = c as Record<string, unknown>;
-  const int = (k: string, lo: number, hi: number, required = false) => {
+  for (const k of Object.keys(cfg)) if (!(k in rules)) throw new ConfigError(file, k.slice(0, 40), 'is not a model setting');
+  const shown = (v: unknown) => JSON.stringify(v)?.slice(0, 40);
+  for (const [k, rule] of Object.entries(rules)) {
     const v = cfg[k];
-    if (v === undefined) { if (required) throw new ConfigError(file, k, 'is required'); return; }
-    if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi) throw new ConfigError(file, k, `must be a whole number in [${lo}, ${hi}], got ${JSON.stringify(v)?.slice(0, 40)}`);
-  };
-  const real = (k: string, lo: number, hi: number, openHi = false) => {
-    const v = cfg[k];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (openHi && v === hi)) throw new ConfigError(file, k, `must be a number in [${lo}, ${hi}${openHi ? ')' : ']'}, got ${JSON.stringify(v)?.slice(0, 40)}`);
-  };
-  // The same choices as a training config's model section.
-  const choice = (k: string) => {
-    const v = cfg[k], options = CHOICES[`model.${k}`];
-    if (v !== undefined && !options.includes(v as string)) throw new ConfigError(file, k, `must be one of ${options.join(', ')}, got ${JSON.stringify(v)?.slice(0, 40)}`);
-  };
-  const bool = (k: string) => { if (cfg[k] !== undefined && typeof cfg[k] !== 'boolean') throw new ConfigError(file, k, 'must be true or false'); };
-  const strings = (k: string, max: number, required: boolean) => {
-    const v = cfg[k];
-    if (v === undefined) { if (required) throw new ConfigError(file, k, 'is required'); return; }
-    if (!Array.isArray(v) || v.length > max || v.some((x) => typeof x !== 'string' || x === '')) throw new ConfigError(file, k, `must be a list of at most ${max} non-empty strings`);
-    if (new Set(v).size !== v.length) throw new ConfigError(file, k, 'has repeated entries');
-  };
-  const known = new Set(['hidden', 'embedding', 'lstmLayers', 'proposals', 'heads', 'ffn', 'dropout', 'spanPooling', 'timesteps', 'schedule', 'scale',
-    'positionFeatures', 'lowercase', 'chars', 'charEmbedding', 'charFilters', 'maxChars', 'wordDropout', 'embeddingDropout', 'encoder', 'bert', 'pooling', 'init', 'expansion', 'spanLayers', 'slotEmbedding', 'timeEmbedding', 'clitics', 'types', 'vocab']);
-  for (const k of Object.keys(cfg)) if (!known.has(k)) throw new ConfigError(file, k.slice(0, 40), 'is not a model setting');
-  int('hidden', 2, 8192, true); int('embedding', 1, 8192); int('lstmLayers', 1, 16); int('proposals', 1, 4096); int('heads', 1, 256);
-  int('ffn', 1, 65536); int('timesteps', 1, 100000); int('charEmbedding', 0, 4096); int('charFilters', 1, 8192); int('maxChars', 1, 4096); int('spanLayers', 1, 64);
-  real('dropout', 0, 1, true); real('wordDropout', 0, 1, true); real('embeddingDropout', 0, 1, true); real('scale', 1e-6, 1e6);
-  for (const k of ['spanPooling', 'schedule', 'encoder', 'pooling', 'init', 'expansion', 'timeEmbedding', 'clitics']) choice(k);
-  bool('positionFeatures'); bool('slotEmbedding'); bool('lowercase');
-  strings('types', 10000, true); strings('chars', 1 << 20, false);
+    if (v === undefined) { if (typeof rule === 'object' && 'required' in rule && rule.required) throw new ConfigError(file, k, 'is required'); continue; }
+    if (rule === 'bool') { if (typeof v !== 'boolean') throw new ConfigError(file, k, 'must be true or false'); continue; }
+    if ('int' in rule) {
+      const [lo, hi] = rule.int;
+      if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi) throw new ConfigError(file, k, `must be a whole number in [${lo}, ${hi}], got ${shown(v)}`);
+    } else if ('real' in rule) {
+      const [lo, hi] = rule.real;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (rule.openHigh && v === hi)) throw new ConfigError(file, k, `must be a number in [${lo}, ${hi}${rule.openHigh ? ')' : ']'}, got ${shown(v)}`);
+    } else if ('choice' in rule) {
+      if (rule.choice.length && !rule.choice.includes(v as string)) throw new ConfigError(file, k, `must be one of ${rule.choice.join(', ')}, got ${shown(v)}`);
+    } else if (!Array.isArray(v) || v.length > rule.strings || v.some((x) => typeof x !== 'string' || x === '')) {
+      throw new ConfigError(file, k, `must be a list of at most ${rule.strings} non-empty strings`);
+    } else if (new Set(v).size !== v.length) throw new ConfigError(file, k, 'has repeated entries');
+  }
   if ((cfg.hidden as number) % 2) throw new ConfigError(file, 'hidden', 'must be even');
-  if ((cfg.hidden as number) % ((cfg.heads as number | undefined) ?? 8)) throw new ConfigError(file, 'heads', `must divide hidden (${cfg.hidden})`);
   if (cfg.encoder === 'bert') {
     if (typeof cfg.bert !== 'object' || cfg.bert === null) throw new ConfigError(file, 'bert', 'is required with encoder bert (the BERT config)');
     cfg.bert = parseBertConfig(JSON.stringify(cfg.bert), `${file} (field 'bert')`);
   }
   return cfg;
-}
-
-/** The settings `train` uses when given data files instead of a config: those of configs/conll2003.json, with the official initialisation (the model default). */
-export function defaultTrainConfig(data: TrainConfig['data'], mode: 'flat' | 'nested' = 'flat'): TrainConfig {
-  return {
-    data,
-    model: {
-      hidden: 256, embedding: 128, charEmbedding: 32, charFilters: 50, wordDropout: 0.05, minFreq: 2, lstmLayers: 2, proposals: 60, heads: 8,
-      ffn: 1024, dropout: 0.1, spanPooling: mode === 'nested' ? 'meanpool' : 'lrconcat', timesteps: 1000, schedule: 'linear', scale: 1, positionFeatures: true,
-    },
-    train: { epochs: 10, batch: 8, lr: 2e-4, encoderLrScale: 5, warmup: 0.1, weightDecay: 0.01, maxGradNorm: 1, seed: 48, checkpointEvery: 200 },
-    eval: { steps: 5, proposals: 60, eta: 1, threshold: 2.5, mode, batch: 16 },
-    out: 'runs/out',
-  };
 }

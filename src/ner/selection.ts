@@ -8,10 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { oneLine } from '../text/one-line.js';
 import { decodeUtf8 } from '../text/utf8.js';
+import { FILTER_MODES, type FilterMode } from './spans.js';
 
 export const SELECTION_FILE = 'selection.json';
-/** The official code's φ, used when a model folder records no choice. */
-export const OFFICIAL_THRESHOLD = 2.5;
 
 export interface Selection {
   threshold: number;
@@ -19,16 +18,16 @@ export interface Selection {
   split: string;
   f1ByThreshold: Record<string, number>;
   /** Decoding the model was trained and selected with (flat or nested filtering); absent in older folders. */
-  mode?: 'flat' | 'nested';
+  mode?: FilterMode;
 }
 
 /**
- * The candidate with the highest F1; on a tie the official φ, then the smaller φ wins, so the choice does
- * not depend on the order the candidates were listed in.
+ * The candidate with the highest F1; on a tie the model's default threshold (DiffusionNER's official φ),
+ * then the smaller threshold wins, so the choice does not depend on the order the candidates were listed in.
  */
-export function chooseThreshold<R extends { threshold: number; micro: { f1: number } }>(results: readonly R[]): R {
+export function chooseThreshold<R extends { threshold: number; micro: { f1: number } }>(results: readonly R[], preferred: number): R {
   if (!results.length) throw new Error('chooseThreshold: no candidates');
-  const rank = (r: R) => [r.micro.f1, r.threshold === OFFICIAL_THRESHOLD ? 1 : 0, -r.threshold];
+  const rank = (r: R) => [r.micro.f1, r.threshold === preferred ? 1 : 0, -r.threshold];
   return results.reduce((best, r) => {
     const [a, b] = [rank(r), rank(best)];
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] > b[i] ? r : best;
@@ -36,9 +35,9 @@ export function chooseThreshold<R extends { threshold: number; micro: { f1: numb
   });
 }
 
-/** The φ values a run tries: the configured one first, then the sweep, without repeats. */
-export function candidateThresholds(threshold: number | undefined, sweep: readonly number[] | undefined): number[] {
-  return [...new Set([threshold ?? OFFICIAL_THRESHOLD, ...(sweep ?? [])])];
+/** The thresholds a run tries: the configured one (else the model's default) first, then the sweep, without repeats. */
+export function candidateThresholds(threshold: number | undefined, sweep: readonly number[] | undefined, fallback: number): number[] {
+  return [...new Set([threshold ?? fallback, ...(sweep ?? [])])];
 }
 
 /** The file's text; model folders take it as an extra file so it is written atomically with the weights. */
@@ -57,7 +56,7 @@ export function readSelection(dir: string): Selection | undefined {
   if (typeof s.threshold !== 'number' || !Number.isFinite(s.threshold) || s.threshold < 0) {
     throw new Error(oneLine(`${file}: field 'threshold' must be a number >= 0, got ${JSON.stringify(s.threshold)}`));
   }
-  if (s.mode !== undefined && s.mode !== 'flat' && s.mode !== 'nested') throw new Error(oneLine(`${file}: field 'mode' must be "flat" or "nested", got ${JSON.stringify(s.mode)}`));
+  if (s.mode !== undefined && !FILTER_MODES.includes(s.mode)) throw new Error(oneLine(`${file}: field 'mode' must be "flat" or "nested", got ${JSON.stringify(s.mode)}`));
   return {
     threshold: s.threshold, split: typeof s.split === 'string' ? s.split : 'unknown', f1ByThreshold: typeof s.f1ByThreshold === 'object' && s.f1ByThreshold ? s.f1ByThreshold : {},
     ...(s.mode ? { mode: s.mode } : {}),

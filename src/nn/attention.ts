@@ -22,7 +22,7 @@ export interface AttentionCallOptions {
 /** Xavier-uniform, as torch initialises in_proj_weight. */
 function xavierUniform(shape: [number, number], o: InitOptions): Tensor {
   const bound = Math.sqrt(6 / (shape[0] + shape[1]));
-  return T.rand(shape, { device: resolveDevice(o.device), rng: o.rng, low: -bound, high: bound });
+  return T.rand(shape, { device: resolveDevice(o.device), dtype: o.dtype, rng: o.rng, low: -bound, high: bound });
 }
 
 export class MultiHeadAttention extends Module {
@@ -37,7 +37,7 @@ export class MultiHeadAttention extends Module {
     this.rng = opts.rng ?? defaultRng();
     // torch applies xavier_uniform_ to the packed [3E, E] weight (bound sqrt(6 / 4E)) and zeroes both biases.
     this.inProjWeight = this.param('in_proj_weight', xavierUniform([3 * embedDim, embedDim], opts));
-    this.inProjBias = this.param('in_proj_bias', T.zeros([3 * embedDim], { device: resolveDevice(opts.device) }));
+    this.inProjBias = this.param('in_proj_bias', T.zeros([3 * embedDim], { device: resolveDevice(opts.device), dtype: opts.dtype }));
     this.outProj = this.child('out_proj', new Linear(embedDim, embedDim, opts));
     this.outProj.bias!.copyFrom(new Float32Array(embedDim));
   }

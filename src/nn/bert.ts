@@ -201,7 +201,11 @@ export class BertModel extends Module {
  * word for k < the longest word, combined by max or mean. Words beyond a sentence's length give 0.
  *   hidden (B, S, E), spans[b][w] = [start, end) -> (B, maxWords, E)
  */
-export function poolWords(hidden: Tensor, spans: readonly (readonly [number, number])[][], mode: 'max' | 'mean'): Tensor {
+/** How a word's sub-word vectors become one: their maximum (the official default) or mean. */
+export const WORD_POOLINGS = ['max', 'mean'] as const;
+export type WordPooling = (typeof WORD_POOLINGS)[number];
+
+export function poolWords(hidden: Tensor, spans: readonly (readonly [number, number])[][], mode: WordPooling): Tensor {
   const [B, S, E] = hidden.shape;
   const M = Math.max(1, ...spans.map((s) => s.length));
   const K = Math.max(1, ...spans.flat().map(([a, b]) => b - a));

@@ -18,12 +18,14 @@ export interface InitOptions {
    * does (0.02) for the layers a model adds around BERT; unset, PyTorch's default uniform init.
    */
   linearStd?: number;
+  /** The parameters' dtype: f32 (the default) or f64 (cpu device only; for parity checks in double precision). */
+  dtype?: 'f32' | 'f64';
 }
 
 /** U(−1/√fanIn, 1/√fanIn): what torch.nn.Linear's kaiming_uniform(a = √5) amounts to, for weight and bias. */
 function uniformFanIn(shape: number[], fanIn: number, o: InitOptions): Tensor {
   const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-  return T.rand(shape, { device: resolveDevice(o.device), rng: o.rng, low: -bound, high: bound });
+  return T.rand(shape, { device: resolveDevice(o.device), dtype: o.dtype, rng: o.rng, low: -bound, high: bound });
 }
 
 export class Linear extends Module {
@@ -35,9 +37,9 @@ export class Linear extends Module {
     const std = opts.linearStd;
     this.weight = this.param('weight', std === undefined
       ? uniformFanIn([outFeatures, inFeatures], inFeatures, opts)
-      : T.randn([outFeatures, inFeatures], { device: resolveDevice(opts.device), rng: opts.rng, std }));
+      : T.randn([outFeatures, inFeatures], { device: resolveDevice(opts.device), dtype: opts.dtype, rng: opts.rng, std }));
     this.bias = opts.bias === false ? null
-      : this.param('bias', std === undefined ? uniformFanIn([outFeatures], inFeatures, opts) : T.zeros([outFeatures], { device: resolveDevice(opts.device) }));
+      : this.param('bias', std === undefined ? uniformFanIn([outFeatures], inFeatures, opts) : T.zeros([outFeatures], { device: resolveDevice(opts.device), dtype: opts.dtype }));
   }
 
   /** x (..., in) -> (..., out), with an optional activation fused into the matmul. */
@@ -51,7 +53,7 @@ export class Embedding extends Module {
 
   constructor(readonly numEmbeddings: number, readonly dim: number, opts: InitOptions = {}) {
     super();
-    this.weight = this.param('weight', T.randn([numEmbeddings, dim], { device: resolveDevice(opts.device), rng: opts.rng }));
+    this.weight = this.param('weight', T.randn([numEmbeddings, dim], { device: resolveDevice(opts.device), dtype: opts.dtype, rng: opts.rng }));
   }
 
   /** ids: i32 of any shape -> (...ids.shape, dim). */
@@ -67,8 +69,8 @@ export class LayerNorm extends Module {
   constructor(readonly dim: number, readonly eps = 1e-5, opts: InitOptions = {}) {
     super();
     const device = resolveDevice(opts.device);
-    this.weight = this.param('weight', T.ones([dim], { device }));
-    this.bias = this.param('bias', T.zeros([dim], { device }));
+    this.weight = this.param('weight', T.ones([dim], { device, dtype: opts.dtype }));
+    this.bias = this.param('bias', T.zeros([dim], { device, dtype: opts.dtype }));
   }
 
   forward(x: Tensor): Tensor {

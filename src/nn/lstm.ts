@@ -29,7 +29,7 @@ export class LSTM extends Module {
     this.layers = o.layers ?? 1;
     this.directions = o.bidirectional ? 2 : 1;
     const bound = 1 / Math.sqrt(hiddenSize);
-    const u = (shape: number[]) => T.rand(shape, { device: resolveDevice(o.device), rng: o.rng, low: -bound, high: bound });
+    const u = (shape: number[]) => T.rand(shape, { device: resolveDevice(o.device), dtype: o.dtype, rng: o.rng, low: -bound, high: bound });
     for (let l = 0; l < this.layers; l++) {
       const inSize = l === 0 ? inputSize : hiddenSize * this.directions;
       const perDir: T.LstmWeights[] = [];

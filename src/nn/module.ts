@@ -30,6 +30,19 @@ export abstract class Module {
     return m;
   }
 
+  /**
+   * Takes another module's parameters and children as this module's own, under their own names (no
+   * prefix): a part built elsewhere, such as a shared sentence encoder, keeps its checkpoint names at the
+   * root of every model that uses it.
+   */
+  protected adopt(m: Module): void {
+    for (const [n, p] of m.paramMap) {
+      if (this.paramMap.has(n) || this.childMap.has(n)) throw new Error(`'${n}' is registered twice`);
+      this.paramMap.set(n, p);
+    }
+    for (const [n, c] of m.childMap) this.child(n, c);
+  }
+
   *namedParameters(prefix = ''): Generator<[string, Tensor]> {
     for (const [n, p] of this.paramMap) yield [prefix + n, p];
     for (const [n, c] of this.childMap) yield* c.namedParameters(`${prefix}${n}.`);

@@ -8,10 +8,13 @@ import { oneLine } from '../text/one-line.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface RawTensor {
-  dtype: 'f32' | 'i32';
+  dtype: 'f32' | 'i32' | 'f64';
   shape: number[];
-  data: Float32Array | Int32Array;
+  data: Float32Array | Int32Array | Float64Array;
 }
+
+/** `f64`: keep F64 tensors in double precision (for parity checks on the cpu device) instead of rounding them to f32. */
+export interface ReadOptions { f64?: boolean }
 
 const ELEMENT_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
 const MAX_HEADER = 100 * 1024 * 1024;
@@ -48,7 +51,7 @@ export function f32ToF16(v: number): number {
   return half;
 }
 
-export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<string, RawTensor> {
+export function parseSafetensors(bytes: Uint8Array, file = '<buffer>', o: ReadOptions = {}): Map<string, RawTensor> {
   if (bytes.length < 8) fail(file, `${bytes.length} bytes is shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
@@ -88,10 +91,10 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<stri
   for (const { name, dtype, shape, off, count } of entries) {
     const raw = bytes.subarray(dataStart + off[0], dataStart + off[1]);
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    let data: Float32Array | Int32Array;
+    let data: RawTensor['data'];
     switch (dtype) {
       case 'F32': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = dv.getFloat32(4 * i, true); break;
-      case 'F64': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = dv.getFloat64(8 * i, true); break;
+      case 'F64': data = o.f64 ? new Float64Array(count) : new Float32Array(count); for (let i = 0; i < count; i++) data[i] = dv.getFloat64(8 * i, true); break;
       case 'F16': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = f16ToF32(dv.getUint16(2 * i, true)); break;
       case 'BF16': {
         const bits = new Uint32Array(count);
@@ -109,7 +112,7 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Map<stri
         }
       }
     }
-    out.set(name, { dtype: data instanceof Int32Array ? 'i32' : 'f32', shape, data });
+    out.set(name, { dtype: data instanceof Int32Array ? 'i32' : data instanceof Float64Array ? 'f64' : 'f32', shape, data });
   }
   return out;
 }
@@ -137,8 +140,8 @@ export function safetensorsHeader(file: string): Record<string, { dtype: string;
   return tensors as Record<string, { dtype: string; shape: number[] }>;
 }
 
-export function readSafetensors(file: string): Map<string, RawTensor> {
-  return parseSafetensors(readFileSync(file), file);
+export function readSafetensors(file: string, o: ReadOptions = {}): Map<string, RawTensor> {
+  return parseSafetensors(readFileSync(file), file, o);
 }
 
 /**

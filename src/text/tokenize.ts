@@ -35,7 +35,8 @@ const TOKEN_ATTACHED = new RegExp([
   String.raw`\S`,
 ].join('|'), 'gu');
 
-export type CliticStyle = 'split' | 'attached';
+export const CLITIC_STYLES = ['split', 'attached'] as const;
+export type CliticStyle = (typeof CLITIC_STYLES)[number];
 
 export function tokenizeText(text: string, clitics: CliticStyle = 'split'): TextToken[] {
   return [...text.matchAll(clitics === 'split' ? TOKEN : TOKEN_ATTACHED)].map((m) => ({ text: m[0], start: m.index!, end: m.index! + m[0].length }));

@@ -114,7 +114,7 @@ export class WordPieceTokenizer {
    * Pre-split words -> the standard BERT sequence [CLS] pieces [SEP] and, per word, its sub-word span
    * [start, end) in it. A word with no pieces (only control characters, say) becomes [UNK]. With
    * maxLength, words whose pieces would not fit are dropped and reported in `truncated`. (DiffusionNER
-   * builds its own layout, with context and without the closing [SEP]: src/ner/bert-input.ts.)
+   * builds its own layout, with context and without the closing [SEP]: src/ner/encoders/bert-input.ts.)
    */
   encodeWords(words: readonly string[], maxLength = Infinity): { ids: number[]; spans: [number, number][]; truncated: number } {
     const ids = [this.id('[CLS]')];

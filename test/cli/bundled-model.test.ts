@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { DiffusionNER } from '../../src/ner/model.js';
-import { loadTrained } from '../../src/ner/trainer.js';
+import { DiffusionNER } from '../../src/models/diffusionner/model.js';
+import { loadDiffusionNER } from '../helpers.js';
 import { safetensorsHeader } from '../../src/nn/safetensors.js';
 
 const s = suite('the bundled models');
@@ -29,7 +29,7 @@ for (const { name, tokens } of bundled) {
     if ([...dtypes].join() !== 'F16') throw new Error(`weights are ${[...dtypes]}`);
     const prov = JSON.parse(readFileSync(join(dir, 'provenance.json'), 'utf8'));
     if (!new RegExp(`diffusionner train --config configs/${name}[\\w-]*\\.json`).test(prov.command) || !(prov.test?.f1 >= 0)) throw new Error(JSON.stringify(prov));
-    const model = await loadTrained(dir, T.cpu);
+    const model = await loadDiffusionNER(dir, T.cpu);
     model.eval();
     const b = model.batch([{ tokens, entities: [] }], T.cpu);
     const out = await model.predict(b, { steps: 2 });

@@ -32,6 +32,8 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   for (const f of ['model/config.json', 'model/model.safetensors', 'model/vocab.txt', 'metrics.json', 'train.log']) {
     if (!existsSync(join(dir, 'run', f))) throw new Error(`missing ${f}`);
   }
+  // Every new model folder names its kind (a folder without one is a DiffusionNER folder).
+  if (JSON.parse(readFileSync(join(dir, 'run', 'model', 'config.json'), 'utf8')).kind !== 'diffusionner') throw new Error('config.json has no kind');
   const log = readFileSync(join(dir, 'run', 'train.log'), 'utf8');
   if (!log.includes('train: 6 sentences, 6 entities (LOC 6)')) throw new Error('log');
   // φ is chosen on dev among the configured threshold and the sweep, kept with the model and used for test.
@@ -65,11 +67,11 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (grid.status !== 0 || gridLines.length !== 8 || !/best on this data: γ [12] K [35] φ /.test(grid.stdout) || gridJson.sweep.length !== 8 || gridJson.sweep[7].gamma !== 2 || gridJson.sweep[7].kEval !== 5) {
     throw new Error(`eval grid: ${grid.stdout} ${grid.stderr}`);
   }
-  oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--gamma', '2,0'), /--gamma expects a whole number >= 1 or a comma-separated list, got '2,0'/, 'a bad γ list');
+  oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--gamma', '2,0'), /--gamma must be a whole number >= 1 and <= 1000 \(or a comma-separated list of them\), got '2,0'/, 'a bad γ list');
   if (!e.stderr.includes('train.jsonl: 6 sentences, 6 entities (LOC 6)')) throw new Error(`eval reports the data's counts: ${e.stderr}`);
   writeFileSync(join(dir, 'other-type.jsonl'), '{"tokens": ["a", "b"], "entities": [{"start": 0, "end": 1, "type": "PERSON"}]}\n');
   oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'other-type.jsonl')), /other-type\.jsonl:1: field 'entities\[0\]\.type': 'PERSON' is not one of the types \(LOC\)/, 'a type the model does not know');
-  oneLineError(cli('eval'), /eval needs --model DIR and --data FILE \(diffusionner --help shows the usage\)/, 'missing arguments');
+  oneLineError(cli('eval'), /eval needs --model DIR and --data FILE \(diffusionner eval --help shows its flags\)/, 'missing arguments');
   oneLineError(cli('bogus'), /unknown command 'bogus'; the commands are train, eval/, 'an unknown command');
   // The adapter report: name, features, limits and the matmul variant, as text or JSON.
   const devJson = cli('device', '--json');
@@ -81,6 +83,21 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (devText.status !== 0 || !devText.stdout.includes(report.description) || !/maxComputeWorkgroupsPerDimension +\d+/.test(devText.stdout)) throw new Error(`device: ${devText.stdout}`);
   const help = cli('--help');
   if (help.status !== 0 || !help.stdout.includes('diffusionner eval --model DIR --data FILE')) throw new Error(`--help: ${help.status} ${help.stdout}`);
+  // Every command explains its own flags in words; --version prints the package's version.
+  const evalHelp = cli('eval', '--help');
+  if (evalHelp.status !== 0 || !/--gamma N +γ: DDIM denoising steps/.test(evalHelp.stdout) || !/--threshold X +φ: keep a span/.test(evalHelp.stdout) || !/--k-eval N +K: noisy spans/.test(evalHelp.stdout) || !/--eta X +η: DDIM noise/.test(evalHelp.stdout)) throw new Error(`eval --help: ${evalHelp.stdout}`);
+  const version = cli('--version');
+  if (version.status !== 0 || version.stdout.trim() !== JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) throw new Error(`--version: ${version.stdout}`);
+  // Flag values are checked against the flag table, naming the flag and the range; negative numbers are values.
+  oneLineError(cli('predict', '--model', join(dir, 'run', 'model'), '--k-eval', '0', 'x'), /--k-eval must be a whole number >= 1 and <= 4096, got '0'/, 'K of 0');
+  oneLineError(cli('predict', '--model', join(dir, 'run', 'model'), '--eta', '-1', 'x'), /--eta must be a number >= 0, got '-1'/, 'a negative η');
+  oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--threshold=-1'), /--threshold must be a number >= 0 \(or a comma-separated list of them\), got '-1'/, 'a negative φ');
+  oneLineError(cli('predict', '--model', join(dir, 'run', 'model'), '--min-score', 'PER=2', 'x'), /--min-score must be a score in \[0, 1\]/, 'a score above 1');
+  oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--json', join(dir, 'no', 'such', 'dir', 'x.json')), /x\.json: its folder .* does not exist \(--json\)/, 'an output path checked before the work');
+  // The bundled models, listed by name, kind, types, scores and terms; their names work as --model.
+  const models = cli('models', '--json');
+  const listed = models.status === 0 ? JSON.parse(models.stdout) as { name: string; kind: string; types: string[]; test?: { f1: number }; terms?: string }[] : [];
+  if (!listed.some((m) => m.name === 'conll2003' && m.kind === 'diffusionner' && m.types.includes('PER') && m.test!.f1 > 85 && /research use only/.test(m.terms!))) throw new Error(`models: ${models.stdout} ${models.stderr}`);
   writeFileSync(join(dir, 'bad.jsonl'), '{"tokens": ["a"], "entities": [{"start": 0, "end": 3, "type": "LOC"}]}\n');
   const bad = cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'bad.jsonl'));
   if (bad.status === 0 || bad.stderr.trim().split('\n').length !== 1 || !/bad\.jsonl:1: field 'entities\[0\]': span \[0, 3\) is outside the 1 tokens/.test(bad.stderr)) {
@@ -90,12 +107,19 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   // predict: a text argument, --json, a file, stdin; empty and invalid input; long lines split.
   const p = cli('predict', '--model', model, 'x w1 Paris y');
   if (p.status !== 0 || !p.stdout.startsWith('x w1 Paris y\n') || !/1 sentence\(s\)/.test(p.stderr)) throw new Error(`predict: ${p.stdout} ${p.stderr}`);
-  const pj = cliWith('x w1 Paris y\n\nx Paris\n', 'predict', '--model', model, '--json');
+  // --json: one object per input line (blank lines give none), with the line number, sentences and entity objects.
+  const pj = cliWith('x w1 Paris y\n\nx Paris\n', 'predict', '--model', model, '--json', '--threshold', '0');
   const rows = pj.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  if (pj.status !== 0 || rows.length !== 2 || rows[1].line !== 3 || rows[1].tokens.join(' ') !== 'x Paris' || !Array.isArray(rows[0].entities)) throw new Error(`predict --json: ${pj.stdout} ${pj.stderr}`);
+  if (pj.status !== 0 || rows.length !== 2 || rows[1].line !== 3 || rows[1].sentences[0].tokens.join(' ') !== 'x Paris' || !Array.isArray(rows[0].entities)) throw new Error(`predict --json: ${pj.stdout} ${pj.stderr}`);
+  for (const [i, text] of ['x w1 Paris y', 'x Paris'].entries()) {
+    for (const e of rows[i].entities) {
+      if (text.slice(e.start, e.end) !== e.text || !(e.score >= 0 && e.score <= 1) || e.sentence !== 0 || e.startCp !== e.start) throw new Error(`entity object: ${JSON.stringify(e)}`);
+    }
+  }
+  if (!rows.some((r) => r.entities.length)) throw new Error('φ 0 keeps some entity');
   writeFileSync(join(dir, 'text.txt'), 'a b c d e\n');
   const pf = cli('predict', '--model', model, '--file', join(dir, 'text.txt'), '--max-words', '2', '--json');
-  if (pf.status !== 0 || pf.stdout.trim().split('\n').length !== 3 || !/1 line\(s\) longer than 2 words were split/.test(pf.stderr)) throw new Error(`predict --file: ${pf.stdout} ${pf.stderr}`);
+  if (pf.status !== 0 || pf.stdout.trim().split('\n').length !== 1 || JSON.parse(pf.stdout).sentences.length !== 3 || !/1 line\(s\) longer than 2 words were split/.test(pf.stderr)) throw new Error(`predict --file: ${pf.stdout} ${pf.stderr}`);
   oneLineError(cliWith('\n  \n', 'predict', '--model', model), /no text to tag/, 'empty input');
   oneLineError(cliWith(Buffer.from([0x61, 0x0a, 0x62, 0xff, 0xfe, 0x0a]), 'predict', '--model', model), /stdin:2: invalid UTF-8/, 'invalid UTF-8');
   oneLineError(cli('predict', '--model', join(dir, 'nope'), 'x'), /nope: no such model folder/, 'missing model');
@@ -120,7 +144,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   const start = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'x w1 Paris y'], {
     encoding: 'utf8', env: { ...process.env, DNER_DEVICE: 'cpu', DNER_MODEL: join(dir, 'small') }, timeout: 120_000,
   });
-  if (start.status !== 0 || !start.stdout.includes('x w1 Paris y\n  -> ') || !/How the first sentence was denoised/.test(start.stdout) || !/--html trace\.html/.test(start.stdout)) {
+  if (start.status !== 0 || !start.stdout.includes('x w1 Paris y\n  -> ') || !/How it was denoised/.test(start.stdout) || !/--html trace\.html/.test(start.stdout)) {
     throw new Error(`npm start: ${start.stdout} ${start.stderr}`);
   }
   // Data files instead of a config: the default settings.
@@ -145,7 +169,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   writeFileSync(join(dir, 'two.json'), two(['genia.jsonl']));
   if (cli('train', '--config', join(dir, 'two.json'), '--out', join(dir, 'genia')).status !== 0) throw new Error('training on attached clitics');
   if (JSON.parse(readFileSync(join(dir, 'genia', 'model', 'config.json'), 'utf8')).clitics !== 'attached') throw new Error('the clitic style was not inferred');
-  const tokensOf = (folder: string) => JSON.parse(cli('predict', '--model', folder, '--json', "Burkitt's lymphoma").stdout).tokens.join('|');
+  const tokensOf = (folder: string) => JSON.parse(cli('predict', '--model', folder, '--json', "Burkitt's lymphoma").stdout).sentences[0].tokens.join('|');
   if (tokensOf(join(dir, 'genia', 'model')) !== "Burkitt's|lymphoma" || tokensOf(join(dir, 'run', 'model')) !== "Burkitt|'s|lymphoma") throw new Error('predict does not follow the model\'s clitic style');
   // A folder from before models recorded the style, continued with --init, gets it from the training data.
   const geniaConfig = join(dir, 'genia', 'model', 'config.json');
@@ -182,11 +206,11 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (bom.status !== 0) throw new Error(`a config with a byte-order mark: ${bom.stderr}`);
   oneLineError(cli('eval', '--model', model, '--data', join(dir, 'train.jsonl'), '--threshhold', '2'), /unknown option --threshhold \(did you mean --threshold\?\)/, 'a misspelled option');
   // Another command's flag is refused, not silently dropped: export copies selection.json and never reads φ.
-  oneLineError(cli('export', '--model', model, '--out', join(dir, 'exported'), '--threshold', '1.5', '--f16'), /export does not take --threshold \(diffusionner --help/, 'a flag export does not read');
-  oneLineError(cli('average', '--out', join(dir, 'avg3'), model, model, '--device', 'cpu', '--mode', 'flat'), /average does not take --device, --mode/, 'flags average does not read');
+  oneLineError(cli('export', '--model', model, '--out', join(dir, 'exported'), '--threshold', '1.5', '--f16'), /export does not take --threshold \(diffusionner export --help/, 'a flag export does not read');
+  oneLineError(cli('average', '--out', join(dir, 'avg3'), model, model, '--device', 'cpu', '--mode', 'flat'), /average does not take --device/, 'flags average does not read');
   oneLineError(cli('train', '--config', join(dir, 'cfg.json'), '--mode', 'nested'), /train takes --mode only with data files; with --config the config's eval\.mode says it/, 'train --config with --mode');
   oneLineError(cli('eval', '--model', model, '--data', join(dir, 'nothere.jsonl')), /nothere\.jsonl: no such file \(--data\)/, 'a missing --data file');
-  // Several quoted texts are several sentences; bare words are one.
+  // Several quoted texts are several documents; bare words are one.
   const texts = cli('predict', '--model', model, '--json', 'x w1 Paris y', 'Paris y');
   const bare = cli('predict', '--model', model, '--json', 'x', 'w1', 'Paris', 'y');
   if (texts.status !== 0 || texts.stdout.trim().split('\n').length !== 2 || bare.status !== 0 || bare.stdout.trim().split('\n').length !== 1) throw new Error(`predict texts: ${texts.stdout} ${bare.stdout} ${texts.stderr}`);

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { DiffusionNER } from '../../src/ner/model.js';
-import { traceSentence } from '../../src/ner/trace.js';
-import { renderTraceHtml } from '../../src/cli/trace-html.js';
+import { DiffusionNER } from '../../src/models/diffusionner/model.js';
+import { traceSentence } from '../../src/models/diffusionner/trace.js';
+import { renderTraceHtml } from '../../src/models/diffusionner/trace-html.js';
 
 const s = suite('trace HTML page in headless Chromium');
 const CHROMIUM = '/usr/bin/chromium';

@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as D from '../../src/diffusion/index.js';
 import * as T from '../../src/index.js';
 import { roundHalfEven } from '../../src/kernels/math.js';
+import { sinusoidalEmbedding } from '../../src/nn/sinusoid.js';
 import { assertClose, assertProperty, DEVICES, runs } from '../helpers.js';
 
 const s = suite('diffusion core (spec §1.4, §1.5)');
@@ -225,7 +226,7 @@ s('a decoded noisy span always has 0 <= left <= right <= 1', async () => {
 s('sinusoidal embedding: sines then cosines with freq_k = exp(−k ln(10000)/(half − 1))', async () => {
   const dim = 16, half = 8, taus = [0, 1, 199, 999];
   for (const dev of DEVICES) {
-    const e = await D.sinusoidalEmbedding(T.tensor(Int32Array.from(taus), { device: dev }), dim).data();
+    const e = await sinusoidalEmbedding(T.tensor(Int32Array.from(taus), { device: dev }), dim).data();
     taus.forEach((tau, i) => {
       for (let k = 0; k < half; k++) {
         const f = Math.exp((-k * Math.log(10000)) / (half - 1));

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { readSafetensors } from '../../src/nn/safetensors.js';
-import { loadTrained, train, type TrainConfig } from '../../src/ner/trainer.js';
+import { train, type TrainConfig } from '../../src/models/index.js';
 import { readFileSync } from 'node:fs';
-import { assertThrows } from '../helpers.js';
+import { assertThrows, loadDiffusionNER } from '../helpers.js';
 
 const s = suite('DiffusionNER with the BERT encoder');
 const fixture = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'tiny-bert');
@@ -46,15 +46,15 @@ s('loads a BERT folder, keeps it frozen for splitEpoch epochs, then trains it; t
   const ckpt2 = JSON.parse(readFileSync(join(dir, 'run', 'checkpoint.json'), 'utf8')).checkpoint as string;
   const afterStageTwo = bertWeight(join(dir, 'run', ckpt2, 'model.safetensors'));
   if (!Array.from(afterStageTwo).some((v, i) => v !== original[i])) throw new Error('BERT did not train after splitEpoch');
-  const model = await loadTrained(join(dir, 'run', 'model'), T.cpu);
-  if (!model.bert || model.c.encoder !== 'bert') throw new Error('reloaded model has no BERT');
+  const model = await loadDiffusionNER(join(dir, 'run', 'model'), T.cpu);
+  if (!model.encoder.bert || model.c.encoder !== 'bert') throw new Error('reloaded model has no BERT');
   // H_S is the BiLSTM output alone with BERT (spec §1.3): no position features unless asked, and the folder says so.
   const folderConfig = JSON.parse(readFileSync(join(dir, 'run', 'model', 'config.json'), 'utf8'));
   if (model.c.positionFeatures !== false || folderConfig.positionFeatures !== false) throw new Error(`position features with BERT: ${model.c.positionFeatures}, folder ${folderConfig.positionFeatures}`);
   // A folder written before the choice was recorded had them (every model did then), and loads so.
   delete folderConfig.positionFeatures;
   writeFileSync(join(dir, 'run', 'model', 'config.json'), JSON.stringify(folderConfig));
-  const legacy = await loadTrained(join(dir, 'run', 'model'), T.cpu);
+  const legacy = await loadDiffusionNER(join(dir, 'run', 'model'), T.cpu);
   if (legacy.c.positionFeatures !== true) throw new Error('a folder without positionFeatures must load with them');
   legacy.dispose();
   model.eval();

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
-import { parseTrainConfig } from '../../src/ner/config.js';
+import { parseTrainConfig } from '../../src/models/index.js';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('training configs');

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { DiffusionNER, type ModelConfig } from '../../src/ner/model.js';
+import { DiffusionNER, type ModelConfig } from '../../src/models/diffusionner/model.js';
 import { parseBertConfig } from '../../src/nn/bert.js';
-import { checkModelConfig, parseTrainConfig } from '../../src/ner/config.js';
+import { parseTrainConfig } from '../../src/models/index.js';
+import { checkModelConfig } from '../../src/models/diffusionner/config.js';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('embedding dropout (scratch encoder)');

@@ -7,8 +7,8 @@
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
-import { score } from '../../src/ner/decode.js';
-import { DiffusionNER } from '../../src/ner/model.js';
+import { score } from '../../src/ner/metrics.js';
+import { DiffusionNER } from '../../src/models/diffusionner/model.js';
 import { DEVICES } from '../helpers.js';
 
 const s = suite('DiffusionNER learns synthetic tasks');

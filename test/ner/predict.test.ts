@@ -1,25 +1,35 @@
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { DiffusionNER } from '../../src/ner/model.js';
-import { predictStream, readLines } from '../../src/ner/predict.js';
+import { DiffusionNER } from '../../src/models/diffusionner/model.js';
+import { type Entity, readLines, tagStream } from '../../src/ner/predict.js';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('predict streams its input');
+const tiny = (types: string[], proposals: number, seed: number) =>
+  new DiffusionNER({ vocab: ['[PAD]', '[UNK]', 'a'], types, hidden: 4, lstmLayers: 1, proposals, heads: 2, ffn: 4, dropout: 0 }, { device: T.cpu, rng: new T.RNG(seed) });
 
-s('sentences are tagged and emitted while the input is still being read (bounded memory)', async () => {
-  const model = new DiffusionNER({ vocab: ['[PAD]', '[UNK]', 'a'], types: ['X'], hidden: 4, lstmLayers: 1, proposals: 2, heads: 2, ffn: 4, dropout: 0 }, { device: T.cpu, rng: new T.RNG(1) });
+s('documents are tagged and emitted while the input is still being read (bounded memory), in order', async () => {
+  const model = tiny(['X'], 2, 1);
   let pulled = 0;
-  const pulledAtEmit: number[] = [];
-  async function* lines() { for (let i = 1; i <= 200; i++) { pulled++; yield { text: i % 7 === 0 ? '' : `a b c ${i}`, line: i }; } }
-  const r = await predictStream(model, T.cpu, lines(), { batch: 4, steps: 1, maxWords: 3 }, () => pulledAtEmit.push(pulled));
-  if (pulledAtEmit[0] > 8) throw new Error(`the first sentence came out after ${pulledAtEmit[0]} lines were read`);
-  if (r.lines !== 200 || r.split !== 172 || r.sentences !== 2 * 172) throw new Error(JSON.stringify(r));
+  const pulledAtEmit: number[] = [], order: number[] = [];
+  function* lines() { for (let i = 1; i <= 200; i++) { pulled++; yield { text: i % 7 === 0 ? '' : `a b c ${i}`, line: i }; } }
+  const r = { documents: 0, sentences: 0, cut: 0, entities: 0, seconds: 0 };
+  for await (const { doc } of tagStream(model, T.cpu, lines(), (d) => d.text, { batch: 4, inference: { steps: 1 }, maxWords: 3 }, r)) { pulledAtEmit.push(pulled); order.push(doc.line); }
+  if (pulledAtEmit[0] > 8) throw new Error(`the first document came out after ${pulledAtEmit[0]} were read`);
+  if (order.join() !== Array.from({ length: 200 }, (_, i) => i + 1).join()) throw new Error('documents out of order');
+  if (r.documents !== 200 || r.cut !== 172 || r.sentences !== 2 * 172) throw new Error(JSON.stringify(r));
   model.dispose();
 });
 
+/** All entities of one document, tagged at φ 0 by an untrained model (proposals pile onto few spans). */
+async function entitiesOf(model: DiffusionNER, text: string, o: Parameters<typeof tagStream>[4] = {}): Promise<Entity[]> {
+  const out: Entity[] = [];
+  for await (const { tagged } of tagStream(model, T.cpu, [text], (t) => t, { inference: { steps: 2 }, threshold: 0, seed: 0, ...o })) out.push(...tagged.entities);
+  return out;
+}
+
 s('nested output names each (span, type) once, though the decoder keeps identical candidates', async () => {
-  // Untrained, with φ 0 and many proposals, the proposals pile onto few spans.
-  const model = new DiffusionNER({ vocab: ['[PAD]', '[UNK]', 'a'], types: ['X', 'Y'], hidden: 4, lstmLayers: 1, proposals: 24, heads: 2, ffn: 4, dropout: 0 }, { device: T.cpu, rng: new T.RNG(3) });
+  const model = tiny(['X', 'Y'], 24, 3);
   model.eval();
   const b = model.batch([{ tokens: ['a', 'b', 'c'], entities: [] }], T.cpu);
   const raw = await model.predict(b, { steps: 2, threshold: 0, mode: 'nested', rng: new T.RNG(0) });
@@ -27,11 +37,38 @@ s('nested output names each (span, type) once, though the decoder keeps identica
   const key = (l: number, r: number, t: string) => `${l},${r},${t}`;
   const rawKeys = raw[0].map((c) => key(c.left, c.right, model.c.types[c.type - 1]));
   if (new Set(rawKeys).size === rawKeys.length) throw new Error(`no identical candidates to collapse: ${rawKeys}`);
-  const out: { start: number; end: number; type: string }[] = [];
-  async function* one() { yield { text: 'a b c', line: 1 }; }
-  await predictStream(model, T.cpu, one(), { steps: 2, threshold: 0, mode: 'nested', seed: 0 }, (s) => out.push(...s.entities));
-  const outKeys = out.map((e) => key(e.start, e.end - 1, e.type));
+  const outKeys = (await entitiesOf(model, 'a b c', { mode: 'nested' })).map((e) => key(e.tokenStart, e.tokenEnd - 1, e.type));
   if (new Set(outKeys).size !== outKeys.length || new Set(outKeys).size !== new Set(rawKeys).size) throw new Error(`raw ${rawKeys} → emitted ${outKeys}`);
+  model.dispose();
+});
+
+s('entities carry UTF-16 and code-point offsets into the document, their sentence and word span, and a score in [0, 1]', async () => {
+  const model = tiny(['X', 'Y'], 24, 3);
+  // An astral character (two UTF-16 units, one code point) before the words, and a second line (sentence 1).
+  const text = '𝔸 a b\nc  a';
+  const ents = await entitiesOf(model, text, { mode: 'nested' });
+  if (!ents.length || !ents.some((e) => e.sentence === 1)) throw new Error(`entities: ${JSON.stringify(ents)}`);
+  const cps = [...text];
+  for (const e of ents) {
+    if (text.slice(e.start, e.end) !== e.text) throw new Error(`slice(${e.start}, ${e.end}) is not '${e.text}'`);
+    if (cps.slice(e.startCp, e.endCp).join('') !== e.text) throw new Error(`code points ${e.startCp}..${e.endCp} are not '${e.text}'`);
+    if (!(e.score >= 0 && e.score <= 1)) throw new Error(`score ${e.score}`);
+    const words = text.split('\n')[e.sentence].split(/\s+/).filter(Boolean);
+    if (words.slice(e.tokenStart, e.tokenEnd).join(' ') !== e.text.split(/\s+/).join(' ')) throw new Error(`words ${e.tokenStart}..${e.tokenEnd} of sentence ${e.sentence} are not '${e.text}'`);
+  }
+  if (ents.find((e) => e.sentence === 0 && e.start > 0)?.startCp === ents.find((e) => e.sentence === 0 && e.start > 0)?.start) throw new Error('the astral character must shift code points by one against UTF-16 units');
+  model.dispose();
+});
+
+s('a minimum score drops entities below it, for every type or per type', async () => {
+  const model = tiny(['X', 'Y'], 24, 3);
+  const all = await entitiesOf(model, 'a b c a', { mode: 'nested' });
+  const scores = all.map((e) => e.score).sort((x, y) => x - y);
+  const mid = scores[Math.floor(scores.length / 2)];
+  const kept = await entitiesOf(model, 'a b c a', { mode: 'nested', minScore: mid });
+  if (kept.length !== all.filter((e) => e.score >= mid).length || kept.some((e) => e.score < mid)) throw new Error(`minScore ${mid}: ${kept.length} of ${all.length}`);
+  const perType = await entitiesOf(model, 'a b c a', { mode: 'nested', minScore: { X: 2 } });
+  if (perType.some((e) => e.type === 'X') || perType.length !== all.filter((e) => e.type !== 'X').length) throw new Error('per-type minimum');
   model.dispose();
 });
 

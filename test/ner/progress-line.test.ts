@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
-import { clock, progressLine } from '../../src/ner/trainer.js';
+import { clock, progressLine } from '../../src/ner/train/progress.js';
 
 const s = suite('progress line');
 

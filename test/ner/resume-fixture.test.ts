@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { readCheckpoint } from '../../src/ner/checkpoint.js';
-import { readTrainConfig } from '../../src/ner/config.js';
-import { train } from '../../src/ner/trainer.js';
+import { readCheckpoint } from '../../src/ner/train/checkpoint.js';
+import { readTrainConfig } from '../../src/models/index.js';
+import { train } from '../../src/models/index.js';
 
 const s = suite('an older checkpoint resumes exactly');
 const fixture = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'resume-v0');

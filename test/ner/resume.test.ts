@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { readCheckpoint, restoreOptimizer } from '../../src/ner/checkpoint.js';
-import { checkResume, trainDataFingerprint } from '../../src/ner/resume.js';
+import { readCheckpoint, restoreOptimizer } from '../../src/ner/train/checkpoint.js';
+import { checkResume, trainDataFingerprint } from '../../src/ner/train/resume.js';
 import { AdamW } from '../../src/nn/optim.js';
 import { readSafetensors } from '../../src/nn/safetensors.js';
-import { loadTrained, train, type TrainConfig } from '../../src/ner/trainer.js';
-import { assertThrows } from '../helpers.js';
+import { train, type TrainConfig } from '../../src/models/index.js';
+import { assertThrows, loadDiffusionNER } from '../helpers.js';
 
 const s = suite('resuming a training run');
 const dir = mkdtempSync(join(tmpdir(), 'dner-resume-'));
@@ -64,7 +64,7 @@ s('the checkpoint keeps each parameter\'s AdamW update count, and a resume resto
   const saved = readSafetensors(join(ck, 'optimizer.safetensors'));
   const counts = [...saved].filter(([k]) => k.endsWith('.step')).map(([, t]) => t.data[0]);
   if (counts.length === 0 || counts.some((n) => n !== state.optimizerSteps)) throw new Error(`update counts ${counts} for ${state.optimizerSteps} steps`);
-  const model = await loadTrained(ck, T.cpu);
+  const model = await loadDiffusionNER(ck, T.cpu);
   const opt = new AdamW(model.parameters(), { lr: 1e-3 });
   restoreOptimizer(ck, model, opt, 999);
   const restored = model.parameters().map((p) => opt.updatesOf(p));

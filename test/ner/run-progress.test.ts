@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
-import { formatProgress, readRunRecords, summariseEpochs, type EpochRecord, type StepRecord } from '../../src/ner/run-progress.js';
+import { formatProgress, readRunRecords, summariseEpochs, type EpochRecord, type StepRecord } from '../../src/ner/train/run-progress.js';
 
 const s = suite('run progress');
 const dir = mkdtempSync(join(tmpdir(), 'dner-progress-'));

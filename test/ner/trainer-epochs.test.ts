@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { loadTrained, train, type TrainConfig } from '../../src/ner/trainer.js';
+import { train, type TrainConfig } from '../../src/models/index.js';
+import { loadDiffusionNER } from '../helpers.js';
 import { readSelection } from '../../src/ner/selection.js';
 
 const s = suite('keeping every epoch\'s model');
@@ -21,7 +22,7 @@ const cfg = (out: string, extra: Partial<TrainConfig['train']>, dev?: string): T
 });
 const quiet = { log: () => {}, progress: false as const };
 const weights = async (folder: string) => {
-  const m = await loadTrained(folder, T.cpu);
+  const m = await loadDiffusionNER(folder, T.cpu);
   const w = [...m.namedParameters()].map(([n, p]) => [n, Array.from(p.array)] as const);
   m.dispose();
   return w;

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { readCheckpoint } from '../../src/ner/checkpoint.js';
+import { readCheckpoint } from '../../src/ner/train/checkpoint.js';
 import { readSafetensors } from '../../src/nn/safetensors.js';
-import { train, type TrainConfig } from '../../src/ner/trainer.js';
+import { train, type TrainConfig } from '../../src/models/index.js';
 import { assertThrows } from '../helpers.js';
+import type { DiffusionNER } from '../../src/models/diffusionner/model.js';
 
 const s = suite('training guards');
 const dir = mkdtempSync(join(tmpdir(), 'dner-guards-'));
@@ -30,7 +31,7 @@ s('one non-finite step is skipped, counted and reported, and training goes on', 
     log: (l) => lines.push(l), progress: false,
     beforeStep: (step, model) => {
       live.set(step, T.memoryStats(T.cpu).liveTensors);
-      const bias = model.decoder.classifier.l2.bias!;
+      const bias = (model as DiffusionNER).decoder.classifier.l2.bias!;
       if (step === 3) { saved = Float32Array.from(bias.array); bias.copyFrom([NaN, 0]); }
       if (step === 4) bias.copyFrom(saved!);
     },
@@ -45,7 +46,7 @@ s('one non-finite step is skipped, counted and reported, and training goes on', 
 s('a run of non-finite steps aborts with a clear message and keeps the last good checkpoint', async () => {
   await assertThrows(() => train(cfg('persistent', 3), T.cpu, {
     log: () => {}, progress: false,
-    beforeStep: (step, model) => { if (step >= 3) model.decoder.classifier.l2.bias!.copyFrom([NaN, 0]); },
+    beforeStep: (step, model) => { if (step >= 3) (model as DiffusionNER).decoder.classifier.l2.bias!.copyFrom([NaN, 0]); },
   }), /^3 non-finite steps in a row at step 5: stopping; the last good checkpoint is in .*persistent \(lower the learning rate\)$/);
   const { dir: ckpt, state } = readCheckpoint(join(dir, 'persistent'));
   if (state.step !== 2) throw new Error(`last checkpoint at step ${state.step}, want 2`);

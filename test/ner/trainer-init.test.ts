@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { loadTrained, train, type TrainConfig } from '../../src/ner/trainer.js';
-import { assertThrows } from '../helpers.js';
+import { train, type TrainConfig } from '../../src/models/index.js';
+import { assertThrows, loadDiffusionNER } from '../helpers.js';
+import type { DiffusionNER } from '../../src/models/diffusionner/model.js';
 
 const s = suite('training from a trained model (--init)');
 const dir = mkdtempSync(join(tmpdir(), 'dner-init-'));
@@ -29,7 +30,7 @@ const quiet = { log: () => {}, progress: false as const };
 
 s('the first step starts from the folder\'s weights, vocabulary and settings, not the config\'s', async () => {
   await train(cfg('a.jsonl', 'first', 8), T.cpu, quiet);
-  const source = await loadTrained(join(dir, 'first', 'model'), T.cpu);
+  const source = await loadDiffusionNER(join(dir, 'first', 'model'), T.cpu);
   const want = new Map([...source.namedParameters()].map(([n, p]) => [n, Array.from(p.array)]));
   let checked = 0;
   const lines: string[] = [];
@@ -38,7 +39,8 @@ s('the first step starts from the folder\'s weights, vocabulary and settings, no
     log: (l) => lines.push(l), progress: false, init: join(dir, 'first', 'model'),
     beforeStep: (step, model) => {
       if (step !== 1) return;
-      if (model.c.hidden !== 8 || model.c.vocab.join(' ') !== source.c.vocab.join(' ')) throw new Error(`settings: hidden ${model.c.hidden}, vocabulary ${model.c.vocab.join(' ')}`);
+      const c = (model as DiffusionNER).c;
+      if (c.hidden !== 8 || c.vocab.join(' ') !== source.c.vocab.join(' ')) throw new Error(`settings: hidden ${c.hidden}, vocabulary ${c.vocab.join(' ')}`);
       for (const [n, p] of model.namedParameters()) {
         const w = want.get(n);
         if (!w || Array.from(p.array).some((v, i) => v !== w[i])) throw new Error(`${n} does not start from the folder's weights`);
@@ -49,7 +51,7 @@ s('the first step starts from the folder\'s weights, vocabulary and settings, no
   if (checked !== want.size || checked === 0) throw new Error(`compared ${checked} of ${want.size} tensors`);
   if (!lines.some((l) => l.startsWith(`initialised from ${join(dir, 'first', 'model')}`))) throw new Error(lines.join('\n'));
   // The trained folder moved on from its starting point.
-  const after = await loadTrained(join(dir, 'second', 'model'), T.cpu);
+  const after = await loadDiffusionNER(join(dir, 'second', 'model'), T.cpu);
   if (![...after.namedParameters()].some(([n, p]) => Array.from(p.array).some((v, i) => v !== want.get(n)![i]))) throw new Error('training did not change the weights');
   source.dispose(); after.dispose();
 });

@@ -5,8 +5,8 @@
  */
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { DiffusionNER } from '../../src/ner/model.js';
-import { buildVocab, describeVocab, PAD, UNK, unknownShare } from '../../src/ner/vocab.js';
+import { DiffusionNER } from '../../src/models/diffusionner/model.js';
+import { buildVocab, describeVocab, PAD, UNK, unknownShare } from '../../src/ner/encoders/vocab.js';
 import { parseVocab } from '../../src/text/vocab-file.js';
 
 const s = suite('word vocabulary and word dropout');

@@ -13,14 +13,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as T from '../../src/index.js';
 import { parseConll, parseJsonArray, parseJsonl } from '../../src/ner/data.js';
-import { checkModelConfig, parseTrainConfig } from '../../src/ner/config.js';
+import { parseTrainConfig } from '../../src/models/index.js';
+import { checkModelConfig } from '../../src/models/diffusionner/config.js';
 import { parseBertConfig } from '../../src/nn/bert.js';
 import { parseSafetensors, serializeSafetensors } from '../../src/nn/safetensors.js';
 import { parseVocab } from '../../src/text/vocab-file.js';
 import { oneLine } from '../../src/text/one-line.js';
-import { readCheckpoint, restoreOptimizer, saveCheckpoint } from '../../src/ner/checkpoint.js';
-import { loadTrained } from '../../src/ner/trainer.js';
-import { DiffusionNER } from '../../src/ner/model.js';
+import { readCheckpoint, restoreOptimizer, saveCheckpoint } from '../../src/ner/train/checkpoint.js';
+import { loadDiffusionNER } from '../helpers.js';
+import { DiffusionNER } from '../../src/models/diffusionner/model.js';
 import { AdamW } from '../../src/nn/optim.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -148,7 +149,7 @@ export async function makeCheckpointFuzzer(): Promise<Fuzzer> {
   for (const p of model.parameters()) p.grad = T.onesLike(p);
   opt.step();
   const rng = new T.RNG(2);
-  await saveCheckpoint(join(base, 'run'), model, { ...model.c, vocab: undefined }, model.c.vocab, opt, {
+  await saveCheckpoint(join(base, 'run'), model, model.folder().config, model.folder().files, opt, {
     epoch: 1, order: [0, 1], next: 1, step: 1, optimizerSteps: 1, rng: rng.state, best: -1, metrics: [], lossSum: 0, seen: 0, epochSeconds: 0, skippedSteps: 0,
   });
   opt.dispose(); model.dispose();
@@ -173,7 +174,7 @@ export async function makeCheckpointFuzzer(): Promise<Fuzzer> {
       const unchanged = !remove && (Buffer.compare(readFileSync(target), before) === 0 || (f === 0 && sameJson(readFileSync(target), before)));
       try {
         const { dir } = readCheckpoint(out);
-        const m = await loadTrained(dir, T.cpu);
+        const m = await loadDiffusionNER(dir, T.cpu);
         const o = new AdamW(m.parameters(), { lr: 1e-3 });
         restoreOptimizer(dir, m, o, 0);
         o.dispose(); m.dispose();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import { RNG } from '../../src/tensor/random.js';
-import { readCheckpoint } from '../../src/ner/checkpoint.js';
+import { readCheckpoint } from '../../src/ner/train/checkpoint.js';
 
 const s = suite('training survives SIGKILL');
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');

@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
-import { DiffusionNER, type FinalProposals } from '../../src/ner/model.js';
+import { DiffusionNER, type FinalProposals } from '../../src/models/diffusionner/model.js';
 import { assertClose, webgpu } from '../helpers.js';
 
 const s = suite('buffer reuse without poisoning (the production path)');
@@ -31,7 +31,7 @@ s('training steps and DDIM sampling on webgpu equal the cpu device, run after ru
       for (let run = 0; run < 2; run++) {
         const b = model.batch(sentences, dev);
         const l = await model.lossAndBackward(b);
-        r.losses.push(l.classification, l.boundary);
+        r.losses.push(l.terms.classification, l.terms.boundary);
         for (const p of model.parameters()) { r.grads.push(Float64Array.from(await p.grad!.data())); p.grad = null; }
         model.eval();
         let finals: FinalProposals[] = [];

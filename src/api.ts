@@ -1,0 +1,160 @@
+/**
+ * The toolkit's public API for Node programs: open a model (a folder or a bundled model's name), tag
+ * documents (one, many, or a stream in bounded memory), evaluate on labelled data, train from a config
+ * with progress events, and trace a sentence. Every model kind behind the registry works the same way.
+ *
+ *   import { loadModel } from 'diffusionner-webgpu';
+ *   const model = await loadModel('conll2003');
+ *   const doc = await model.tag('Angela Merkel visited Paris .');
+ *   for (const e of doc.entities) console.log(e.type, e.text, e.start, e.end, e.score);
+ *   model.dispose();
+ *
+ * Until sentence splitting arrives, each line of a text is one sentence.
+ */
+import { type Device, type DeviceKind, getDevice } from './tensor/device.js';
+import type { InferenceSettings, NerModel } from './ner/contract.js';
+import { parseRecord, readSentences } from './ner/data.js';
+import { DEFAULT_MODE, DEFAULT_SEED } from './ner/defaults.js';
+import { type MinScore, type TagOptions as StreamOptions, tagStream, type TaggedDocument } from './ner/predict.js';
+import { readSelection, type Selection } from './ner/selection.js';
+import type { FilterMode } from './ner/spans.js';
+import { evaluateThresholds, type EvalResult } from './ner/train/evaluate.js';
+import type { TrainEvent, TrainResult } from './ner/train/loop.js';
+import { tokenizeText } from './text/tokenize.js';
+import { modelKind, openModel, parseTrainConfig, readTrainConfig, resolveModelDir, train as trainModel, type TrainConfig } from './models/index.js';
+
+export type { Entity, MinScore, TaggedDocument, TaggedSentence } from './ner/predict.js';
+export type { EvalResult } from './ner/train/evaluate.js';
+export type { TrainEvent, TrainResult } from './ner/train/loop.js';
+export type { TrainConfig } from './models/index.js';
+/** A sentence with its gold entities (word spans, `end` exclusive), as the data files hold them. */
+export interface LabelledSentence { tokens: string[]; entities: { start: number; end: number; type: string }[]; origin?: string }
+export { bundledModelNames, MODEL_KINDS } from './models/index.js';
+
+/** `auto` (the default): WebGPU when an adapter exists, else the cpu device (with a note on stderr). */
+export type DeviceChoice = DeviceKind | 'auto' | Device;
+
+async function deviceFor(choice: DeviceChoice | undefined): Promise<Device> {
+  const want = choice ?? (process.env.DNER_DEVICE as DeviceKind | undefined) ?? 'auto';
+  if (want !== 'auto') return getDevice(want);
+  try { return await getDevice('webgpu'); } catch (e) {
+    process.stderr.write(`(no WebGPU adapter: ${(e as Error).message.split('\n')[0]}; running on the cpu device)\n`);
+    return getDevice('cpu');
+  }
+}
+
+export interface LoadOptions { device?: DeviceChoice }
+
+/** Decoding and inference for tag, evaluate and trace; unset fields come from the folder's selection.json, then the model's defaults. */
+export interface TagOptions {
+  /** The decoding threshold on the model's own scale (DiffusionNER: φ, 0..3). */
+  threshold?: number;
+  mode?: FilterMode;
+  /** Drop entities scored below this (one number, or per type with '*' for the rest). */
+  minScore?: MinScore;
+  /** The model's inference settings; DiffusionNER: { steps (γ), proposals (K), eta (η) }. */
+  inference?: InferenceSettings;
+  seed?: number;
+  /** Sentences per device batch (default 16). */
+  batch?: number;
+  /** Sentences longer than this many words are cut into pieces (default 256). */
+  maxWords?: number;
+  dedupe?: boolean;
+}
+
+export class Model {
+  /** The model folder it was loaded from. */
+  readonly dir: string;
+  readonly kind: string;
+  readonly types: readonly string[];
+  /** The threshold and filtering chosen on dev, when the folder records them. */
+  readonly selection: Selection | undefined;
+
+  constructor(readonly ner: NerModel, readonly device: Device, dir: string) {
+    this.dir = dir;
+    this.kind = ner.kind;
+    this.types = ner.types;
+    this.selection = readSelection(dir);
+  }
+
+  private streamOptions(o: TagOptions): StreamOptions {
+    return {
+      threshold: o.threshold ?? this.selection?.threshold ?? this.ner.defaultThreshold, mode: o.mode ?? this.selection?.mode ?? DEFAULT_MODE, dedupe: o.dedupe,
+      inference: o.inference, seed: o.seed ?? DEFAULT_SEED, batch: o.batch, maxWords: o.maxWords, minScore: o.minScore,
+    };
+  }
+
+  /** Tags one document, or several (results in input order). */
+  tag(text: string, o?: TagOptions): Promise<TaggedDocument>;
+  tag(texts: readonly string[], o?: TagOptions): Promise<TaggedDocument[]>;
+  async tag(input: string | readonly string[], o: TagOptions = {}): Promise<TaggedDocument | TaggedDocument[]> {
+    const texts = typeof input === 'string' ? [input] : input;
+    for (const [i, t] of texts.entries()) if (typeof t !== 'string') throw new TypeError(`tag: text ${i} is ${typeof t}, not a string`);
+    const out: TaggedDocument[] = [];
+    for await (const { tagged } of tagStream(this.ner, this.device, texts, (t) => t, this.streamOptions(o))) out.push(tagged);
+    return typeof input === 'string' ? out[0] : out;
+  }
+
+  /** Tags documents as they arrive (an array, a generator, a stream of lines) and yields each in order, in bounded memory. */
+  async *tagStream(texts: AsyncIterable<string> | Iterable<string>, o: TagOptions = {}): AsyncGenerator<TaggedDocument> {
+    for await (const { tagged } of tagStream(this.ner, this.device, texts, (t) => t, this.streamOptions(o))) yield tagged;
+  }
+
+  /** Strict micro and per-type P/R/F1 on labelled data: a file in any supported format, or sentences ({ tokens, entities }). */
+  async evaluate(data: string | readonly LabelledSentence[], o: TagOptions = {}): Promise<EvalResult & { threshold: number }> {
+    const sentences = typeof data === 'string' ? readSentences(data) : data.map((x, i) => parseRecord(x, x.origin ?? `sentence ${i}`));
+    const s = this.streamOptions(o);
+    const [r] = await evaluateThresholds(this.ner, sentences, this.device, { ...(o.inference ?? {}), mode: s.mode!, dedupe: o.dedupe, batch: o.batch }, [s.threshold!], s.seed, false);
+    return r;
+  }
+
+  /** The model kind's trace of one sentence (DiffusionNER: every layer and every DDIM step). */
+  async trace(sentence: string, o: TagOptions & { values?: boolean } = {}): Promise<unknown> {
+    const tokens = tokenizeText(sentence, this.ner.clitics).map((t) => t.text);
+    const s = this.streamOptions(o);
+    return modelKind(this.kind, this.dir).trace.run(this.ner, this.device, tokens, { threshold: s.threshold, mode: s.mode, dedupe: o.dedupe, seed: s.seed, values: o.values, inference: o.inference });
+  }
+
+  /** The trace as text, as a short summary, or as a self-contained HTML page. */
+  formatTrace(trace: unknown, as: 'text' | 'summary' | 'html' = 'text'): string {
+    return modelKind(this.kind, this.dir).trace[as](trace);
+  }
+
+  /** Frees the model's tensors. */
+  dispose(): void { this.ner.dispose(); }
+}
+
+/** Opens a model folder (config.json, vocab.txt, model.safetensors) or a bundled model by name ('conll2003', 'genia'). */
+export async function loadModel(dirOrName: string, o: LoadOptions = {}): Promise<Model> {
+  const dir = resolveModelDir(dirOrName);
+  const device = await deviceFor(o.device);
+  return new Model(await openModel(dir, device), device, dir);
+}
+
+export interface TrainApiOptions {
+  /** The output folder (default: the config's `out`). */
+  out?: string;
+  device?: DeviceChoice;
+  resume?: boolean;
+  /** Start from a trained model folder's weights. */
+  init?: string;
+  /** Progress: every optimiser step and every epoch's end. */
+  onProgress?: (e: TrainEvent) => void;
+  /** Log lines (default: none; train.log in the output folder has them all). */
+  log?: (line: string) => void;
+}
+
+/** Trains a model from a config file or object (configs/*.json); the best model is at `modelDir`. */
+export async function train(config: string | TrainConfig, o: TrainApiOptions = {}): Promise<TrainResult & { modelDir: string }> {
+  const cfg = typeof config === 'string' ? readTrainConfig(config) : parseTrainConfig(JSON.stringify(config), '(config object)');
+  if (o.out) cfg.out = o.out;
+  cfg.out ??= 'runs/out';
+  const r = await trainModel(cfg, await deviceFor(o.device), { resume: o.resume, init: o.init, onEvent: o.onProgress, log: o.log ?? (() => {}), progress: false });
+  return { ...r, modelDir: `${cfg.out}/model` };
+}
+
+/** Evaluates a model (a Model, a folder or a bundled name) on labelled data. */
+export async function evaluate(model: Model | string, data: string | readonly LabelledSentence[], o: TagOptions & LoadOptions = {}): Promise<EvalResult & { threshold: number }> {
+  const m = typeof model === 'string' ? await loadModel(model, o) : model;
+  try { return await m.evaluate(data, o); } finally { if (m !== model) m.dispose(); }
+}

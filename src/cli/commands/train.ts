@@ -1,0 +1,38 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FilterMode } from '../../ner/spans.js';
+import { readSentences } from '../../ner/data.js';
+import { DEFAULT_KIND, modelKind, readTrainConfig, train } from '../../models/index.js';
+import type { Command } from '../command.js';
+import { deviceOf } from '../common.js';
+import { UsageError } from '../parse.js';
+
+export const trainCommand: Command = {
+  name: 'train',
+  usage: 'train --config FILE [--out DIR] [--resume] [--init DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]\n       diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...',
+  summary: 'Trains a model: from a config (configs/*.json; model.kind picks the model), or from data files with the default settings. Writes OUT/model (the best epoch on dev), checkpoints, train.log, steps.jsonl and metrics.json.',
+  flags: ['config', 'train', 'dev', 'test', 'types', 'mode', 'out', 'resume', 'init', 'max-steps', 'epochs', 'lr', 'seed', 'keep-epoch-models', 'device'],
+  positionals: false,
+  async run({ values }) {
+    if (!values.config && !values.train) throw new UsageError('train needs --config FILE or --train FILE');
+    if (values.config && (values.train || values.dev || values.test || values.types)) throw new UsageError('train takes --config FILE or data files (--train/--dev/--test/--types), not both');
+    if (values.config && values.mode) throw new UsageError(`train takes --mode only with data files; with --config the config's eval.mode says it (${values.config})`);
+    const data = { train: values.train as string, ...(values.dev ? { dev: values.dev as string } : {}), ...(values.test ? { test: values.test as string } : {}), ...(values.types ? { types: values.types as string } : {}) };
+    const cfg = values.config ? readTrainConfig(values.config as string) : modelKind(DEFAULT_KIND, 'train').defaultTrainConfig(data, values.mode as FilterMode | undefined);
+    for (const k of ['train', 'dev', 'test', 'types'] as const) {
+      for (const f of [cfg.data[k] ?? []].flat()) if (!existsSync(f)) throw new Error(`${f}: no such file (data.${k})`);
+    }
+    cfg.out = (values.out as string | undefined) ?? cfg.out ?? 'runs/out';
+    if (existsSync(cfg.out) && !statSync(cfg.out).isDirectory()) throw new Error(`${cfg.out}: is a file, not a folder (--out)`);
+    if (values['max-steps'] !== undefined) cfg.train.maxSteps = values['max-steps'] as number;
+    if (values.epochs !== undefined) cfg.train.epochs = values.epochs as number;
+    if (values.lr !== undefined) cfg.train.lr = values.lr as number;
+    if (values.seed !== undefined) cfg.train.seed = values.seed as number;
+    if (values['keep-epoch-models']) cfg.train.keepEpochModels = true;
+    const init = values.init as string | undefined;
+    if (init && !existsSync(init)) throw new Error(`${init}: no such model folder (--init)`);
+    if (init && !existsSync(join(init, 'vocab.txt'))) throw new Error(`${init}: not a model folder (no vocab.txt) (--init)`);
+    for (const k of ['train', 'dev', 'test'] as const) for (const f of [cfg.data[k] ?? []].flat()) readSentences(f);
+    await train(cfg, await deviceOf(values), { resume: !!values.resume, ...(init ? { init } : {}), progress: process.stderr.isTTY ? true : 'lines' });
+  },
+};

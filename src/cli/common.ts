@@ -1,0 +1,58 @@
+/** What several commands share: the device, a model folder with its recorded choices, and the decoding and inference settings from the flags. */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { getDevice, type Device } from '../tensor/device.js';
+import { DEFAULT_MODE } from '../ner/defaults.js';
+import { readSelection, type Selection } from '../ner/selection.js';
+import type { FilterMode } from '../ner/spans.js';
+import type { InferenceSettings, NerModel } from '../ner/contract.js';
+import { openModel, resolveModelDir } from '../models/index.js';
+import { UsageError, type FlagValue } from './parse.js';
+
+export type Values = Record<string, FlagValue>;
+
+/** The device the flags or DNER_DEVICE name (webgpu by default); inputs are checked before it starts. */
+export async function deviceOf(values: Values): Promise<Device> {
+  const kind = (values.device as string | undefined) ?? process.env.DNER_DEVICE ?? 'webgpu';
+  if (kind !== 'cpu' && kind !== 'webgpu') throw new UsageError(`DNER_DEVICE must be cpu or webgpu, got '${kind}'`);
+  return getDevice(kind);
+}
+
+/** A model folder named by --model (a path or a bundled model's name) and its selection.json, checked before any work. */
+export function modelDirOf(command: string, values: Values): { dir: string; selection?: Selection } {
+  if (typeof values.model !== 'string') throw new UsageError(`${command} needs --model DIR (a model folder, or a bundled model's name: diffusionner models)`);
+  const dir = resolveModelDir(values.model);
+  return { dir, selection: readSelection(dir) };
+}
+
+export async function loadModelOf(dir: string, device: Device): Promise<NerModel> {
+  return openModel(dir, device);
+}
+
+/**
+ * Decoding as the flags say, else as the model folder's selection.json records (the φ chosen on dev and
+ * the filtering it was trained with), else the model's default and flat filtering.
+ */
+export function decodingOf(values: Values, model: NerModel, selection: Selection | undefined): { threshold: number; mode: FilterMode; dedupe: boolean } {
+  return {
+    threshold: (values.threshold as number | undefined) ?? selection?.threshold ?? model.defaultThreshold,
+    mode: ((values.mode as FilterMode | undefined) ?? selection?.mode ?? DEFAULT_MODE),
+    dedupe: !!values.dedupe,
+  };
+}
+
+/** The model's inference settings given as flags (γ, K, η); the model fills in the rest. */
+export function inferenceOf(values: Values): InferenceSettings {
+  const out: InferenceSettings = {};
+  if (values.gamma !== undefined) out.steps = values.gamma;
+  if (values['k-eval'] !== undefined) out.proposals = values['k-eval'];
+  if (values.eta !== undefined) out.eta = values.eta;
+  return out;
+}
+
+/** An output file's folder must exist before the work starts, not be found missing after it. */
+export function checkOutputPath(file: string, flag: string): void {
+  const folder = dirname(resolve(file));
+  if (!existsSync(folder)) throw new Error(`${file}: its folder ${folder} does not exist (${flag})`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new Error(`${file}: is a folder (${flag})`);
+}

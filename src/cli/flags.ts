@@ -1,0 +1,57 @@
+/**
+ * Every flag of the `diffusionner` command, once: its value, the range it accepts and the words that
+ * explain it. Each command's parser, its checks and its --help read this table (a command may narrow a
+ * flag, as eval does to take lists).
+ */
+import { FILTER_MODES } from '../ner/spans.js';
+
+/** How a flag's value is read and checked. */
+export type ValueRule =
+  | { int: number; max?: number }
+  | { number: 'positive' | 'nonneg' }
+  | { list: 'int' | 'nonneg'; min?: number; max?: number }
+  | { choice: readonly string[] }
+  | 'path' | 'text' | 'min-score';
+
+export interface FlagSpec { type: 'string' | 'boolean'; arg?: string; value?: ValueRule; help: string }
+
+export const FLAGS = {
+  // what to read and write
+  config: { type: 'string', arg: 'FILE', value: 'path', help: 'a training config (configs/*.json); its data paths are relative to the file' },
+  train: { type: 'string', arg: 'FILE', value: 'path', help: 'training data (.jsonl, official .json, or CoNLL columns), with the default settings instead of a config' },
+  dev: { type: 'string', arg: 'FILE', value: 'path', help: 'dev data: chooses the epoch and the threshold' },
+  test: { type: 'string', arg: 'FILE', value: 'path', help: 'test data, scored once at the end with the model chosen on dev' },
+  types: { type: 'string', arg: 'FILE', value: 'path', help: 'the entity types (a JSON list, the official types file, or one per line); default: those of the training data' },
+  out: { type: 'string', arg: 'DIR', value: 'path', help: 'the output folder' },
+  model: { type: 'string', arg: 'DIR|NAME', value: 'path', help: 'a model folder, or the name of a bundled model (diffusionner models lists them)' },
+  data: { type: 'string', arg: 'FILE', value: 'path', help: 'the data to score (.jsonl, official .json, or CoNLL columns)' },
+  file: { type: 'string', arg: 'FILE', value: 'path', help: 'read the text from this file (one sentence per line) instead of the arguments or stdin' },
+  init: { type: 'string', arg: 'DIR', value: 'path', help: 'start from this model folder\'s weights and settings (a warm restart or fine-tuning); fresh optimiser and schedule' },
+  json: { type: 'boolean', help: 'print JSON instead of text' },
+  html: { type: 'string', arg: 'FILE', value: 'path', help: 'also write the trace as a self-contained HTML page' },
+  // training
+  resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint, exactly' },
+  epochs: { type: 'string', arg: 'N', value: { int: 1 }, help: 'epochs to train (overrides the config)' },
+  'max-steps': { type: 'string', arg: 'N', value: { int: 1 }, help: 'stop after N optimiser steps (a quick try; the schedule is sized to N)' },
+  lr: { type: 'string', arg: 'X', value: { number: 'positive' }, help: 'the peak learning rate (overrides the config)' },
+  'keep-epoch-models': { type: 'boolean', help: 'also keep every epoch\'s model as OUT/epochs/epoch-N (for diffusionner average)' },
+  // inference
+  gamma: { type: 'string', arg: 'N', value: { int: 1, max: 1000 }, help: 'γ: DDIM denoising steps at inference (default 5; more steps refine the spans further)' },
+  'k-eval': { type: 'string', arg: 'N', value: { int: 1, max: 4096 }, help: 'K: noisy spans sampled per sentence at inference (default: the model\'s K, 60 for the bundled models)' },
+  eta: { type: 'string', arg: 'X', value: { number: 'nonneg' }, help: 'η: DDIM noise at each step (1, the official sampler; 0 is deterministic DDIM)' },
+  threshold: { type: 'string', arg: 'X', value: { number: 'nonneg' }, help: 'φ: keep a span when P(left) + P(right) + P(type) exceeds this (0..3; default: the φ chosen on dev in selection.json, else 2.5)' },
+  mode: { type: 'string', arg: 'flat|nested', value: { choice: FILTER_MODES }, help: 'flat: no two entities share a word; nested: entities may nest but not cross (default: selection.json\'s, else flat)' },
+  dedupe: { type: 'boolean', help: 'the paper\'s de-duplication: of spans with identical boundaries keep the most probable type' },
+  seed: { type: 'string', arg: 'N', value: { int: 0 }, help: 'random seed (inference: the DDIM noise; train: overrides the config)' },
+  'min-score': { type: 'string', arg: 'X|TYPE=X,...', value: 'min-score', help: 'drop entities whose score (confidence in [0, 1]) is below X; per type with TYPE=X, e.g. 0.5,PER=0.8' },
+  'max-words': { type: 'string', arg: 'N', value: { int: 1 }, help: 'cut sentences longer than N words into pieces (default 256)' },
+  values: { type: 'boolean', help: 'also record every module\'s tensor values (large)' },
+  // other
+  device: { type: 'string', arg: 'webgpu|cpu', value: { choice: ['webgpu', 'cpu'] }, help: 'where to compute (default webgpu; cpu is the plain-TypeScript reference, slower)' },
+  f16: { type: 'boolean', help: 'store the weights as f16 (half the size)' },
+  shape: { type: 'string', arg: 'a,b,...', value: { list: 'int', min: 1 }, help: 'the kernel\'s problem size' },
+  list: { type: 'boolean', help: 'list the kernels' },
+  help: { type: 'boolean', help: 'show this help' },
+} satisfies Record<string, FlagSpec>;
+
+export type FlagName = keyof typeof FLAGS;

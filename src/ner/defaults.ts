@@ -1,0 +1,11 @@
+/** The task's defaults, one source each: every command, the API and the trainer read them here. */
+import type { FilterMode } from './spans.js';
+
+/** Sentences longer than this are cut into pieces for training and prediction. */
+export const MAX_WORDS = 256;
+/** Sentences per inference batch (eval, predict, the trainer's dev and test evaluation). */
+export const EVAL_BATCH = 16;
+/** Filtering when neither a flag nor the model folder's selection.json says otherwise. */
+export const DEFAULT_MODE: FilterMode = 'flat';
+/** The seed of inference randomness (DDIM noise) when none is given. */
+export const DEFAULT_SEED = 0;

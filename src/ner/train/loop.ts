@@ -1,0 +1,209 @@
+/**
+ * Training any model of the toolkit: seeded shuffling per epoch, AdamW (Hugging Face style: no bias
+ * correction, decay after the step, no decay for biases and LayerNorm weights), linear warm-up/decay,
+ * global-norm clipping, dev evaluation every epoch with the threshold chosen on dev, the best dev model
+ * kept as a model folder, test evaluation at the end, progress with ETA and sentences/s, a log file and
+ * metrics JSON, crash-safe checkpoints every N steps and at every epoch end (resumable: model, optimizer,
+ * schedule position, data order and RNG), and skipped steps on a non-finite loss or gradient.
+ * The run's set-up (data, model, optimiser) is in setup.ts; this file is the epoch loop.
+ */
+import { appendFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { clipGradNorm, linearWarmupDecay, twoStageSchedule } from '../../nn/optim.js';
+import { saveModelFolder, writeFileAtomic } from '../../nn/folder.js';
+import type { Device } from '../../tensor/device.js';
+import type { TrainConfig } from '../config.js';
+import type { ModelFactory, NerModel } from '../contract.js';
+import type { Sentence } from '../data.js';
+import { chooseThreshold, readSelection, type Selection } from '../selection.js';
+import { saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { evaluate, evaluateThresholds, type EvalResult } from './evaluate.js';
+import { type ProgressMode, progressBar, progressLine } from './progress.js';
+import { type Run, setUpRun } from './setup.js';
+
+export interface TrainOptions {
+  log?: (line: string) => void;
+  /** Continue from out/checkpoint.json when it exists. */
+  resume?: boolean;
+  /**
+   * Start from the weights of a trained model folder (a warm restart or fine-tuning): its vocabulary,
+   * characters and model settings replace the config's model section; optimiser and schedule start afresh.
+   * A checkpoint to resume from takes precedence.
+   */
+  init?: string;
+  /**
+   * Progress on stderr: `true` redraws a bar (default when stderr is a terminal); `'lines'` writes a plain
+   * line at every checkpoint, before each evaluation and at each tenth of it, for logs of background runs;
+   * `false` is silent.
+   */
+  progress?: ProgressMode;
+  /** Called before each optimiser step's forward pass with the step number (for tests and debugging). */
+  beforeStep?: (step: number, model: NerModel) => void;
+  /** Called after each optimiser step and at each epoch's end (the public API's progress events). */
+  onEvent?: (e: TrainEvent) => void;
+}
+
+export type TrainEvent =
+  | { type: 'step'; epoch: number; step: number; totalSteps: number; loss: number; terms: Record<string, number>; lr: number }
+  | { type: 'epoch'; epoch: number; seconds: number; dev?: { f1: number; threshold: number } };
+
+export interface TrainResult { dev?: EvalResult; test?: EvalResult; steps: number }
+
+/** A run in progress: its set-up, and what the loop keeps between steps. */
+interface Loop {
+  run: Run; o: TrainOptions; progressMode: ProgressMode; stepsFile: string;
+  /** Consecutive non-finite steps. */
+  badInARow: number;
+  bestDev?: EvalResult;
+  testResult?: Record<string, unknown>;
+}
+
+export async function train(factory: ModelFactory, cfg: TrainConfig, device: Device, o: TrainOptions = {}): Promise<TrainResult> {
+  const run = await setUpRun(factory, cfg, device, o);
+  const { st } = run;
+  const loop: Loop = {
+    run, o, progressMode: o.progress ?? process.stderr.isTTY ?? false, badInARow: 0,
+    // One line per optimiser step; a resumed run appends again from its checkpoint's step.
+    stepsFile: join(cfg.out, 'steps.jsonl'),
+    bestDev: (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined),
+  };
+  while (st.epoch <= cfg.train.epochs && st.step < run.total) {
+    const { finished, seconds } = await trainEpoch(loop);
+    const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: seconds, trainSentencesPerSecond: st.seen / seconds };
+    const r = await endOfEpoch(run, seconds, loop.progressMode);
+    const folder = join(cfg.out, 'model');
+    if (r.dev) entry.dev = r.dev;
+    if (!r.dev || r.dev.micro.f1 > st.best) {
+      if (r.dev) { st.best = r.dev.micro.f1; loop.bestDev = r.dev; }
+      await saveModelFolder(folder, run.model, run.folderConfig, run.filesWith(r.selection));
+    }
+    o.onEvent?.({ type: 'epoch', epoch: st.epoch, seconds, ...(r.dev ? { dev: { f1: r.dev.micro.f1, threshold: r.dev.threshold } } : {}) });
+    if (cfg.train.keepEpochModels && finished) await saveModelFolder(join(cfg.out, 'epochs', `epoch-${st.epoch}`), run.model, run.folderConfig, run.filesWith(r.selection));
+    st.metrics.push(entry);
+    writeMetrics(loop, 'training');
+    // The epoch's end (after its dev evaluation) is a checkpoint too: a resumed run starts the next epoch.
+    if (!finished) { await checkpoint(loop); break; }
+    st.next = 0; st.order = []; st.epoch++;
+    await checkpoint(loop);
+  }
+  const test = await testAndFinish(loop, factory);
+  return { dev: loop.bestDev, test, steps: st.step };
+}
+
+/** Saves a checkpoint, unless the last steps were non-finite: then the last good checkpoint stays the latest. */
+async function checkpoint(loop: Loop): Promise<void> {
+  if (loop.badInARow > 0) return;
+  const { run } = loop, st = run.st;
+  st.rng = run.rng.state; st.optimizerSteps = run.opt.stepCount; st.inputs ??= run.inputs;
+  await saveCheckpoint(run.cfg.out, run.model, run.folderConfig, run.folderFiles, run.opt, st);
+}
+
+/**
+ * metrics.json: `training` until the run ends, then `done` (every epoch, and test when there is one) or
+ * `stopped` (train.maxSteps), so a script waiting on the run can tell an epoch's end from the run's.
+ */
+function writeMetrics(loop: Loop, state: 'training' | 'done' | 'stopped'): void {
+  const { testResult } = loop;
+  writeFileAtomic(join(loop.run.cfg.out, 'metrics.json'), JSON.stringify({ state, epochs: loop.run.st.metrics, ...(testResult ? { test: testResult } : {}) }, null, 1));
+}
+
+/** The rest of the current epoch (from a resumed position too), up to train.maxSteps; its seconds so far include earlier segments. */
+async function trainEpoch(loop: Loop): Promise<{ finished: boolean; seconds: number }> {
+  const { run, progressMode } = loop, { cfg, st } = run;
+  if (st.next === 0) { st.order = run.rng.shuffle(run.trainSet.map((_, i) => i)); st.lossSum = 0; st.seen = 0; st.epochSeconds = 0; }
+  const bert = run.model.encoder.bert;
+  if (bert) {
+    // Warm-up freezing: BERT is frozen until epoch splitEpoch + 1 (the official `epoch >= split_epoch`, 0-based).
+    bert.freeze(st.epoch <= run.split);
+    if (st.epoch === run.split + 1 && st.next === 0 && run.split > 0) run.say(`epoch ${st.epoch}: BERT unfrozen`);
+  }
+  let t0 = performance.now();
+  const elapsed = () => st.epochSeconds + (performance.now() - t0) / 1000;
+  const meanLoss = () => `loss ${(st.lossSum / Math.max(1, st.seen / cfg.train.batch)).toFixed(3)}`;
+  while (st.next < st.order.length && st.step < run.total) {
+    const batch = st.order.slice(st.next, st.next + cfg.train.batch).map((j) => run.trainSet[j]);
+    st.next += cfg.train.batch;
+    // The official code skips a batch with no gold entity (no backward, no optimiser step).
+    if (batch.every((x) => x.entities.length === 0)) continue;
+    if (!(await trainStep(loop, batch))) continue;
+    if (progressMode === true && (st.step % 10 === 0 || st.next >= st.order.length)) {
+      progressBar(`epoch ${st.epoch}`, Math.min(st.next, st.order.length), st.order.length, performance.now() - 1000 * elapsed(), meanLoss());
+    }
+    if (st.step % run.checkpointEvery === 0) {
+      if (progressMode === 'lines') process.stderr.write(progressLine(`epoch ${st.epoch}`, st.next, st.order.length, elapsed(), meanLoss()) + '\n');
+      st.epochSeconds = elapsed(); t0 = performance.now();
+      await checkpoint(loop);
+    }
+  }
+  if (progressMode === true) process.stderr.write('\n');
+  const finished = st.next >= st.order.length;
+  if (!finished) run.say(`stopping after ${st.step} steps (maxSteps)`);
+  return { finished, seconds: elapsed() };
+}
+
+/** One optimiser step on a batch; false when it was skipped for a non-finite loss or gradient (too many in a row end the run). */
+async function trainStep(loop: Loop, batch: Sentence[]): Promise<boolean> {
+  const { run, o } = loop, { cfg, st, model, opt } = run;
+  o.beforeStep?.(st.step + 1, model);
+  const b = model.batch(batch, run.device);
+  const l = await model.lossAndBackward(b, cfg.train);
+  model.disposeBatch(b);
+  const { norm, scale } = await clipGradNorm(model.parameters(), cfg.train.maxGradNorm ?? 1);
+  st.step++;
+  st.seen += batch.length;
+  if (!Number.isFinite(l.total) || !Number.isFinite(norm)) {
+    opt.zeroGrad();
+    st.skippedSteps++;
+    run.say(`step ${st.step}: non-finite ${Number.isFinite(norm) ? 'loss' : 'gradient'}, step skipped (${st.skippedSteps} so far)`);
+    if (++loop.badInARow >= (cfg.train.maxBadSteps ?? 20)) {
+      opt.dispose();
+      throw new Error(`${loop.badInARow} non-finite steps in a row at step ${st.step}: stopping; the last good checkpoint is in ${cfg.out} (lower the learning rate)`);
+    }
+    return false;
+  }
+  loop.badInARow = 0;
+  opt.lr = cfg.train.lr * (run.split > 0 ? twoStageSchedule(st.step - 1, run.u1, run.total - run.u1, cfg.train.warmup ?? 0.1) : linearWarmupDecay(st.step - 1, run.warmup, run.total));
+  opt.step(scale);
+  opt.zeroGrad();
+  st.lossSum += l.total;
+  appendFileSync(loop.stepsFile, JSON.stringify({ step: st.step, loss: l.total, ...l.terms, lr: opt.lr, gradNorm: norm }) + '\n');
+  o.onEvent?.({ type: 'step', epoch: st.epoch, step: st.step, totalSteps: run.total, loss: l.total, terms: l.terms, lr: opt.lr });
+  return true;
+}
+
+/** Test evaluation of the best dev model (or the last one) at its chosen φ, the final metrics, and the model's release. */
+async function testAndFinish(loop: Loop, factory: ModelFactory): Promise<EvalResult | undefined> {
+  const { run } = loop, { cfg, st, model } = run;
+  let test: EvalResult | undefined;
+  const folder = join(cfg.out, 'model');
+  if (run.testSet) {
+    const bestModel = existsSync(join(folder, 'config.json')) ? await factory.load(folder, run.device) : model;
+    const threshold = (bestModel !== model ? readSelection(folder)?.threshold : undefined) ?? run.phis[0];
+    test = await evaluate(bestModel, run.testSet, run.device, { ...cfg.eval, threshold }, run.seed, loop.progressMode);
+    run.say(`test (${run.devSet ? 'best dev model' : 'last model'}, φ ${threshold}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)} (${test.sentencesPerSecond.toFixed(1)} sent/s)`);
+    if (bestModel !== model) bestModel.dispose();
+    loop.testResult = { threshold, ...test };
+  }
+  writeMetrics(loop, st.epoch > cfg.train.epochs ? 'done' : 'stopped');
+  run.opt.dispose();
+  model.dispose();
+  if (existsSync(join(folder, 'config.json'))) run.say(`saved: ${folder} (${run.devSet ? 'the best epoch on dev, with its φ' : 'the last epoch'} in selection.json); try it with npx diffusionner predict --model ${folder} "some text"`);
+  return test;
+}
+
+/** An epoch's dev evaluation at every candidate φ and the choice among them, or the configured φ without dev. */
+async function endOfEpoch(run: Run, epochSecs: number, progressMode: ProgressMode): Promise<{ dev?: EvalResult & { threshold: number }; selection: Selection }> {
+  const { cfg, st, devSet, say } = run;
+  const rate = `${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s`;
+  if (!devSet) {
+    say(`epoch ${st.epoch}: ${rate}`);
+    return { selection: { threshold: run.phis[0], split: 'none (the configured φ; no dev set)', f1ByThreshold: {}, mode: cfg.eval.mode } };
+  }
+  if (progressMode === 'lines') process.stderr.write(`epoch ${st.epoch}: evaluating dev (${devSet.length} sentences)\n`);
+  const sweep = await evaluateThresholds(run.model, devSet, run.device, cfg.eval, run.phis, run.seed, progressMode);
+  const r = chooseThreshold(sweep, run.model.defaultThreshold);
+  const f1ByThreshold = Object.fromEntries(sweep.map((x) => [String(x.threshold), Number(x.micro.f1.toFixed(2))]));
+  const at = sweep.length > 1 ? ` at φ ${r.threshold} (F1 by φ: ${sweep.map((x) => `${x.threshold} → ${x.micro.f1.toFixed(2)}`).join(', ')})` : '';
+  say(`epoch ${st.epoch}: ${rate}; dev P ${r.micro.precision.toFixed(2)} R ${r.micro.recall.toFixed(2)} F1 ${r.micro.f1.toFixed(2)}${at} (${r.sentencesPerSecond.toFixed(1)} sent/s)`);
+  return { dev: r, selection: { threshold: r.threshold, split: 'dev', f1ByThreshold, mode: cfg.eval.mode } };
+}
