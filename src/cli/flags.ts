@@ -35,6 +35,7 @@ export const FLAGS = {
   'max-steps': { type: 'string', arg: 'N', value: { int: 1 }, help: 'stop after N optimiser steps (a quick try; the schedule is sized to N)' },
   lr: { type: 'string', arg: 'X', value: { number: 'positive' }, help: 'the peak learning rate (overrides the config)' },
   'keep-epoch-models': { type: 'boolean', help: 'also keep every epoch\'s model as OUT/epochs/epoch-N (for diffusionner average)' },
+  reschedule: { type: 'boolean', help: 'with --resume: accept a changed --epochs or --max-steps (the learning-rate schedule is re-sized, so the run is no longer the one that began)' },
   // inference
   gamma: { type: 'string', arg: 'N', value: { int: 1, max: 1000 }, help: 'γ: DDIM denoising steps at inference (default 5; more steps refine the spans further)' },
   'k-eval': { type: 'string', arg: 'N', value: { int: 1, max: 4096 }, help: 'K: noisy spans sampled per sentence at inference (default: the model\'s K, 60 for the bundled models)' },
@@ -47,6 +48,7 @@ export const FLAGS = {
   'max-words': { type: 'string', arg: 'N', value: { int: 1 }, help: 'cut sentences longer than N words into pieces (default 256)' },
   values: { type: 'boolean', help: 'also record every module\'s tensor values (large)' },
   // other
+  'no-verify': { type: 'boolean', help: 'load the model even if model.safetensors does not match its model.safetensors.sha256' },
   device: { type: 'string', arg: 'webgpu|cpu', value: { choice: ['webgpu', 'cpu'] }, help: 'where to compute (default webgpu; cpu is the plain-TypeScript reference, slower)' },
   f16: { type: 'boolean', help: 'store the weights as f16 (half the size)' },
   shape: { type: 'string', arg: 'a,b,...', value: { list: 'int', min: 1 }, help: 'the kernel\'s problem size' },
