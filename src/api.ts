@@ -9,7 +9,8 @@
  *   for (const e of doc.entities) console.log(e.type, e.text, e.start, e.end, e.score);
  *   model.dispose();
  *
- * Until sentence splitting arrives, each line of a text is one sentence.
+ * A document is split into sentences (its lines never share one) and words; a sentence longer than
+ * `maxWords` is tagged in overlapping windows.
  */
 import { type Device, type DeviceKind, getDevice } from './tensor/device.js';
 import type { InferenceSettings, NerModel } from './ner/contract.js';
@@ -19,7 +20,7 @@ import { type MinScore, type TagOptions as StreamOptions, tagStream, type Tagged
 import { readSelection, type Selection } from './ner/selection.js';
 import type { FilterMode } from './ner/spans.js';
 import { evaluateThresholds, type EvalResult } from './ner/train/evaluate.js';
-import type { TrainEvent, TrainResult } from './ner/train/loop.js';
+import type { TrainEvent, TrainOptions, TrainResult } from './ner/train/loop.js';
 import { tokenizeText } from './text/tokenize.js';
 import { modelKind, openModel, parseTrainConfig, readTrainConfig, resolveModelDir, train as trainModel, type TrainConfig } from './models/index.js';
 
@@ -43,7 +44,11 @@ async function deviceFor(choice: DeviceChoice | undefined): Promise<Device> {
   }
 }
 
-export interface LoadOptions { device?: DeviceChoice }
+export interface LoadOptions {
+  device?: DeviceChoice;
+  /** Check model.safetensors against the folder's model.safetensors.sha256 (default true): a mismatch is an error. */
+  verify?: boolean;
+}
 
 /** Decoding and inference for tag, evaluate and trace; unset fields come from the folder's selection.json, then the model's defaults. */
 export interface TagOptions {
@@ -57,7 +62,7 @@ export interface TagOptions {
   seed?: number;
   /** Sentences per device batch (default 16). */
   batch?: number;
-  /** Sentences longer than this many words are cut into pieces (default 256). */
+  /** Sentences longer than this many words are tagged in overlapping windows of this many (default 256). */
   maxWords?: number;
   dedupe?: boolean;
 }
@@ -128,10 +133,10 @@ export class Model {
 export async function loadModel(dirOrName: string, o: LoadOptions = {}): Promise<Model> {
   const dir = resolveModelDir(dirOrName);
   const device = await deviceFor(o.device);
-  return new Model(await openModel(dir, device), device, dir);
+  return new Model(await openModel(dir, device, undefined, { verify: o.verify }), device, dir);
 }
 
-export interface TrainApiOptions {
+export interface TrainApiOptions extends Pick<TrainOptions, 'reschedule' | 'stopSignal'> {
   /** The output folder (default: the config's `out`). */
   out?: string;
   device?: DeviceChoice;
@@ -149,7 +154,7 @@ export async function train(config: string | TrainConfig, o: TrainApiOptions = {
   const cfg = typeof config === 'string' ? readTrainConfig(config) : parseTrainConfig(JSON.stringify(config), '(config object)');
   if (o.out) cfg.out = o.out;
   cfg.out ??= 'runs/out';
-  const r = await trainModel(cfg, await deviceFor(o.device), { resume: o.resume, init: o.init, onEvent: o.onProgress, log: o.log ?? (() => {}), progress: false });
+  const r = await trainModel(cfg, await deviceFor(o.device), { resume: o.resume, reschedule: o.reschedule, stopSignal: o.stopSignal, init: o.init, onEvent: o.onProgress, log: o.log ?? (() => {}), progress: false });
   return { ...r, modelDir: `${cfg.out}/model` };
 }
 

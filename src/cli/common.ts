@@ -8,6 +8,7 @@ import type { FilterMode } from '../ner/spans.js';
 import type { InferenceSettings, NerModel } from '../ner/contract.js';
 import { openModel, resolveModelDir } from '../models/index.js';
 import { UsageError, type FlagValue } from './parse.js';
+import { showCompileProgress } from './compile-progress.js';
 
 export type Values = Record<string, FlagValue>;
 
@@ -15,7 +16,11 @@ export type Values = Record<string, FlagValue>;
 export async function deviceOf(values: Values): Promise<Device> {
   const kind = (values.device as string | undefined) ?? process.env.DNER_DEVICE ?? 'webgpu';
   if (kind !== 'cpu' && kind !== 'webgpu') throw new UsageError(`DNER_DEVICE must be cpu or webgpu, got '${kind}'`);
-  return getDevice(kind);
+  const device = await getDevice(kind);
+  // The command's process ends when its work does; the summary line comes with it.
+  const progress = showCompileProgress(device);
+  process.once('exit', () => progress.done());
+  return device;
 }
 
 /** A model folder named by --model (a path or a bundled model's name) and its selection.json, checked before any work. */
@@ -25,8 +30,9 @@ export function modelDirOf(command: string, values: Values): { dir: string; sele
   return { dir, selection: readSelection(dir) };
 }
 
-export async function loadModelOf(dir: string, device: Device): Promise<NerModel> {
-  return openModel(dir, device);
+/** Opens the model folder, its weights checked against model.safetensors.sha256 unless --no-verify is given. */
+export async function loadModelOf(dir: string, device: Device, values: Values = {}): Promise<NerModel> {
+  return openModel(dir, device, undefined, { verify: !values['no-verify'] });
 }
 
 /**

@@ -57,4 +57,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).then(() => process.exit(0), (e: Error) => die(e.message.split('\n')[0]));
+// Exit once stdout has taken everything: output piped to another program may still be in flight.
+main(process.argv.slice(2)).then(() => process.stdout.write('', () => process.exit(0)), (e: Error) => die(e.message.split('\n')[0]));

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../api.js';
 import { BUNDLED_MODELS } from '../models/index.js';
+import { showCompileProgress } from './compile-progress.js';
 
 // DNER_MODEL points at another model folder (tests use it).
 const MODEL = process.env.DNER_MODEL ?? join(BUNDLED_MODELS, 'conll2003');
@@ -20,14 +21,17 @@ const EXAMPLES = [
 ];
 
 const t0 = performance.now();
-const text = process.argv.slice(2).join(' ').trim();
-const lines = (text ? text.split('\n') : EXAMPLES).filter((l) => l.trim());
-if (!lines.length) { console.error('npm start: nothing to tag (give a sentence: npm start -- "Obama visited Paris .")'); process.exit(2); }
+// Several quoted arguments are several documents; bare words are one document the shell split.
+const args = process.argv.slice(2);
+const given = args.length > 1 && args.some((a) => /\s/.test(a)) ? args : [args.join(' ')];
+const texts = (args.length ? given : EXAMPLES).filter((t) => t.trim());
+if (!texts.length) { console.error('npm start: nothing to tag (give a sentence: npm start -- "Obama visited Paris .")'); process.exit(2); }
 if (!existsSync(join(MODEL, 'config.json'))) {
   console.error(`npm start: the bundled model is missing (${MODEL}). Train one: npx diffusionner train --config configs/conll2003.json, then npx diffusionner export --model runs/conll2003/model --out models/conll2003 --f16`);
   process.exit(2);
 }
 const model = await loadModel(MODEL, { device: (process.env.DNER_DEVICE as 'cpu' | 'webgpu' | undefined) ?? 'auto' });
+const compiling = showCompileProgress(model.device);
 const rep = model.device.kind === 'webgpu' ? `WebGPU: ${model.device.backend.report.description}` : 'cpu device';
 console.log(`DiffusionNER (from-scratch encoder, trained on CoNLL-2003; ${model.ner.parameterCount().toLocaleString('en')} parameters) on ${rep}`);
 // provenance.json records how the bundled model was made and what it scores (docs/RESULTS.md).
@@ -40,16 +44,19 @@ const phi = model.selection?.threshold ?? model.ner.defaultThreshold;
 const trained = prov.bestEpoch && prov.bestEpoch !== prov.epochs ? `epoch ${prov.bestEpoch} of ${prov.epochs}, the best on dev` : `${prov.epochs ?? '?'} epoch(s)`;
 if (prov.test) console.log(`(trained by \`${prov.command}\`: ${trained}${prov.then ? `, then ${prov.then}` : ''}; CoNLL-2003 test P ${prov.test.precision.toFixed(1)} R ${prov.test.recall.toFixed(1)} F1 ${prov.test.f1.toFixed(1)} at φ ${phi}; see docs/RESULTS.md)`);
 console.log('');
-const docs = await model.tag(lines.join('\n'));
-for (const [i, s] of docs.sentences.entries()) {
-  const ents = docs.entities.filter((e) => e.sentence === i).map((e) => `${e.text} [${e.type}]`);
-  console.log(`${s.tokens.join(' ')}\n  -> ${ents.length ? ents.join(', ') : '(no entities)'}`);
+const docs = await model.tag(texts);
+for (const doc of docs) {
+  for (const [i, s] of doc.sentences.entries()) {
+    const ents = doc.entities.filter((e) => e.sentence === i).map((e) => `${e.text} [${e.type}]`);
+    console.log(`${s.tokens.join(' ')}\n  -> ${ents.length ? ents.join(', ') : '(no entities)'}`);
+  }
 }
-const first = docs.sentences[0].tokens.join(' ');
+const first = docs.find((d) => d.sentences.length)!.sentences[0].tokens.join(' ');
 console.log(`\nThe first sentence. ${model.formatTrace(await model.trace(first), 'summary')}`);
 const quoted = JSON.stringify(first);
 console.log(`\nFull trace (every layer, every span): npx diffusionner trace --model conll2003 ${quoted}`);
 console.log(`HTML view of the denoising:          npx diffusionner trace --model conll2003 ${quoted} --html trace.html`);
+compiling.done();
 console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 model.dispose();
 process.exit(0);

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { MinScore } from '../ner/predict.js';
+import { editDistance } from '../text/edit-distance.js';
 import { FLAGS, type FlagName, type FlagSpec, type ValueRule } from './flags.js';
 
 export class UsageError extends Error {}
@@ -67,17 +68,6 @@ function parseMinScore(flag: string, raw: string): MinScore {
     out[m[1] ?? '*'] = v;
   }
   return Object.keys(out).length === 1 && '*' in out ? out['*'] : out;
-}
-
-/** Levenshtein distance, for suggesting the flag a misspelt one meant. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /**

@@ -69,15 +69,18 @@ export function readFolderConfig(dir: string): { config: Record<string, unknown>
   return { config: config as Record<string, unknown>, kind, file };
 }
 
-/** Opens a model folder of any kind (a path or a bundled model's name): config.json, vocab.txt, model.safetensors. */
-export async function openModel(dirOrName: string, device: Device, rng?: RNG): Promise<NerModel> {
+/**
+ * Opens a model folder of any kind (a path or a bundled model's name): config.json, vocab.txt, model.safetensors,
+ * checked against model.safetensors.sha256 unless `verify` is false.
+ */
+export async function openModel(dirOrName: string, device: Device, rng?: RNG, o: { verify?: boolean } = {}): Promise<NerModel> {
   const dir = resolveModelDir(dirOrName);
   if (!statSync(dir).isDirectory()) throw new Error(`${dir}: not a model folder (a file, not a folder)`);
   const { kind, file } = readFolderConfig(dir);
   const entry = modelKind(kind, file);
   if (!existsSync(join(dir, 'vocab.txt'))) throw new Error(`${dir}: not a model folder (no vocab.txt)`);
   const vocab = readVocabFile(join(dir, 'vocab.txt'));
-  return loadModelFolder(dir, (c) => entry.fromFolder(c, file, vocab, device, rng));
+  return loadModelFolder(dir, (c) => entry.fromFolder(c, file, vocab, device, rng), { verify: o.verify });
 }
 
 /** The registry as the task layer's ModelFactory. */

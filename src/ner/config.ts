@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseBertConfig, WORD_POOLINGS } from '../nn/bert.js';
+import { nearestName } from '../text/edit-distance.js';
 import { oneLine } from '../text/one-line.js';
 import { CLITIC_STYLES } from '../text/tokenize.js';
 import { decodeUtf8 } from '../text/utf8.js';
@@ -92,12 +93,19 @@ const TASK_CHOICES: Record<string, readonly string[]> = {
   'model.encoder': ENCODER_KINDS, 'model.pooling': WORD_POOLINGS, 'model.clitics': CLITIC_STYLES, 'eval.mode': FILTER_MODES,
 };
 
+/** ` (did you mean 'x'?)` for a misspelt key, else the known keys when `list` asks for them, else nothing. */
+function didYouMean(key: string, known: readonly string[], list = false): string {
+  const near = nearestName(key, known);
+  return near ? ` (did you mean '${near}'?)` : list ? ` (known: ${known.join(', ')})` : '';
+}
+
 function checkSection(file: string, name: string, section: unknown, rules: Record<string, Check>, required: string[], choices: Record<string, readonly string[]>): void {
   if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new ConfigError(file, name, 'must be an object');
+  // Unknown keys first: a misspelt required one (lrr) is better named as such than as 'lr is required'.
+  for (const k of Object.keys(section)) if (!rules[k]) throw new ConfigError(file, `${name}.${k}`, `is not a known setting${didYouMean(k, Object.keys(rules), true)}`);
   for (const r of required) if (!(r in section)) throw new ConfigError(file, `${name}.${r}`, 'is required');
   for (const [k, v] of Object.entries(section)) {
     const field = `${name}.${k}`, rule = rules[k];
-    if (!rule) throw new ConfigError(file, field, `is not a known setting (known: ${Object.keys(rules).join(', ')})`);
     const num = typeof v === 'number' && Number.isFinite(v);
     const ok = {
       positive: num && (v as number) > 0, nonneg: num && (v as number) >= 0, 'int+': num && Number.isInteger(v) && (v as number) >= 1, int0: num && Number.isInteger(v) && (v as number) >= 0,
@@ -126,12 +134,13 @@ export function configKind(text: string, file: string): { raw: Record<string, un
 
 /** Checks a parsed config against the task's rules and the model kind's; data paths become absolute (relative to the file). */
 export function checkTrainConfig(cfg: Record<string, unknown>, file: string, rules: ModelRules): TrainConfig {
-  for (const k of Object.keys(cfg)) if (!['data', 'model', 'train', 'eval', 'out'].includes(k)) throw new ConfigError(file, k, 'is not a known section (data, model, train, eval, out)');
+  const sections = ['data', 'model', 'train', 'eval', 'out'];
+  for (const k of Object.keys(cfg)) if (!sections.includes(k)) throw new ConfigError(file, k, `is not a known section (data, model, train, eval, out)${didYouMean(k, sections)}`);
   const data = cfg.data as Record<string, unknown> | undefined;
   if (typeof data !== 'object' || data === null) throw new ConfigError(file, 'data', 'is required: { "train": FILE or [FILE, ...], "dev"?: FILE, "test"?: FILE, "types"?: FILE }');
   const base = dirname(resolve(file));
   for (const [k, v] of Object.entries(data)) {
-    if (!['train', 'dev', 'test', 'types'].includes(k)) throw new ConfigError(file, `data.${k}`, 'is not one of train, dev, test, types');
+    if (!['train', 'dev', 'test', 'types'].includes(k)) throw new ConfigError(file, `data.${k}`, `is not one of train, dev, test, types${didYouMean(k, ['train', 'dev', 'test', 'types'])}`);
     // train may list several files, read as one set (the official CoNLL-2003 and GENIA runs train on train + dev).
     const paths = k === 'train' && Array.isArray(v) ? v : [v];
     if (!paths.length || paths.some((x) => typeof x !== 'string' || x === '')) {

@@ -62,8 +62,15 @@ export interface ModelFactory {
   create(config: Record<string, unknown>, device: Device, rng: RNG): NerModel;
 }
 
-/** What a model's trace may vary: decoding, the seed, whether tensor values are kept, and its inference settings. */
-export interface TraceSettings { threshold?: number; mode?: FilterMode; dedupe?: boolean; seed?: number; values?: boolean; inference?: InferenceSettings }
+/**
+ * What a model's trace may vary: decoding, the seed, whose tensor values are kept (every module's, or
+ * those of the modules named, `*` matching anything), and its inference settings (DiffusionNER's also
+ * take `startT`, the timestep its trace begins DDIM from).
+ */
+export interface TraceSettings { threshold?: number; mode?: FilterMode; dedupe?: boolean; seed?: number; values?: boolean | readonly string[]; inference?: InferenceSettings }
+
+/** An HTML trace page's extras: a name for the trace's model, and a second model's trace of the same words to set beside it. */
+export interface TraceHtmlOptions { label?: string; compare?: { trace: unknown; label: string } }
 
 /** A model kind's trace: run on one sentence's words, and shown as text or as an HTML page. */
 export interface TraceView {
@@ -71,5 +78,5 @@ export interface TraceView {
   text(trace: unknown): string;
   /** A few lines on how the model reached its answer (npm start shows them). */
   summary(trace: unknown): string;
-  html(trace: unknown): string;
+  html(trace: unknown, o?: TraceHtmlOptions): string;
 }

@@ -8,6 +8,7 @@
 import { oneLine } from '../text/one-line.js';
 import { decodeUtf8 } from '../text/utf8.js';
 import { readFileSync } from 'node:fs';
+import { MAX_LINE_CHARS } from './defaults.js';
 
 export interface Entity { start: number; end: number; type: string }
 
@@ -66,9 +67,15 @@ export function parseRecord(rec: unknown, where: string): Sentence {
   return s;
 }
 
+/** A line longer than MAX_LINE_CHARS is refused before it is parsed (a whole document on one line, say). */
+function checkLineLength(line: string, where: string): void {
+  if (line.length > MAX_LINE_CHARS) fail(where, `a line of ${line.length.toLocaleString('en')} characters is longer than the limit of ${MAX_LINE_CHARS.toLocaleString('en')} (one sentence per line; split long documents into sentences)`);
+}
+
 export function parseJsonl(text: string, file: string): Sentence[] {
   const out: Sentence[] = [];
   text.split('\n').forEach((line, i) => {
+    checkLineLength(line, `${file}:${i + 1}`);
     if (line.trim() === '') return;
     let rec: unknown;
     try { rec = JSON.parse(line); } catch (e) { fail(`${file}:${i + 1}`, `malformed JSON (${(e as Error).message})`); }
@@ -105,6 +112,7 @@ export function parseConll(text: string, file: string): Sentence[] {
     tokens = []; tags = [];
   };
   text.split('\n').forEach((raw, i) => {
+    checkLineLength(raw, `${file}:${i + 1}`);
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '') { flush(); return; }
     const cols = line.trim().split(/\s+/);

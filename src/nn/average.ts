@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './folder.js';
+import { writeFileAtomic, writeWeightsFile } from './folder.js';
 import { readSafetensors, type RawTensor, serializeSafetensors } from './safetensors.js';
 
 /**
@@ -53,7 +53,7 @@ export function averageModelFolders(dirs: string[], out: string, sideFiles: stri
     for (const name of tensors.keys()) if (!mean.has(name)) throw new Error(`${dir}/model.safetensors has a tensor '${name}' that ${first} lacks`);
   }
   mkdirSync(out, { recursive: true });
-  writeFileAtomic(join(out, 'model.safetensors'), serializeSafetensors(mean, { format: 'pt', averaged_from: dirs.join(', ') }));
+  writeWeightsFile(out, serializeSafetensors(mean, { format: 'pt', averaged_from: dirs.join(', ') }));
   for (const f of sideFiles) writeFileAtomic(join(out, f), readFileSync(join(first, f)));
   writeFileAtomic(join(out, 'config.json'), readFileSync(join(first, 'config.json'), 'utf8'));
   return { tensors: mean.size, parameters };

@@ -207,8 +207,9 @@ export type WordPooling = (typeof WORD_POOLINGS)[number];
 
 export function poolWords(hidden: Tensor, spans: readonly (readonly [number, number])[][], mode: WordPooling): Tensor {
   const [B, S, E] = hidden.shape;
-  const M = Math.max(1, ...spans.map((s) => s.length));
-  const K = Math.max(1, ...spans.flat().map(([a, b]) => b - a));
+  // Reduces, not Math.max(...): a very long sentence would overflow the argument list.
+  const M = spans.reduce((m, s) => Math.max(m, s.length), 1);
+  const K = spans.reduce((m, s) => s.reduce((k, [a, b]) => Math.max(k, b - a), m), 1);
   const flat = T.reshape(hidden, [B * S, E]);
   const present = new Float32Array(B * M);
   const counts = new Float32Array(B * M).fill(1);

@@ -31,7 +31,8 @@ export class CharCNN extends Module {
 
   /** Character ids with padding, and the exclusion mask (0 inside a word, -1e4 after), for `words`. */
   static indices(words: readonly string[], charIndex: ReadonlyMap<string, number>, maxChars: number): { ids: Int32Array; mask: Float32Array; L: number } {
-    const L = Math.max(1, Math.min(maxChars, Math.max(0, ...words.map((w) => [...w].length))));
+    // A reduce, not Math.max(...): a very long sentence's words would overflow the argument list.
+    const L = Math.max(1, Math.min(maxChars, words.reduce((m, w) => Math.max(m, [...w].length), 0)));
     const ids = new Int32Array(words.length * (L + 2)).fill(-1);
     const mask = new Float32Array(words.length * L).fill(-1e4);
     words.forEach((w, i) => {

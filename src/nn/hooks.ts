@@ -87,9 +87,11 @@ export interface Recorder {
 
 /**
  * Hooks every module of `root`. Captured tensors are held (sharing storage) until `finish`, so a
- * trace of a large batch holds every intermediate: trace single sentences.
+ * trace of a large batch holds every intermediate: trace single sentences. `values`: keep the tensor
+ * values too, of every module (true) or of those whose dotted name the function accepts.
  */
-export function recordForwards(root: Module, o: { values?: boolean } = {}): Recorder {
+export function recordForwards(root: Module, o: { values?: boolean | ((module: string) => boolean) } = {}): Recorder {
+  const withValues = typeof o.values === 'function' ? o.values : () => !!o.values;
   const pending: { rec: Omit<ForwardRecord, 'inputs' | 'outputs'>; ins: [string, Tensor][]; outs: [string, Tensor][] }[] = [];
   const calls = new Map<string, number>();
   let phase = '';
@@ -107,16 +109,16 @@ export function recordForwards(root: Module, o: { values?: boolean } = {}): Reco
     phase: (label) => { phase = label; },
     async finish() {
       removers.forEach((r) => r());
-      const stats = async (list: [string, Tensor][]) => {
+      const stats = async (list: [string, Tensor][], module: string) => {
         const out: Record<string, TensorStats> = {};
         for (const [k, t] of list) {
-          out[k] = tensorStats(t.shape, t.dtype, await t.data(), o.values);
+          out[k] = tensorStats(t.shape, t.dtype, await t.data(), withValues(module));
           t.dispose();
         }
         return out;
       };
       const records: ForwardRecord[] = [];
-      for (const p of pending) records.push({ ...p.rec, inputs: await stats(p.ins), outputs: await stats(p.outs) });
+      for (const p of pending) records.push({ ...p.rec, inputs: await stats(p.ins, p.rec.module), outputs: await stats(p.outs, p.rec.module) });
       return records;
     },
   };

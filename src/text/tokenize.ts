@@ -7,6 +7,9 @@
  * non-space character is a token of its own. Each token carries its character offsets so entities can be
  * shown in the original text.
  *
+ * Social-media and web text keep their units whole: URLs, e-mail addresses, @handles, #hashtags and
+ * emoji (with skin tones, variation selectors and ZWJ sequences; flags as pairs of regional indicators).
+ *
  * Corpora differ on clitics: CoNLL-2003 and WNUT-17 split them, GENIA keeps "Burkitt's" whole. The
  * 'attached' style keeps them in their words; `cliticStyle` reads a corpus's convention from its tokens.
  */
@@ -15,7 +18,17 @@ export interface TextToken { text: string; start: number; end: number }
 const WORD = String.raw`[\p{L}\p{N}\p{M}]`;
 /** An apostrophe that starts a clitic, not the inside of a word like O'Neill. */
 const CLITIC = String.raw`['’](?:[sSdDmM]|re|RE|ve|VE|ll|LL)(?!${WORD})`;
+/** Units that are one token in either style: URLs (not their closing punctuation), e-mail addresses, @handles, #hashtags, emoji. */
+const WEB = [
+  String.raw`(?:https?:\/\/|www\.)[^\s<>"]*[^\s<>".,;:!?)\]}'’]`,
+  String.raw`[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+`,
+  String.raw`[@#][\p{L}\p{N}_]+`,
+  String.raw`\p{Regional_Indicator}{2}`,
+  String.raw`\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|\uFE0F|\u200D\p{Extended_Pictographic})*`,
+];
+
 const TOKEN = new RegExp([
+  ...WEB,
   String.raw`(?:\p{Lu}\.){2,}`,
   String.raw`[\p{L}\p{M}]+(?=n['’]t(?!${WORD}))`, // "do" of "don't"
   String.raw`n['’]t(?!${WORD})`,
@@ -28,6 +41,7 @@ const TOKEN = new RegExp([
 
 /** The same without clitic splitting: apostrophes inside a word stay in it ("Burkitt's", "don't"). */
 const TOKEN_ATTACHED = new RegExp([
+  ...WEB,
   String.raw`(?:\p{Lu}\.){2,}`,
   String.raw`\p{N}+(?:[.,:/-]\p{N}+)*[\p{L}\p{M}]*(?:[-'’]${WORD}+)*`,
   String.raw`${WORD}+(?:[-.'’]${WORD}+)*`,

@@ -2,6 +2,7 @@
  * The models shipped in models/ (issue: "at most 20 MB, f16 storage is fine"): present, small, f16, with
  * their provenance (the training command and a test score), and each loads and tags a sentence on the cpu device.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,5 +39,15 @@ for (const { name, tokens } of bundled) {
     model.dispose();
   });
 }
+
+s('each bundled model ships model.safetensors.sha256 (sha256sum format) matching its weights', () => {
+  for (const { name } of bundled) {
+    const dir = join(models, name);
+    const sum = join(dir, 'model.safetensors.sha256');
+    if (!existsSync(sum)) throw new Error(`models/${name}/model.safetensors.sha256 is missing`);
+    const want = `${createHash('sha256').update(readFileSync(join(dir, 'model.safetensors'))).digest('hex')}  model.safetensors\n`;
+    if (readFileSync(sum, 'utf8') !== want) throw new Error(`models/${name}/model.safetensors.sha256 does not match the weights`);
+  }
+});
 
 s.run();

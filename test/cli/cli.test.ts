@@ -93,6 +93,8 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   oneLineError(cli('predict', '--model', join(dir, 'run', 'model'), '--eta', '-1', 'x'), /--eta must be a number >= 0, got '-1'/, 'a negative η');
   oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--threshold=-1'), /--threshold must be a number >= 0 \(or a comma-separated list of them\), got '-1'/, 'a negative φ');
   oneLineError(cli('predict', '--model', join(dir, 'run', 'model'), '--min-score', 'PER=2', 'x'), /--min-score must be a score in \[0, 1\]/, 'a score above 1');
+  oneLineError(cli('predict', '--model', join(dir, 'run', 'model'), '--gamma', '-1', 'x'), /--gamma must be a whole number >= 1 and <= 1000, got '-1'/, 'a negative γ');
+  oneLineError(cli('train', '--config', dir), /: is a folder, not a config file/, 'a folder as --config');
   oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--json', join(dir, 'no', 'such', 'dir', 'x.json')), /x\.json: its folder .* does not exist \(--json\)/, 'an output path checked before the work');
   // The bundled models, listed by name, kind, types, scores and terms; their names work as --model.
   const models = cli('models', '--json');
@@ -119,7 +121,21 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (!rows.some((r) => r.entities.length)) throw new Error('φ 0 keeps some entity');
   writeFileSync(join(dir, 'text.txt'), 'a b c d e\n');
   const pf = cli('predict', '--model', model, '--file', join(dir, 'text.txt'), '--max-words', '2', '--json');
-  if (pf.status !== 0 || pf.stdout.trim().split('\n').length !== 1 || JSON.parse(pf.stdout).sentences.length !== 3 || !/1 line\(s\) longer than 2 words were split/.test(pf.stderr)) throw new Error(`predict --file: ${pf.stdout} ${pf.stderr}`);
+  const windowed = pf.status === 0 ? JSON.parse(pf.stdout) : null;
+  if (!windowed || pf.stdout.trim().split('\n').length !== 1 || windowed.sentences.length !== 1 || windowed.sentences[0].windowed !== true || !/1 sentence\(s\) longer than 2 words were tagged in overlapping windows/.test(pf.stderr)) throw new Error(`predict --file: ${pf.stdout} ${pf.stderr}`);
+  // A paragraph on one line is several sentences; JSONL input with a text field or tokens, an id copied; CoNLL and spaCy output.
+  const para = cli('predict', '--model', model, '--json', 'x w1 Paris y. Paris y went home. Paris x');
+  if (para.status !== 0 || JSON.parse(para.stdout).sentences.length !== 3) throw new Error(`a paragraph: ${para.stdout} ${para.stderr}`);
+  writeFileSync(join(dir, 'docs.jsonl'), [JSON.stringify({ id: 'a1', body: 'x Paris y.' }), '', JSON.stringify({ id: 7, tokens: ['x', 'Paris'] })].join('\n') + '\n');
+  const pjl = cli('predict', '--model', model, '--file', join(dir, 'docs.jsonl'), '--text-field', 'body', '--json', '--threshold', '0');
+  const docs = pjl.status === 0 ? pjl.stdout.trim().split('\n').map((l) => JSON.parse(l)) : [];
+  if (docs.length !== 2 || docs[0].id !== 'a1' || docs[0].line !== 1 || docs[1].id !== 7 || docs[1].line !== 3 || docs[1].sentences[0].tokens.join(' ') !== 'x Paris') throw new Error(`predict jsonl: ${pjl.stdout} ${pjl.stderr}`);
+  oneLineError(cli('predict', '--model', model, '--file', join(dir, 'docs.jsonl')), /docs\.jsonl:1: no text: expected a string field 'text' \(--text-field\) or a list of words 'tokens'/, 'a JSONL document without its text field');
+  const conll = cli('predict', '--model', model, '--output', 'conll', '--threshold', '0', 'x Paris y');
+  if (conll.status !== 0 || !/^-DOCSTART-\tO\n\nx\t(O|[BI]-LOC)\nParis\t(O|[BI]-LOC)\ny\t(O|[BI]-LOC)\n\n/.test(conll.stdout)) throw new Error(`--output conll: ${JSON.stringify(conll.stdout)} ${conll.stderr}`);
+  const spacy = cli('predict', '--model', model, '--output', 'spacy', '--threshold', '0', 'x Paris y');
+  const sp = spacy.status === 0 ? JSON.parse(spacy.stdout) : null;
+  if (!sp || sp.text !== 'x Paris y' || !Array.isArray(sp.ents) || sp.ents.some((e: { start: number; end: number; label: string }) => e.label !== 'LOC' || !(e.end > e.start))) throw new Error(`--output spacy: ${spacy.stdout} ${spacy.stderr}`);
   oneLineError(cliWith('\n  \n', 'predict', '--model', model), /no text to tag/, 'empty input');
   oneLineError(cliWith(Buffer.from([0x61, 0x0a, 0x62, 0xff, 0xfe, 0x0a]), 'predict', '--model', model), /stdin:2: invalid UTF-8/, 'invalid UTF-8');
   oneLineError(cli('predict', '--model', join(dir, 'nope'), 'x'), /nope: no such model folder/, 'missing model');

@@ -41,7 +41,8 @@ s('loads a BERT folder, keeps it frozen for splitEpoch epochs, then trains it; t
   const ckpt = JSON.parse(readFileSync(join(dir, 'run', 'checkpoint.json'), 'utf8')).checkpoint as string;
   const afterStageOne = bertWeight(join(dir, 'run', ckpt, 'model.safetensors'));
   if (Array.from(afterStageOne).some((v, i) => v !== original[i])) throw new Error('BERT changed while frozen');
-  await train(cfg(), T.cpu, { log: (l) => lines.push(l), progress: false, resume: true });
+  // The first run stopped at maxSteps 2: going on to the whole schedule re-sizes it.
+  await train(cfg(), T.cpu, { log: (l) => lines.push(l), progress: false, resume: true, reschedule: true });
   if (!lines.some((l) => /epoch 2: BERT unfrozen/.test(l))) throw new Error(`no unfreeze in the log:\n${lines.join('\n')}`);
   const ckpt2 = JSON.parse(readFileSync(join(dir, 'run', 'checkpoint.json'), 'utf8')).checkpoint as string;
   const afterStageTwo = bertWeight(join(dir, 'run', ckpt2, 'model.safetensors'));

@@ -69,4 +69,21 @@ s('bad configs are rejected with one line naming the file and the field', async 
   }
 });
 
+s('a misspelt key suggests the known one it most likely meant', async () => {
+  const ok = { data: { train: 't.jsonl' }, model: { hidden: 8 }, train: { epochs: 1, batch: 2, lr: 1e-3 } };
+  const cases: [unknown, RegExp][] = [
+    // Not "train.lr is required": the misspelt key is the problem.
+    [{ ...ok, train: { epochs: 1, batch: 2, lrr: 1e-3 } }, /^c\.json: field 'train\.lrr' is not a known setting \(did you mean 'lr'\?\)$/],
+    [{ ...ok, train: { ...ok.train, max_steps: 20 } }, /field 'train\.max_steps' is not a known setting \(did you mean 'maxSteps'\?\)$/],
+    [{ ...ok, train: { ...ok.train, epoch: 2, epochs: undefined } }, /field 'train\.epoch' is not a known setting \(did you mean 'epochs'\?\)$/],
+    [{ ...ok, model: { hidden: 8, dropuot: 0.1 } }, /field 'model\.dropuot' is not a known setting \(did you mean 'dropout'\?\)$/],
+    [{ ...ok, eval: { mode: 'flat', treshold: 2 } }, /field 'eval\.treshold' is not a known setting \(did you mean 'threshold'\?\)$/],
+    [{ ...ok, trian: {} }, /field 'trian' is not a known section \(data, model, train, eval, out\) \(did you mean 'train'\?\)$/],
+    [{ ...ok, data: { train: 't.jsonl', dve: 'd.jsonl' } }, /field 'data\.dve' is not one of train, dev, test, types \(did you mean 'dev'\?\)$/],
+    // Nothing close: every known setting is listed instead.
+    [{ ...ok, train: { ...ok.train, xy: 1 } }, /field 'train\.xy' is not a known setting \(known: epochs, batch, lr, /],
+  ];
+  for (const [cfg, pattern] of cases) await assertThrows(() => parseTrainConfig(JSON.stringify(cfg), 'c.json'), pattern);
+});
+
 s.run();

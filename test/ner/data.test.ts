@@ -88,4 +88,20 @@ s('invalid UTF-8 and empty data files are one-line errors naming the line', asyn
   rmSync(d2, { recursive: true, force: true });
 });
 
+s('a data line longer than the limit is refused, naming the file and line; long sentences read without a stack overflow', async () => {
+  const d3 = mkdtempSync(join(tmpdir(), 'dner-data-'));
+  const huge = JSON.stringify({ tokens: Array.from({ length: 200_000 }, () => 'word'), entities: [] });
+  writeFileSync(join(d3, 'huge.jsonl'), `{"tokens": ["a"], "entities": []}\n${huge}\n`);
+  await assertThrows(() => D.readSentences(join(d3, 'huge.jsonl')), /huge\.jsonl:2: a line of 1,400,026 characters is longer than the limit of 1,000,000 \(one sentence per line/);
+  writeFileSync(join(d3, 'huge.conll'), `a O\n${'x'.repeat(1_000_001)} O\n`);
+  await assertThrows(() => D.readSentences(join(d3, 'huge.conll')), /huge\.conll:2: a line of 1,000,003 characters is longer than the limit/);
+  // Under the limit, a sentence of 150,000 words reads, and the character CNN's indices take it without spreading it into an argument list.
+  const long = Array.from({ length: 150_000 }, (_, i) => `w${i % 10}`);
+  writeFileSync(join(d3, 'long.jsonl'), JSON.stringify({ tokens: long, entities: [] }) + '\n');
+  const [sent] = D.readSentences(join(d3, 'long.jsonl'));
+  const { CharCNN } = await import('../../src/nn/char-cnn.js');
+  if (CharCNN.indices(sent.tokens, new Map(), 20).L !== 2) throw new Error('char indices');
+  rmSync(d3, { recursive: true, force: true });
+});
+
 s.run();

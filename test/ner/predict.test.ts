@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { DiffusionNER } from '../../src/models/diffusionner/model.js';
-import { type Entity, readLines, tagStream } from '../../src/ner/predict.js';
+import { type Entity, readLines, tagStream, windowStarts } from '../../src/ner/predict.js';
+import fc from 'fast-check';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('predict streams its input');
@@ -13,11 +14,12 @@ s('documents are tagged and emitted while the input is still being read (bounded
   let pulled = 0;
   const pulledAtEmit: number[] = [], order: number[] = [];
   function* lines() { for (let i = 1; i <= 200; i++) { pulled++; yield { text: i % 7 === 0 ? '' : `a b c ${i}`, line: i }; } }
-  const r = { documents: 0, sentences: 0, cut: 0, entities: 0, seconds: 0 };
+  const r = { documents: 0, sentences: 0, windowed: 0, entities: 0, seconds: 0 };
   for await (const { doc } of tagStream(model, T.cpu, lines(), (d) => d.text, { batch: 4, inference: { steps: 1 }, maxWords: 3 }, r)) { pulledAtEmit.push(pulled); order.push(doc.line); }
   if (pulledAtEmit[0] > 8) throw new Error(`the first document came out after ${pulledAtEmit[0]} were read`);
   if (order.join() !== Array.from({ length: 200 }, (_, i) => i + 1).join()) throw new Error('documents out of order');
-  if (r.documents !== 200 || r.cut !== 172 || r.sentences !== 2 * 172) throw new Error(JSON.stringify(r));
+  // 172 non-blank lines of 4 words, each tagged in two windows of 3.
+  if (r.documents !== 200 || r.windowed !== 172 || r.sentences !== 172) throw new Error(JSON.stringify(r));
   model.dispose();
 });
 
@@ -69,6 +71,48 @@ s('a minimum score drops entities below it, for every type or per type', async (
   if (kept.length !== all.filter((e) => e.score >= mid).length || kept.some((e) => e.score < mid)) throw new Error(`minScore ${mid}: ${kept.length} of ${all.length}`);
   const perType = await entitiesOf(model, 'a b c a', { mode: 'nested', minScore: { X: 2 } });
   if (perType.some((e) => e.type === 'X') || perType.length !== all.filter((e) => e.type !== 'X').length) throw new Error('per-type minimum');
+  model.dispose();
+});
+
+s('windows cover the sentence, overlap by half a window, and the last ends at the sentence\'s end', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 64 }), (n, size) => {
+    const starts = windowStarts(n, size);
+    if (n <= size) { if (starts.join() !== '0') throw new Error(`${n} words, window ${size}: ${starts}`); return; }
+    if (starts[0] !== 0 || starts.at(-1)! + size !== n) throw new Error(`${n}, ${size}: ${starts}`);
+    for (let i = 1; i < starts.length; i++) {
+      const overlap = starts[i - 1] + size - starts[i];
+      if (starts[i] <= starts[i - 1] || overlap < Math.floor(size / 2)) throw new Error(`${n}, ${size}: ${starts}`);
+    }
+  }));
+});
+
+s('a sentence longer than the window is tagged in windows, marked windowed, with entities on its own words and the filters holding', async () => {
+  const model = tiny(['X', 'Y'], 24, 3);
+  const words = Array.from({ length: 23 }, (_, i) => ['a', 'b', 'c'][i % 3]);
+  const text = words.join(' ');
+  for (const mode of ['flat', 'nested'] as const) {
+    const sents: { windowed?: true }[] = [], ents: Entity[] = [];
+    for await (const { tagged } of tagStream(model, T.cpu, [text], (t) => t, { inference: { steps: 2 }, threshold: 0, maxWords: 6, batch: 3, mode })) {
+      sents.push(...tagged.sentences); ents.push(...tagged.entities);
+    }
+    if (sents.length !== 1 || sents[0].windowed !== true || !ents.length) throw new Error(`${mode}: ${JSON.stringify(sents)} ${JSON.stringify(ents)}`);
+    for (const e of ents) if (text.slice(e.start, e.end) !== e.text || words.slice(e.tokenStart, e.tokenEnd).join(' ') !== e.text) throw new Error(JSON.stringify(e));
+    for (const a of ents) for (const b of ents) {
+      const overlap = a !== b && a.tokenStart < b.tokenEnd && b.tokenStart < a.tokenEnd;
+      const cross = overlap && !(a.tokenStart <= b.tokenStart && b.tokenEnd <= a.tokenEnd) && !(b.tokenStart <= a.tokenStart && a.tokenEnd <= b.tokenEnd);
+      if (mode === 'flat' ? overlap : cross) throw new Error(`${mode}: ${JSON.stringify([a, b])}`);
+    }
+    // Entities come from the later windows too, not only the first.
+    if (mode === 'nested' && !ents.some((e) => e.tokenStart >= 9)) throw new Error(`nested: only early entities ${JSON.stringify(ents)}`);
+  }
+  model.dispose();
+});
+
+s('pre-tokenised input is one sentence of those words, joined by spaces', async () => {
+  const model = tiny(['X'], 4, 3);
+  for await (const { tagged } of tagStream(model, T.cpu, [{ tokens: ['New', 'York', '.'] }], (d) => d, { inference: { steps: 1 } })) {
+    if (tagged.text !== 'New York .' || tagged.sentences.length !== 1 || tagged.sentences[0].tokens.join('|') !== 'New|York|.') throw new Error(JSON.stringify(tagged));
+  }
   model.dispose();
 });
 

@@ -4,7 +4,7 @@
  * holding another run's checkpoint (a later --resume would continue the wrong run).
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -51,12 +51,32 @@ s('another model section, other training data or other types are refused, naming
   await assertThrows(() => train(cfg(), T.cpu, resume), new RegExp(`${cannot.source}the model's types \\(LOC\\) differ from the data's \\(ORG\\)`));
 });
 
-s('the same config and data resume and go on', async () => {
+s('a changed maxSteps or epochs (they size the learning-rate schedule) is refused, naming the change, unless reschedule accepts it', async () => {
+  write('train.jsonl', 9);
+  const hint = ' \\(resume with the run\'s own --epochs and --max-steps, or add --reschedule to re-size the schedule\\)$';
+  await assertThrows(() => train({ ...cfg(), train: { ...cfg().train, maxSteps: 4 } }, T.cpu, resume), new RegExp(`${cannot.source}the learning-rate schedule would change: maxSteps 2 -> 4${hint}`));
+  await assertThrows(() => train({ ...cfg(), train: { ...cfg().train, epochs: 3, maxSteps: undefined } }, T.cpu, resume), new RegExp(`${cannot.source}the learning-rate schedule would change: epochs 2 -> 3, maxSteps 2 -> \\(unset\\)${hint}`));
+});
+
+s('the same config and data resume and go on; with reschedule, a longer schedule too', async () => {
   write('train.jsonl', 9);
   const lines: string[] = [];
   const steps: number[] = [];
-  await train({ ...cfg(), train: { ...cfg().train, maxSteps: 4 } }, T.cpu, { log: (l) => lines.push(l), progress: false, resume: true, beforeStep: (step) => steps.push(step) });
+  await train({ ...cfg(), train: { ...cfg().train, maxSteps: 4 } }, T.cpu, { log: (l) => lines.push(l), progress: false, resume: true, reschedule: true, beforeStep: (step) => steps.push(step) });
   if (!lines.some((l) => l.startsWith('resuming from')) || steps.join() !== '3,4') throw new Error(`steps ${steps.join()}:\n${lines.join('\n')}`);
+  if (!lines.includes('the learning-rate schedule is re-sized (--reschedule): maxSteps 2 -> 4')) throw new Error(lines.join('\n'));
+  // The checkpoint now records the new size: the same settings resume without reschedule.
+  await train({ ...cfg(), train: { ...cfg().train, maxSteps: 4 } }, T.cpu, resume);
+});
+
+s('resume with nothing to resume is an error naming the folder, not a fresh start', async () => {
+  const missing = join(dir, 'no-such-run');
+  await assertThrows(() => train({ ...cfg(), out: missing }, T.cpu, resume), /no-such-run: nothing to resume \(no such folder\); drop --resume to start a new run there$/);
+  if (existsSync(missing)) throw new Error('the refused resume created its folder');
+  // A run killed before its first checkpoint leaves its log and nothing to resume.
+  mkdirSync(join(dir, 'early'));
+  writeFileSync(join(dir, 'early', 'train.log'), '');
+  await assertThrows(() => train({ ...cfg(), out: join(dir, 'early') }, T.cpu, resume), /early: nothing to resume \(its run wrote no checkpoint\); drop --resume to start a new run there$/);
 });
 
 s('the checkpoint keeps each parameter\'s AdamW update count, and a resume restores it', async () => {
@@ -87,7 +107,7 @@ s('a checkpoint from before models recorded their clitic style gets the training
   writeFileSync(join(ck, 'state.json'), JSON.stringify({ ...state, checksums: { ...state.checksums, 'config.json': hash(join(ck, 'config.json')) } }) + '\n');
   const pointer = JSON.parse(readFileSync(join(attached.out, 'checkpoint.json'), 'utf8'));
   writeFileSync(join(attached.out, 'checkpoint.json'), JSON.stringify({ ...pointer, sha256: hash(join(ck, 'state.json')) }));
-  await train({ ...attached, train: { ...attached.train, maxSteps: 3 } }, T.cpu, resume);
+  await train({ ...attached, train: { ...attached.train, maxSteps: 3 } }, T.cpu, { ...resume, reschedule: true });
   const latest = JSON.parse(readFileSync(join(readCheckpoint(attached.out).dir, 'config.json'), 'utf8'));
   if (latest.clitics !== 'attached') throw new Error(`the resumed run records ${latest.clitics}`);
 });

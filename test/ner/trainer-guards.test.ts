@@ -69,6 +69,16 @@ s('a batch with no gold entity is skipped: no step and no update (as the officia
   if (metrics.epochs[0].steps !== 4 || steps.join() !== '1,2,3,4' || metrics.epochs[0].skippedSteps !== 0) throw new Error(`${JSON.stringify(metrics.epochs[0])} ${steps}`);
 });
 
+s('training data without a single entity is an error naming its files, before anything is trained', async () => {
+  const none = [0, 1, 2].map((i) => JSON.stringify({ tokens: ['x', `w${i}`], entities: [] }));
+  writeFileSync(join(dir, 'none-a.jsonl'), none.join('\n') + '\n');
+  writeFileSync(join(dir, 'none-b.jsonl'), none.join('\n') + '\n');
+  const files = [join(dir, 'none-a.jsonl'), join(dir, 'none-b.jsonl')];
+  await assertThrows(() => train({ ...cfg('no-entities'), data: { train: files } }, T.cpu, { log: () => {}, progress: false }),
+    /^\S*none-a\.jsonl, \S*none-b\.jsonl: no entities in the training data \(6 sentences\), so there is nothing to train on \(data\.train\)$/);
+  if (existsSync(join(dir, 'no-entities', 'model'))) throw new Error('a model was saved');
+});
+
 s('train.correctBias switches Adam\'s bias correction on (the paper\'s Adam); off it is the official AdamW', async () => {
   const weights = async (out: string, correctBias?: boolean) => {
     const c = cfg(out);

@@ -56,7 +56,10 @@ s('20 kills at random moments: no corrupt checkpoint, and the resumed run matche
   const killedCfg = cfg('killed');
   let kills = 0, finished = false;
   while (!finished) {
-    const child = spawn(process.execPath, [bin, 'train', '--config', killedCfg, '--resume'], { env, stdio: 'ignore' });
+    // --resume only where there is a checkpoint: a kill can come before the first one, and --resume with
+    // nothing to resume is an error.
+    const resume = existsSync(join(dir, 'killed', 'checkpoint.json')) ? ['--resume'] : [];
+    const child = spawn(process.execPath, [bin, 'train', '--config', killedCfg, ...resume], { env, stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     if (kills < 20) {
       // Kill after a random number (1..12) of new steps plus a random 0..150 ms, so kills land at every

@@ -22,6 +22,15 @@ s('splits like the NER corpora', () => {
   }
 });
 
+s('URLs, e-mail addresses, @handles, #hashtags and emoji are single tokens, in both styles', () => {
+  const text = '@elonmusk bought #Twitter 🚀🚀 see https://x.com/a?b=1. Mail a.b@c.co.uk! 👍🏽 👨‍👩‍👧 🇩🇪 www.example.org/x)';
+  const want = ['@elonmusk', 'bought', '#Twitter', '🚀', '🚀', 'see', 'https://x.com/a?b=1', '.', 'Mail', 'a.b@c.co.uk', '!', '👍🏽', '👨‍👩‍👧', '🇩🇪', 'www.example.org/x', ')'];
+  for (const style of ['split', 'attached'] as const) {
+    const got = tokenizeText(text, style).map((t) => t.text);
+    if (got.join('|') !== want.join('|')) throw new Error(`${style}: ${got.join('|')}`);
+  }
+});
+
 s('the attached style keeps clitics in their words, as GENIA writes them, and splits the rest alike', () => {
   const got = tokenizeText('Burkitt\'s lymphoma ( IL-2 ) didn\'t bind the U.S. 3rd ... 1990s', 'attached').map((t) => t.text);
   const want = ['Burkitt\'s', 'lymphoma', '(', 'IL-2', ')', 'didn\'t', 'bind', 'the', 'U.S.', '3rd', '...', '1990s'];

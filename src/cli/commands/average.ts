@@ -11,9 +11,9 @@ const NOT_ARCHITECTURE = ['vocab', 'init', 'clitics'];
 
 export const averageCommand: Command = {
   name: 'average',
-  usage: 'average --out DIR MODEL_DIR MODEL_DIR ...',
+  usage: 'average --out DIR MODEL_DIR MODEL_DIR ... [--no-verify]',
   summary: 'Checkpoint averaging: writes the mean of the weights of several model folders of one architecture (e.g. the last epochs of one run, kept with --keep-epoch-models).',
-  flags: ['out'],
+  flags: ['out', 'no-verify'],
   positionals: true,
   async run({ values, positionals }) {
     const out = values.out as string | undefined;
@@ -23,7 +23,7 @@ export const averageCommand: Command = {
     // Compared as loaded (defaults filled in): train writes the given settings, export all of them.
     const architectures = new Map<string, string>();
     for (const d of positionals) {
-      const m = await openModel(d, cpu);
+      const m = await openModel(d, cpu, undefined, { verify: !values['no-verify'] });
       const settings = Object.fromEntries(Object.entries(m.folder().config).filter(([k]) => !NOT_ARCHITECTURE.includes(k)));
       architectures.set(d, canonicalJson(settings));
       m.dispose();

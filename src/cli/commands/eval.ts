@@ -11,10 +11,10 @@ import { UsageError } from '../parse.js';
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage: 'eval --model DIR --data FILE [--gamma N,...] [--k-eval N,...] [--eta X] [--threshold X,...] [--seed N] [--mode flat|nested] [--dedupe] [--json FILE] [--device webgpu|cpu]',
+  usage: 'eval --model DIR --data FILE [--gamma N,...] [--k-eval N,...] [--eta X] [--threshold X,...] [--seed N] [--mode flat|nested] [--dedupe] [--json FILE] [--device webgpu|cpu] [--no-verify]',
   summary: 'Scores a model on labelled data: strict micro and per-type precision, recall and F1. Lists of --threshold values are scored from one inference (choose φ on dev, then apply it to test); lists of --gamma and --k-eval add one run per pair.',
   flags: ['model', 'data', ['json', { type: 'string', arg: 'FILE', value: 'path', help: 'also write the scores (and a sweep\'s every point) as JSON to FILE' }],
-    'gamma', 'k-eval', 'eta', 'threshold', 'seed', 'mode', 'dedupe', 'device'],
+    'gamma', 'k-eval', 'eta', 'threshold', 'seed', 'mode', 'dedupe', 'device', 'no-verify'],
   positionals: false,
   lists: ['gamma', 'k-eval', 'threshold'],
   async run({ values }) {
@@ -25,7 +25,7 @@ export const evalCommand: Command = {
     if (typeof values.json === 'string') checkOutputPath(values.json, '--json');
     const sents = readSentences(data);
     const dev = await deviceOf(values);
-    const model = await loadModelOf(dir, dev);
+    const model = await loadModelOf(dir, dev, values);
     // A type the model does not know could never be predicted: an error naming the line, not a silent 0.
     checkTypes(sents, model.types);
     const counts = countDataset(sents);

@@ -9,15 +9,15 @@ import { UsageError } from '../parse.js';
 
 export const exportCommand: Command = {
   name: 'export',
-  usage: 'export --model DIR|NAME --out DIR [--f16]',
+  usage: 'export --model DIR|NAME --out DIR [--f16] [--no-verify]',
   summary: 'Copies a model folder (config.json with its kind, vocabulary, weights, selection.json), optionally with f16 weights (half the size).',
-  flags: ['model', 'out', 'f16'],
+  flags: ['model', 'out', 'f16', 'no-verify'],
   positionals: false,
   async run({ values }) {
     if (!values.model || !values.out) throw new UsageError('export needs --model DIR and --out DIR');
     const { dir, selection } = modelDirOf('export', values);
     const out = values.out as string;
-    const model = await loadModelOf(dir, cpu);
+    const model = await loadModelOf(dir, cpu, values);
     const { config, files } = model.folder();
     await saveModelFolder(out, model, config, { ...files, ...(selection ? { [SELECTION_FILE]: formatSelection(selection) } : {}) }, { f16: !!values.f16 });
     model.dispose();

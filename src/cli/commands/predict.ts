@@ -1,16 +1,46 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { DEFAULT_SEED, MAX_WORDS } from '../../ner/defaults.js';
-import { type MinScore, type PredictReport, readLines, tagStream } from '../../ner/predict.js';
+import { toConll, toSpacy } from '../../ner/formats.js';
+import { type DocumentInput, type MinScore, type PredictReport, readLines, tagStream, type TaggedDocument } from '../../ner/predict.js';
 import type { Command } from '../command.js';
 import { decodingOf, deviceOf, inferenceOf, loadModelOf, modelDirOf } from '../common.js';
 import { UsageError } from '../parse.js';
 
+interface Doc { line: number; input: DocumentInput; id?: unknown }
+
+/** A JSONL document: the text field (or pre-tokenised `tokens`) and an `id` to copy, or one line naming what is wrong. */
+function jsonlDocument(text: string, line: number, where: string, field: string): Doc | null {
+  if (text.trim() === '') return null;
+  let rec: unknown;
+  try { rec = JSON.parse(text); } catch (e) { throw new Error(`${where}:${line}: malformed JSON (${(e as Error).message.split('\n')[0].slice(0, 120)})`); }
+  if (!rec || typeof rec !== 'object' || Array.isArray(rec)) throw new Error(`${where}:${line}: expected a JSON object`);
+  const r = rec as Record<string, unknown>;
+  const id = 'id' in r ? { id: r.id } : {};
+  if (typeof r[field] === 'string') return { line, input: r[field] as string, ...id };
+  if (Array.isArray(r.tokens) && r.tokens.every((t) => typeof t === 'string' && t !== '' && !/\s/.test(t))) return { line, input: { tokens: r.tokens as string[] }, ...id };
+  throw new Error(`${where}:${line}: no text: expected a string field '${field}' (--text-field) or a list of words 'tokens'`);
+}
+
+async function* documents(source: AsyncIterable<{ text: string; line: number }>, where: string, jsonl: boolean, field: string): AsyncGenerator<Doc> {
+  for await (const { text, line } of source) {
+    if (!jsonl) { yield { line, input: text }; continue; }
+    const d = jsonlDocument(text, line, where, field);
+    if (d) yield d;
+  }
+}
+
+function printText(doc: TaggedDocument): void {
+  console.log(doc.sentences.map((s) => s.tokens.join(' ')).join('\n'));
+  for (const e of doc.entities) console.log(`  ${e.type.padEnd(8)} ${e.text}  [${e.start}, ${e.end})  ${e.score.toFixed(2)}`);
+  if (!doc.entities.length) console.log('  (no entities)');
+}
+
 export const predictCommand: Command = {
   name: 'predict',
-  usage: 'predict --model DIR|NAME ["text" ["text" ...] | --file FILE | < stdin] [--json] [--min-score X|TYPE=X,...] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N] [--device webgpu|cpu]',
-  summary: 'Tags text: each quoted argument, or each line of --file or stdin, is one document (for now each of its lines is one sentence). Entities carry their type, text, a score in [0, 1] and character offsets into the document.',
-  more: 'With --json, one JSON object per document: {"line", "sentences": [{"tokens", "start", "end"}], "entities": [{"type", "text", "score", "start", "end", "startCp", "endCp", "sentence", "tokenStart", "tokenEnd"}]}; start/end count UTF-16 code units, startCp/endCp code points.',
-  flags: ['model', 'file', 'json', 'min-score', 'gamma', 'k-eval', 'eta', 'threshold', 'seed', 'mode', 'dedupe', 'max-words', 'device'],
+  usage: 'predict --model DIR|NAME ["text" ["text" ...] | --file FILE | < stdin] [--format text|jsonl] [--text-field NAME] [--output text|jsonl|conll|spacy | --json] [--min-score X|TYPE=X,...] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N] [--device webgpu|cpu] [--no-verify]',
+  summary: 'Tags documents: each quoted argument, or each line of --file or stdin, is one document (plain text, or with --format jsonl a JSON object with a text field or pre-tokenised "tokens"), split into sentences and words. Entities carry their type, text, a score in [0, 1] and character offsets into the document. A sentence longer than --max-words is tagged in overlapping windows.',
+  more: 'JSON output (--output jsonl, or --json): one object per input line with a document, {"line", "id"?, "sentences": [{"tokens", "start", "end", "windowed"?}], "entities": [{"type", "text", "score", "start", "end", "startCp", "endCp", "sentence", "tokenStart", "tokenEnd"}]}; start/end count UTF-16 code units, startCp/endCp code points, and line counts every physical line from 1, blank ones too.',
+  flags: ['model', 'file', 'format', 'text-field', 'output', 'json', 'min-score', 'gamma', 'k-eval', 'eta', 'threshold', 'seed', 'mode', 'dedupe', 'max-words', 'device', 'no-verify'],
   positionals: true,
   async run({ values, positionals }) {
     const file = values.file as string | undefined;
@@ -18,29 +48,41 @@ export const predictCommand: Command = {
     if (file && positionals.length) throw new UsageError('predict takes a text argument or --file, not both');
     if (file && !existsSync(file)) throw new Error(`${file}: no such file`);
     if (file && !statSync(file).isFile()) throw new Error(`${file}: not a file (--file)`);
+    if (values.json && values.output && values.output !== 'jsonl') throw new UsageError(`--json is --output jsonl; it cannot go with --output ${values.output}`);
+    const output = (values.output as string | undefined) ?? (values.json ? 'jsonl' : 'text');
+    const jsonl = ((values.format as string | undefined) ?? (file?.endsWith('.jsonl') ? 'jsonl' : 'text')) === 'jsonl';
+    const field = (values['text-field'] as string | undefined) ?? 'text';
     const dev = await deviceOf(values);
-    const model = await loadModelOf(dir, dev);
+    const model = await loadModelOf(dir, dev, values);
     // Several quoted texts are several documents; several bare words are one the shell split.
     const texts = positionals.length > 1 && positionals.some((p) => /\s/.test(p)) ? positionals : [positionals.join(' ')];
-    const docs = positionals.length
-      ? texts.map((text, i) => ({ text, line: i + 1 }))
-      : readLines(file ? createReadStream(file) : process.stdin, file ?? 'stdin');
+    const where = file ?? (positionals.length ? 'argument' : 'stdin');
+    const lines = positionals.length ? (async function* () { yield* texts.map((text, i) => ({ text, line: i + 1 })); })()
+      : readLines(file ? createReadStream(file) : process.stdin, where);
     const maxWords = (values['max-words'] as number | undefined) ?? MAX_WORDS;
-    const report: PredictReport = { documents: 0, sentences: 0, cut: 0, entities: 0, seconds: 0 };
+    const report: PredictReport = { documents: 0, sentences: 0, windowed: 0, entities: 0, seconds: 0 };
+    // Long input (a large file, a huge document) reports progress on stderr every few seconds.
+    let lastShown = performance.now();
+    const onBatch = (windows: number) => {
+      if (performance.now() - lastShown < 5000) return;
+      lastShown = performance.now();
+      process.stderr.write(`predict: ${report.documents} document(s) read, ${windows} sentence windows tagged\n`);
+    };
     const options = {
       ...decodingOf(values, model, selection), inference: inferenceOf(values), seed: (values.seed as number | undefined) ?? DEFAULT_SEED, maxWords,
-      minScore: values['min-score'] as MinScore | undefined,
+      minScore: values['min-score'] as MinScore | undefined, onBatch,
     };
-    for await (const { doc, tagged } of tagStream(model, dev, docs, (d) => d.text, options, report)) {
-      if (!tagged.sentences.length) continue;
-      if (values.json) { console.log(JSON.stringify({ line: doc.line, sentences: tagged.sentences, entities: tagged.entities })); continue; }
-      console.log(tagged.sentences.map((s) => s.tokens.join(' ')).join('\n'));
-      for (const e of tagged.entities) console.log(`  ${e.type.padEnd(8)} ${e.text}  [${e.start}, ${e.end})  ${e.score.toFixed(2)}`);
-      if (!tagged.entities.length) console.log('  (no entities)');
+    for await (const { doc, tagged } of tagStream(model, dev, documents(lines, where, jsonl, field), (d) => d.input, options, report)) {
+      if (!tagged.sentences.length && !jsonl) continue;
+      const id = doc.id !== undefined ? { id: doc.id } : {};
+      if (output === 'jsonl') console.log(JSON.stringify({ line: doc.line, ...id, sentences: tagged.sentences, entities: tagged.entities }));
+      else if (output === 'spacy') console.log(JSON.stringify({ ...id, ...toSpacy(tagged) }));
+      else if (output === 'conll') process.stdout.write(toConll(tagged) + '\n');
+      else printText(tagged);
     }
     model.dispose();
     if (report.sentences === 0) throw new UsageError('no text to tag (the input is empty)');
-    const cut = report.cut ? `; ${report.cut} line(s) longer than ${maxWords} words were split` : '';
-    process.stderr.write(`${report.sentences} sentence(s), ${report.entities} entities, ${(report.sentences / report.seconds).toFixed(1)} sentences/s${cut}\n`);
+    const windowed = report.windowed ? `; ${report.windowed} sentence(s) longer than ${maxWords} words were tagged in overlapping windows` : '';
+    process.stderr.write(`${report.documents} document(s), ${report.sentences} sentence(s), ${report.entities} entities, ${(report.sentences / report.seconds).toFixed(1)} sentences/s${windowed}\n`);
   },
 };

@@ -11,7 +11,7 @@ export const progressCommand: Command = {
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError('progress needs one run folder: diffusionner progress RUN_DIR');
     const r = readRunRecords(positionals[0]);
-    if (values.json) console.log(JSON.stringify({ state: r.state, epochs: summariseEpochs(r.epochs, r.steps), ...(r.test ? { test: r.test } : {}) }, null, 1));
+    if (values.json) console.log(JSON.stringify({ state: r.state, ...(r.stoppedBy ? { stoppedBy: r.stoppedBy } : {}), epochs: summariseEpochs(r.epochs, r.steps), ...(r.test ? { test: r.test } : {}) }, null, 1));
     else console.log(formatProgress(r));
   },
 };

@@ -2,17 +2,39 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FilterMode } from '../../ner/spans.js';
 import { readSentences } from '../../ner/data.js';
-import { DEFAULT_KIND, modelKind, readTrainConfig, train } from '../../models/index.js';
+import { checkResumable } from '../../ner/train/resume.js';
+import { checkHasEntities } from '../../ner/train/setup.js';
+import { DEFAULT_KIND, modelKind, readTrainConfig, train, type TrainConfig } from '../../models/index.js';
+import type { TrainOptions } from '../../ner/train/loop.js';
+import type { Device } from '../../tensor/device.js';
 import type { Command } from '../command.js';
 import { deviceOf } from '../common.js';
 import { UsageError } from '../parse.js';
+import { resumeCommand, stopOnSignals } from '../signals.js';
+
+/**
+ * Trains with SIGINT and SIGTERM as a clean stop: after the checkpoint, where it stopped and the command
+ * that resumes, and the exit status of the signal (a second one exits at once).
+ */
+async function trainUntilDoneOrSignal(cfg: TrainConfig, device: Device, o: TrainOptions): Promise<void> {
+  const stop = stopOnSignals({ what: 'training' });
+  try {
+    const r = await train(cfg, device, { ...o, stopSignal: stop.signal });
+    if (r.stopped?.by !== 'signal') return;
+    process.stderr.write(`diffusionner: stopped by ${stop.signal.reason} at epoch ${r.stopped.epoch}, step ${r.stopped.step}; to resume: ${resumeCommand(process.argv.slice(2))}\n`);
+    process.exit(stop.exitCode());
+  } finally {
+    stop.dispose();
+  }
+}
 
 export const trainCommand: Command = {
   name: 'train',
-  usage: 'train --config FILE [--out DIR] [--resume] [--init DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]\n       diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...',
+  usage: 'train --config FILE [--out DIR] [--resume [--reschedule]] [--init DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]\n       diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...',
   summary: 'Trains a model: from a config (configs/*.json; model.kind picks the model), or from data files with the default settings. Writes OUT/model (the best epoch on dev), checkpoints, train.log, steps.jsonl and metrics.json.',
-  flags: ['config', 'train', 'dev', 'test', 'types', 'mode', 'out', 'resume', 'init', 'max-steps', 'epochs', 'lr', 'seed', 'keep-epoch-models', 'device'],
+  flags: ['config', 'train', 'dev', 'test', 'types', 'mode', 'out', 'resume', 'reschedule', 'init', 'max-steps', 'epochs', 'lr', 'seed', 'keep-epoch-models', 'device'],
   positionals: false,
+  more: 'Ctrl-C (SIGINT) or SIGTERM stops after the current step: a checkpoint is written, and where it stopped and the command that resumes are printed (exit status 130 or 143); a second one exits at once.',
   async run({ values }) {
     if (!values.config && !values.train) throw new UsageError('train needs --config FILE or --train FILE');
     if (values.config && (values.train || values.dev || values.test || values.types)) throw new UsageError('train takes --config FILE or data files (--train/--dev/--test/--types), not both');
@@ -32,7 +54,11 @@ export const trainCommand: Command = {
     const init = values.init as string | undefined;
     if (init && !existsSync(init)) throw new Error(`${init}: no such model folder (--init)`);
     if (init && !existsSync(join(init, 'vocab.txt'))) throw new Error(`${init}: not a model folder (no vocab.txt) (--init)`);
-    for (const k of ['train', 'dev', 'test'] as const) for (const f of [cfg.data[k] ?? []].flat()) readSentences(f);
-    await train(cfg, await deviceOf(values), { resume: !!values.resume, ...(init ? { init } : {}), progress: process.stderr.isTTY ? true : 'lines' });
+    if (values.reschedule && !values.resume) throw new UsageError('--reschedule goes with --resume (it accepts a changed --epochs or --max-steps when continuing a run)');
+    if (values.resume) checkResumable(cfg.out);
+    const trainFiles = [cfg.data.train].flat(), trainSet = trainFiles.flatMap((f) => readSentences(f));
+    for (const k of ['dev', 'test'] as const) for (const f of [cfg.data[k] ?? []].flat()) readSentences(f);
+    checkHasEntities(trainFiles, trainSet);
+    await trainUntilDoneOrSignal(cfg, await deviceOf(values), { resume: !!values.resume, reschedule: !!values.reschedule, ...(init ? { init } : {}), progress: process.stderr.isTTY ? true : 'lines' });
   },
 };

@@ -1,7 +1,10 @@
 /** DiffusionNER as the registry sees it: its kind, config rules, how to build and open it, its defaults. */
+import { dirname } from 'node:path';
+import { checkFolderVocab } from '../../ner/encoders/folder-vocab.js';
+import type { EncoderKind } from '../../ner/encoders/sentence-encoder.js';
 import type { Device } from '../../tensor/device.js';
 import type { RNG } from '../../tensor/random.js';
-import type { NerModel, TraceSettings, TraceView } from '../../ner/contract.js';
+import type { NerModel, TraceHtmlOptions, TraceSettings, TraceView } from '../../ner/contract.js';
 import type { Trace } from './trace.js';
 import { checkModelConfig, defaultTrainConfig, type ModelConfig, TRAIN_CONFIG_RULES } from './config.js';
 import { DiffusionNER } from './model.js';
@@ -18,10 +21,10 @@ export const diffusionner = {
   /** Its trace: every layer and every DDIM step of one sentence, as text, JSON and an HTML page. */
   trace: <TraceView>{
     run: (model: NerModel, device: Device, tokens: string[], { inference, ...o }: TraceSettings) =>
-      traceSentence(model as DiffusionNER, device, tokens, { ...o, ...(inference as { steps?: number; proposals?: number; eta?: number }) }),
+      traceSentence(model as DiffusionNER, device, tokens, { ...o, ...(inference as { steps?: number; proposals?: number; eta?: number; startT?: number }) }),
     text: (t: unknown) => formatTrace(t as Trace),
     summary: (t: unknown) => formatSummary(t as Trace),
-    html: (t: unknown) => renderTraceHtml(t as Trace),
+    html: (t: unknown, o: TraceHtmlOptions = {}) => renderTraceHtml(t as Trace, { label: o.label, compare: o.compare && { trace: o.compare.trace as Trace, label: o.compare.label } }),
   },
   create(config: Record<string, unknown>, device: Device, rng: RNG): DiffusionNER {
     return new DiffusionNER(config as unknown as ModelConfig, { device, rng });
@@ -33,6 +36,7 @@ export const diffusionner = {
    */
   fromFolder(config: unknown, file: string, vocab: string[], device: Device, rng?: RNG): DiffusionNER {
     const c = checkModelConfig(config, file);
+    checkFolderVocab(dirname(file), (c.encoder as EncoderKind | undefined) ?? 'scratch', vocab.length);
     return new DiffusionNER({ init: 'pytorch', positionFeatures: true, ...(c as unknown as ModelConfig), vocab }, { device, rng });
   },
 };

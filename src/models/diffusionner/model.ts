@@ -31,6 +31,12 @@ function allFinite(a: ArrayLike<number>): boolean {
 
 export interface PredictOptions {
   steps?: number; proposals?: number; eta?: number; threshold?: number; mode?: FilterMode; dedupe?: boolean; rng?: RNG;
+  /**
+   * The timestep DDIM starts from (default timesteps − 1, the official sampler): a smaller one treats the
+   * random starting spans as partly denoised already, so the decoder follows them (traces use it to show
+   * denoising; predictions never set it). The γ steps are spaced evenly from it down to −1.
+   */
+  startT?: number;
   /** Called before each DDIM step's decoder runs (index from 0, its timestep). */
   beforeStep?: (index: number, t: number) => void;
   /** Called after each DDIM step with its decoder outputs on the host. */
@@ -207,7 +213,9 @@ export class DiffusionNER extends Module implements NerModel<Batch, FinalProposa
     let x = keep(T.randn([B, K, 2], { device: dev, rng }));
     let last: { probs: Tensor | null; left: Tensor; right: Tensor; spans: Tensor } | null = null;
     let index = 0;
-    for (const [t, tn] of D.ddimTimesteps(this.c.timesteps, o.steps ?? SAMPLING_DEFAULTS.steps)) {
+    if (o.startT !== undefined && !(Number.isInteger(o.startT) && o.startT >= 0 && o.startT < this.c.timesteps)) throw new Error(`DDIM: the start timestep must be a whole number in 0..${this.c.timesteps - 1}, got ${o.startT}`);
+    // ddimTimesteps(T, γ) spaces γ + 1 points from −1 to T − 1: from startT it is ddimTimesteps(startT + 1, γ).
+    for (const [t, tn] of D.ddimTimesteps(o.startT === undefined ? this.c.timesteps : o.startT + 1, o.steps ?? SAMPLING_DEFAULTS.steps)) {
       const xt = x;
       o.beforeStep?.(index, t);
       // The class logits of the last step alone are output; a trace reads every step's.

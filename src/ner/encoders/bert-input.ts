@@ -31,13 +31,14 @@ export function bertInput(tok: WordPieceTokenizer, s: { tokens: readonly string[
     if (left.length && (!right.length || length(left) >= length(right))) left.shift(); else right.pop();
     contextTrimmed++;
   }
-  const ids = [tok.id('[CLS]')];
-  if (left.length) ids.push(...left.flat(), tok.id('[SEP]'));
+  // concat, not push(...): a long context would overflow the argument list.
+  let ids = [tok.id('[CLS]')];
+  if (left.length) ids = ids.concat(left.flat(), [tok.id('[SEP]')]);
   const spans: [number, number][] = sentence.map((p) => {
     const start = ids.length;
-    ids.push(...p);
+    for (const id of p) ids.push(id);
     return [start, ids.length];
   });
-  if (right.length) ids.push(tok.id('[SEP]'), ...right.flat());
+  if (right.length) ids = ids.concat([tok.id('[SEP]')], right.flat());
   return { ids, spans, contextTrimmed };
 }

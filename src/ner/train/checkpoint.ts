@@ -15,7 +15,7 @@ import { saveModelFolder, writeFileAtomic } from '../../nn/folder.js';
 import type { Module } from '../../nn/module.js';
 import type { AdamW } from '../../nn/optim.js';
 import { readSafetensors, type RawTensor, serializeSafetensors } from '../../nn/safetensors.js';
-import type { RunInputs } from './resume.js';
+import type { RunInputs, Schedule } from './resume.js';
 
 export interface TrainerState {
   epoch: number;
@@ -33,6 +33,8 @@ export interface TrainerState {
   skippedSteps: number;
   /** The training set and model section the run began with (absent in checkpoints written before they were recorded). */
   inputs?: RunInputs;
+  /** What the learning-rate schedule is sized with (absent in checkpoints written before it was recorded). */
+  schedule?: Schedule;
 }
 
 const POINTER = 'checkpoint.json';

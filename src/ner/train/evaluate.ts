@@ -13,8 +13,11 @@ import { type ProgressMode, progressReporter } from './progress.js';
 
 export interface EvalResult { micro: Scores; perType: Record<string, Scores>; sentencesPerSecond: number }
 
-/** The evaluation settings: decoding (mode, dedupe), batching, and the model's inference settings. */
-export type EvalSettings = InferenceSettings & { mode: FilterMode; dedupe?: boolean; batch?: number };
+/**
+ * The evaluation settings: decoding (mode, dedupe), batching, and the model's inference settings. Once
+ * `stop` is aborted the evaluation is abandoned (it throws) at the next batch.
+ */
+export type EvalSettings = InferenceSettings & { mode: FilterMode; dedupe?: boolean; batch?: number; stop?: AbortSignal };
 
 /** Results in the order of `thresholds`. */
 export async function evaluateThresholds(model: NerModel, sentences: readonly Sentence[], device: Device, o: EvalSettings, thresholds: readonly number[],
@@ -22,25 +25,35 @@ export async function evaluateThresholds(model: NerModel, sentences: readonly Se
   const wasTraining = model.training;
   model.eval();
   const rng = new RNG(seed);
-  const { mode, dedupe, batch, ...inference } = o;
+  const { mode, dedupe, batch, stop, ...inference } = o;
   const raw: unknown[] = [];
   const t0 = performance.now();
   const bs = batch ?? EVAL_BATCH;
   const bar = progressReporter('evaluating', sentences.length, showProgress);
-  for (let i = 0; i < sentences.length; i += bs) {
-    const b = model.batch(sentences.slice(i, i + bs), device);
-    raw.push(...await model.infer(b, inference, rng));
-    model.disposeBatch(b);
-    bar.update(Math.min(i + bs, sentences.length));
+  try {
+    for (let i = 0; i < sentences.length; i += bs) {
+      if (stop) await stopPoint(stop);
+      const b = model.batch(sentences.slice(i, i + bs), device);
+      raw.push(...await model.infer(b, inference, rng));
+      model.disposeBatch(b);
+      bar.update(Math.min(i + bs, sentences.length));
+    }
+  } finally {
+    bar.end();
+    model.train(wasTraining);
   }
-  bar.end();
   const secs = (performance.now() - t0) / 1000;
-  model.train(wasTraining);
   const gold = sentences.map((s) => goldSpans(s.entities, model.types));
   return thresholds.map((threshold) => {
     const pred = raw.map((r) => model.decode(r, { mode, threshold, dedupe }));
     return { threshold, ...score(gold, pred, model.types), sentencesPerSecond: sentences.length / secs };
   });
+}
+
+/** Lets pending events (a signal handler) run, then throws if the stop was requested. */
+async function stopPoint(stop: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  stop.throwIfAborted();
 }
 
 export async function evaluate(model: NerModel, sentences: readonly Sentence[], device: Device, o: EvalSettings & { threshold: number }, seed = DEFAULT_SEED, showProgress: ProgressMode = process.stderr.isTTY ?? false): Promise<EvalResult> {

@@ -41,13 +41,28 @@ export interface TrainOptions {
   beforeStep?: (step: number, model: NerModel) => void;
   /** Called after each optimiser step and at each epoch's end (the public API's progress events). */
   onEvent?: (e: TrainEvent) => void;
+  /** With `resume`: accept a changed epochs or maxSteps, which re-sizes the learning-rate schedule. */
+  reschedule?: boolean;
+  /**
+   * Aborting it stops the run cleanly (the CLI does on SIGINT and SIGTERM): the optimiser step under way
+   * finishes (an evaluation under way is abandoned), a checkpoint is written, metrics.json says `stopped`
+   * with `stoppedBy: 'signal'`, and train() returns with `stopped`; `resume` then continues exactly.
+   */
+  stopSignal?: AbortSignal;
 }
 
 export type TrainEvent =
   | { type: 'step'; epoch: number; step: number; totalSteps: number; loss: number; terms: Record<string, number>; lr: number }
   | { type: 'epoch'; epoch: number; seconds: number; dev?: { f1: number; threshold: number } };
 
-export interface TrainResult { dev?: EvalResult; test?: EvalResult; steps: number }
+/** Why a run ended before its last epoch: a stop request (stopSignal), or train.maxSteps. */
+export type StopReason = 'signal' | 'maxSteps';
+
+export interface TrainResult {
+  dev?: EvalResult; test?: EvalResult; steps: number;
+  /** Where a run that did not train every epoch stopped (a resume continues from there). */
+  stopped?: { by: StopReason; epoch: number; step: number };
+}
 
 /** A run in progress: its set-up, and what the loop keeps between steps. */
 interface Loop {
@@ -67,10 +82,15 @@ export async function train(factory: ModelFactory, cfg: TrainConfig, device: Dev
     stepsFile: join(cfg.out, 'steps.jsonl'),
     bestDev: (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined),
   };
+  // A resumed run is training again, whatever the stop before it wrote.
+  writeMetrics(loop, 'training');
   while (st.epoch <= cfg.train.epochs && st.step < run.total) {
+    if (await stopRequested(loop)) return stopNow(loop);
     const { finished, seconds } = await trainEpoch(loop);
+    if (await stopRequested(loop)) return stopNow(loop);
     const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: seconds, trainSentencesPerSecond: st.seen / seconds };
-    const r = await endOfEpoch(run, seconds, loop.progressMode);
+    const r = await endOfEpoch(loop, seconds);
+    if (!r) return stopNow(loop);
     const folder = join(cfg.out, 'model');
     if (r.dev) entry.dev = r.dev;
     if (!r.dev || r.dev.micro.f1 > st.best) {
@@ -87,24 +107,52 @@ export async function train(factory: ModelFactory, cfg: TrainConfig, device: Dev
     await checkpoint(loop);
   }
   const test = await testAndFinish(loop, factory);
-  return { dev: loop.bestDev, test, steps: st.step };
+  if (test === null) return stopNow(loop);
+  const done = st.epoch > cfg.train.epochs;
+  return { dev: loop.bestDev, test, steps: st.step, ...(done ? {} : { stopped: { by: 'maxSteps', epoch: st.epoch, step: st.step } }) };
 }
 
-/** Saves a checkpoint, unless the last steps were non-finite: then the last good checkpoint stays the latest. */
-async function checkpoint(loop: Loop): Promise<void> {
-  if (loop.badInARow > 0) return;
+/** Saves a checkpoint, unless the last steps were non-finite: then the last good checkpoint stays the latest (false). */
+async function checkpoint(loop: Loop): Promise<boolean> {
+  if (loop.badInARow > 0) return false;
   const { run } = loop, st = run.st;
   st.rng = run.rng.state; st.optimizerSteps = run.opt.stepCount; st.inputs ??= run.inputs;
   await saveCheckpoint(run.cfg.out, run.model, run.folderConfig, run.folderFiles, run.opt, st);
+  return true;
+}
+
+/**
+ * Whether a stop was requested. It first lets pending events run: on the cpu device a step never waits
+ * on I/O, so without this a signal handler would not run until training ended.
+ */
+async function stopRequested(loop: Loop): Promise<boolean> {
+  const stop = loop.o.stopSignal;
+  if (!stop) return false;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return stop.aborted;
+}
+
+/** Ends a run on a stop request: a checkpoint of where it is, metrics.json `stopped` by a signal, and the model's release. */
+async function stopNow(loop: Loop): Promise<TrainResult> {
+  const { run } = loop, st = run.st;
+  const saved = await checkpoint(loop);
+  writeMetrics(loop, 'stopped', 'signal');
+  run.say(saved ? `stopped at epoch ${st.epoch}, step ${st.step} on request; checkpoint saved, and --resume continues from here`
+    : `stopped at step ${st.step} on request; the steps since the last checkpoint were non-finite, so --resume continues from that checkpoint`);
+  run.opt.dispose();
+  run.model.dispose();
+  return { dev: loop.bestDev, steps: st.step, stopped: { by: 'signal', epoch: st.epoch, step: st.step } };
 }
 
 /**
  * metrics.json: `training` until the run ends, then `done` (every epoch, and test when there is one) or
- * `stopped` (train.maxSteps), so a script waiting on the run can tell an epoch's end from the run's.
+ * `stopped` with why (`stoppedBy`: train.maxSteps, or a signal), so a script waiting on the run can tell
+ * an epoch's end from the run's.
  */
-function writeMetrics(loop: Loop, state: 'training' | 'done' | 'stopped'): void {
+function writeMetrics(loop: Loop, state: 'training' | 'done' | 'stopped', stoppedBy?: StopReason): void {
   const { testResult } = loop;
-  writeFileAtomic(join(loop.run.cfg.out, 'metrics.json'), JSON.stringify({ state, epochs: loop.run.st.metrics, ...(testResult ? { test: testResult } : {}) }, null, 1));
+  const record = { state, ...(stoppedBy ? { stoppedBy } : {}), epochs: loop.run.st.metrics, ...(testResult ? { test: testResult } : {}) };
+  writeFileAtomic(join(loop.run.cfg.out, 'metrics.json'), JSON.stringify(record, null, 1));
 }
 
 /** The rest of the current epoch (from a resumed position too), up to train.maxSteps; its seconds so far include earlier segments. */
@@ -121,6 +169,8 @@ async function trainEpoch(loop: Loop): Promise<{ finished: boolean; seconds: num
   const elapsed = () => st.epochSeconds + (performance.now() - t0) / 1000;
   const meanLoss = () => `loss ${(st.lossSum / Math.max(1, st.seen / cfg.train.batch)).toFixed(3)}`;
   while (st.next < st.order.length && st.step < run.total) {
+    // Not before the epoch's first batch: a checkpoint at next 0 would shuffle the order again on resume.
+    if (st.next > 0 && await stopRequested(loop)) break;
     const batch = st.order.slice(st.next, st.next + cfg.train.batch).map((j) => run.trainSet[j]);
     st.next += cfg.train.batch;
     // The official code skips a batch with no gold entity (no backward, no optimiser step).
@@ -137,8 +187,10 @@ async function trainEpoch(loop: Loop): Promise<{ finished: boolean; seconds: num
   }
   if (progressMode === true) process.stderr.write('\n');
   const finished = st.next >= st.order.length;
-  if (!finished) run.say(`stopping after ${st.step} steps (maxSteps)`);
-  return { finished, seconds: elapsed() };
+  // A stop's checkpoint (before the epoch's end) carries the epoch's seconds so far.
+  st.epochSeconds = elapsed();
+  if (!finished && st.step >= run.total) run.say(`stopping after ${st.step} steps (maxSteps)`);
+  return { finished, seconds: st.epochSeconds };
 }
 
 /** One optimiser step on a batch; false when it was skipped for a non-finite loss or gradient (too many in a row end the run). */
@@ -171,36 +223,56 @@ async function trainStep(loop: Loop, batch: Sentence[]): Promise<boolean> {
   return true;
 }
 
-/** Test evaluation of the best dev model (or the last one) at its chosen φ, the final metrics, and the model's release. */
-async function testAndFinish(loop: Loop, factory: ModelFactory): Promise<EvalResult | undefined> {
+/**
+ * Test evaluation of the best dev model (or the last one) at its chosen φ, the final metrics, and the
+ * model's release; null when a stop request abandoned the test evaluation (the model is not released).
+ */
+async function testAndFinish(loop: Loop, factory: ModelFactory): Promise<EvalResult | undefined | null> {
   const { run } = loop, { cfg, st, model } = run;
   let test: EvalResult | undefined;
   const folder = join(cfg.out, 'model');
   if (run.testSet) {
     const bestModel = existsSync(join(folder, 'config.json')) ? await factory.load(folder, run.device) : model;
     const threshold = (bestModel !== model ? readSelection(folder)?.threshold : undefined) ?? run.phis[0];
-    test = await evaluate(bestModel, run.testSet, run.device, { ...cfg.eval, threshold }, run.seed, loop.progressMode);
+    const result = await unlessStopped(loop, evaluate(bestModel, run.testSet, run.device, { ...cfg.eval, threshold, stop: loop.o.stopSignal }, run.seed, loop.progressMode));
+    if (!result) {
+      if (bestModel !== model) bestModel.dispose();
+      return null;
+    }
+    test = result;
     run.say(`test (${run.devSet ? 'best dev model' : 'last model'}, φ ${threshold}): P ${test.micro.precision.toFixed(2)} R ${test.micro.recall.toFixed(2)} F1 ${test.micro.f1.toFixed(2)} (${test.sentencesPerSecond.toFixed(1)} sent/s)`);
     if (bestModel !== model) bestModel.dispose();
     loop.testResult = { threshold, ...test };
   }
-  writeMetrics(loop, st.epoch > cfg.train.epochs ? 'done' : 'stopped');
+  writeMetrics(loop, st.epoch > cfg.train.epochs ? 'done' : 'stopped', st.epoch > cfg.train.epochs ? undefined : 'maxSteps');
   run.opt.dispose();
   model.dispose();
   if (existsSync(join(folder, 'config.json'))) run.say(`saved: ${folder} (${run.devSet ? 'the best epoch on dev, with its φ' : 'the last epoch'} in selection.json); try it with npx diffusionner predict --model ${folder} "some text"`);
   return test;
 }
 
-/** An epoch's dev evaluation at every candidate φ and the choice among them, or the configured φ without dev. */
-async function endOfEpoch(run: Run, epochSecs: number, progressMode: ProgressMode): Promise<{ dev?: EvalResult & { threshold: number }; selection: Selection }> {
-  const { cfg, st, devSet, say } = run;
+/** An evaluation, or null when a stop request abandoned it. */
+async function unlessStopped<T>(loop: Loop, work: Promise<T>): Promise<T | null> {
+  try { return await work; } catch (e) {
+    if (loop.o.stopSignal?.aborted) return null;
+    throw e;
+  }
+}
+
+/**
+ * An epoch's dev evaluation at every candidate φ and the choice among them, or the configured φ without
+ * dev; null when a stop request abandoned the evaluation.
+ */
+async function endOfEpoch(loop: Loop, epochSecs: number): Promise<{ dev?: EvalResult & { threshold: number }; selection: Selection } | null> {
+  const { run, progressMode } = loop, { cfg, st, devSet, say } = run;
   const rate = `${epochSecs.toFixed(0)} s, ${(st.seen / epochSecs).toFixed(1)} train sent/s`;
   if (!devSet) {
     say(`epoch ${st.epoch}: ${rate}`);
     return { selection: { threshold: run.phis[0], split: 'none (the configured φ; no dev set)', f1ByThreshold: {}, mode: cfg.eval.mode } };
   }
   if (progressMode === 'lines') process.stderr.write(`epoch ${st.epoch}: evaluating dev (${devSet.length} sentences)\n`);
-  const sweep = await evaluateThresholds(run.model, devSet, run.device, cfg.eval, run.phis, run.seed, progressMode);
+  const sweep = await unlessStopped(loop, evaluateThresholds(run.model, devSet, run.device, { ...cfg.eval, stop: loop.o.stopSignal }, run.phis, run.seed, progressMode));
+  if (!sweep) return null;
   const r = chooseThreshold(sweep, run.model.defaultThreshold);
   const f1ByThreshold = Object.fromEntries(sweep.map((x) => [String(x.threshold), Number(x.micro.f1.toFixed(2))]));
   const at = sweep.length > 1 ? ` at φ ${r.threshold} (F1 by φ: ${sweep.map((x) => `${x.threshold} → ${x.micro.f1.toFixed(2)}`).join(', ')})` : '';

@@ -9,7 +9,12 @@ import { join } from 'node:path';
 export interface StepRecord { step: number; loss: number; classification: number; boundary: number }
 /** What the trainer writes per epoch; `steps` is the cumulative step count at the epoch's end. */
 export interface EpochRecord { epoch: number; steps: number; trainSeconds: number; trainSentencesPerSecond: number; complete?: boolean; dev?: { micro: { f1: number }; threshold: number } }
-export interface RunRecords { state: string; epochs: EpochRecord[]; steps: StepRecord[]; test?: { threshold: number; micro: { precision: number; recall: number; f1: number } } }
+export interface RunRecords {
+  state: string;
+  /** Why a `stopped` run stopped: 'signal' (a stop request: SIGINT, SIGTERM) or 'maxSteps'; absent in runs written before it was recorded. */
+  stoppedBy?: string;
+  epochs: EpochRecord[]; steps: StepRecord[]; test?: { threshold: number; micro: { precision: number; recall: number; f1: number } };
+}
 
 export interface EpochSummary {
   epoch: number;
@@ -58,7 +63,7 @@ export function readRunRecords(dir: string): RunRecords {
   const metricsFile = join(dir, 'metrics.json'), stepsFile = join(dir, 'steps.jsonl');
   if (!existsSync(dir)) throw new Error(`${dir}: no such run folder`);
   if (!existsSync(metricsFile) && !existsSync(stepsFile)) throw new Error(`${dir}: not a training run folder (no metrics.json or steps.jsonl)`);
-  let metrics: { state: string; epochs: EpochRecord[]; test?: RunRecords['test'] } = { state: 'training', epochs: [] };
+  let metrics: { state: string; stoppedBy?: string; epochs: EpochRecord[]; test?: RunRecords['test'] } = { state: 'training', epochs: [] };
   if (existsSync(metricsFile)) {
     try { metrics = JSON.parse(readFileSync(metricsFile, 'utf8')); } catch (e) { throw new Error(`${metricsFile}: not valid JSON (${(e as Error).message})`); }
     if (!Array.isArray(metrics.epochs)) throw new Error(`${metricsFile}: no "epochs" list`);
@@ -81,7 +86,14 @@ export function readRunRecords(dir: string): RunRecords {
       steps.push(r);
     });
   }
-  return { state: metrics.state, epochs: metrics.epochs, steps, ...(metrics.test ? { test: metrics.test } : {}) };
+  return { state: metrics.state, ...(metrics.stoppedBy ? { stoppedBy: metrics.stoppedBy } : {}), epochs: metrics.epochs, steps, ...(metrics.test ? { test: metrics.test } : {}) };
+}
+
+/** Why a stopped run stopped, in words (after its state). */
+function stopReason(by: string | undefined): string {
+  if (by === 'signal') return ' (by a signal; train --resume continues it)';
+  if (by === 'maxSteps') return ' (at train.maxSteps)';
+  return by ? ` (by ${by})` : '';
 }
 
 /** The table `diffusionner progress` prints. */
@@ -98,7 +110,7 @@ export function formatProgress(r: RunRecords): string {
   const line = (c: string[]) => c.map((v, j) => (j === 0 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join('  ');
   const out = [line(header), ...cells.map(line)];
   const total = rows.reduce((s, x) => s + x.steps, 0);
-  out.push(`state: ${r.state}; ${r.epochs.length} epoch(s) finished, ${total} optimiser steps so far`);
+  out.push(`state: ${r.state}${stopReason(r.stoppedBy)}; ${r.epochs.length} epoch(s) finished, ${total} optimiser steps so far`);
   if (r.test) out.push(`test (φ ${r.test.threshold}): P ${r.test.micro.precision.toFixed(2)} R ${r.test.micro.recall.toFixed(2)} F1 ${r.test.micro.f1.toFixed(2)}`);
   return out.join('\n');
 }

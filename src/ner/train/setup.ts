@@ -18,7 +18,7 @@ import { loadPretrainedBert, newEncoderConfig } from '../encoders/build.js';
 import { cliticStyle } from '../../text/tokenize.js';
 import { candidateThresholds, formatSelection, SELECTION_FILE, type Selection } from '../selection.js';
 import { hasCheckpoint, readCheckpoint, restoreOptimizer, type TrainerState } from './checkpoint.js';
-import { checkResume, type RunInputs, trainDataFingerprint } from './resume.js';
+import { checkResumable, checkResume, type RunInputs, type Schedule, trainDataFingerprint } from './resume.js';
 import type { TrainOptions } from './loop.js';
 
 export interface Run {
@@ -46,8 +46,10 @@ interface Data { trainSet: Sentence[]; devSet?: Sentence[]; testSet?: Sentence[]
 
 function readData(cfg: TrainConfig, say: (line: string) => void): Data {
   const maxWords = cfg.train.maxWords ?? MAX_WORDS;
-  const long = splitLongSentences([cfg.data.train].flat().flatMap((f) => readSentences(f)), maxWords);
+  const trainFiles = [cfg.data.train].flat();
+  const long = splitLongSentences(trainFiles.flatMap((f) => readSentences(f)), maxWords);
   const trainSet = long.sentences;
+  checkHasEntities(trainFiles, trainSet);
   let devSet = cfg.data.dev ? readSentences(cfg.data.dev) : undefined;
   const testSet = cfg.data.test ? readSentences(cfg.data.test) : undefined;
   const types = cfg.data.types ? readTypes(cfg.data.types) : inferTypes(trainSet);
@@ -67,6 +69,14 @@ function readData(cfg: TrainConfig, say: (line: string) => void): Data {
   return { trainSet, devSet, testSet, types };
 }
 
+/** Training data without a single entity trains nothing (every batch is skipped): an error, not empty epochs and a model with no types. */
+export function checkHasEntities(files: readonly string[], sentences: readonly Sentence[]): void {
+  if (!sentences.some((x) => x.entities.length)) throw new Error(`${files.join(', ')}: no entities in the training data (${sentences.length} sentences), so there is nothing to train on (data.train)`);
+}
+
+/** What this invocation sizes the learning-rate schedule with; a checkpoint records it, and a resume must match it. */
+const scheduleOf = (cfg: TrainConfig): Schedule => ({ epochs: cfg.train.epochs, maxSteps: cfg.train.maxSteps ?? null });
+
 /** The model of the run: a checkpoint's, --init's, or a new one; its clitic style; and how its vocabulary is described. */
 async function runModel(factory: ModelFactory, cfg: TrainConfig, data: Data, device: Device, rng: RNG, o: TrainOptions, inputs: RunInputs, logFile: string, say: (line: string) => void) {
   const ckpt = o.resume && hasCheckpoint(cfg.out) ? readCheckpoint(cfg.out) : null;
@@ -74,8 +84,10 @@ async function runModel(factory: ModelFactory, cfg: TrainConfig, data: Data, dev
   const dataClitics = () => (cfg.model.clitics as CliticStyle | undefined) ?? cliticStyle(data.trainSet.map((x) => x.tokens));
   if (ckpt) {
     const model = await factory.load(ckpt.dir, device, rng);
+    let resized: string[];
     try {
-      checkResume({ checkpoint: ckpt.dir, modelTypes: [...model.types], types: data.types, now: inputs, recorded: ckpt.state.inputs, orderLength: ckpt.state.order.length });
+      const schedule = { now: scheduleOf(cfg), recorded: ckpt.state.schedule, reschedule: o.reschedule };
+      resized = checkResume({ checkpoint: ckpt.dir, modelTypes: [...model.types], types: data.types, now: inputs, recorded: ckpt.state.inputs, orderLength: ckpt.state.order.length, schedule });
     } catch (e) {
       // The log already counts this invocation's data: it also says why nothing was trained with it.
       appendFileSync(logFile, `resume refused: ${(e as Error).message}\n`);
@@ -84,6 +96,7 @@ async function runModel(factory: ModelFactory, cfg: TrainConfig, data: Data, dev
     }
     rng.state = ckpt.state.rng;
     say(`resuming from ${ckpt.dir} (epoch ${ckpt.state.epoch}, step ${ckpt.state.step})`);
+    if (resized.length) say(`the learning-rate schedule is re-sized (--reschedule): ${resized.join(', ')}`);
     return { model, ckpt, clitics: recordedClitics(ckpt.dir) ?? dataClitics(), vocabText: `vocabulary ${vocabSize(model)}` };
   }
   if (o.init) {
@@ -105,6 +118,7 @@ const vocabSize = (m: NerModel) => m.encoder.c.vocab.length;
 
 export async function setUpRun(factory: ModelFactory, cfg: TrainConfig, device: Device, o: TrainOptions): Promise<Run> {
   const log = o.log ?? console.log;
+  if (o.resume) checkResumable(cfg.out);
   mkdirSync(cfg.out, { recursive: true });
   const logFile = join(cfg.out, 'train.log');
   const say = (line: string) => { log(line); appendFileSync(logFile, line + '\n'); };
@@ -134,6 +148,7 @@ export async function setUpRun(factory: ModelFactory, cfg: TrainConfig, device: 
     epoch: 1, order: [], next: 0, step: 0, optimizerSteps: 0, rng: rng.state, best: -1, metrics: [], lossSum: 0, seen: 0, epochSeconds: 0, skippedSteps: 0,
   };
   if (ckpt) { restoreOptimizer(ckpt.dir, model, opt, st.optimizerSteps); opt.stepCount = st.optimizerSteps; }
+  st.schedule = scheduleOf(cfg);
   const split = model.encoder.bert ? cfg.train.splitEpoch ?? 0 : 0;
   return {
     cfg, device, model, opt, st, rng, seed, ...data, inputs, folderConfig, folderFiles: folder.files,

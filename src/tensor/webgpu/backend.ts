@@ -93,6 +93,15 @@ export class WebGPUBackend {
   private stagingFree = new Map<number, GPUBuffer[]>();
   private timestampWrites: GPUComputePassTimestampWrites | null = null;
   private profile: KernelProfiler | null = null;
+  /** Every pipeline compiled so far, with its wall time: what a first run (empty shader cache) pays. */
+  readonly compiles: { name: string; key: string; ms: number }[] = [];
+  /** Called after each compile, e.g. to show progress while a first run compiles its kernels. */
+  onCompile: ((c: { name: string; ms: number }, all: readonly { ms: number }[]) => void) | null = null;
+  /**
+   * When set (an array), each pipeline's first dispatch is recorded here, enough to replay it alone:
+   * lavapipe compiles a pipeline when its first dispatch runs, so bench/first-run.ts times each by replay.
+   */
+  firstDispatches: { name: string; key: string; code: string; sizes: number[]; uniforms: number[] | null; workgroups: [number, number?, number?] }[] | null = null;
 
   private constructor(
     readonly gpu: GPU,
@@ -182,6 +191,7 @@ export class WebGPUBackend {
   private pipeline(spec: KernelSpec): CachedPipeline {
     let p = this.pipelines.get(spec.key);
     if (!p) {
+      const t0 = performance.now();
       const code = spec.code();
       const module = this.device.createShaderModule({ code, label: spec.name });
       const layout = this.device.createBindGroupLayout({ entries: layoutEntries(code, spec.name), label: spec.name });
@@ -190,6 +200,9 @@ export class WebGPUBackend {
       p = { pipeline, layout, id: this.nextPipelineId++ };
       this.pipelines.set(spec.key, p);
       this.counters.pipelinesCompiled++;
+      const c = { name: spec.name, key: spec.key, ms: performance.now() - t0 };
+      this.compiles.push(c);
+      this.onCompile?.(c, this.compiles);
     }
     return p;
   }
@@ -206,6 +219,9 @@ export class WebGPUBackend {
       throw new WebGPUError(`kernel '${spec.name}': dispatch (${x}, ${y}, ${z}) exceeds ${maxDim} workgroups per dimension`);
     }
     if (x === 0 || y === 0 || z === 0) return;
+    if (this.firstDispatches && !this.pipelines.has(spec.key)) {
+      this.firstDispatches.push({ name: spec.name, key: spec.key, code: spec.code(), sizes: buffers.map((b) => b.size), uniforms: uniforms ? Array.from(new Uint8Array(uniforms)) : null, workgroups });
+    }
     const pipeline = this.pipeline(spec);
     if (uniforms && this.uniformSlot >= UNIFORM_SLOTS) this.flush();
     let offset = 0;

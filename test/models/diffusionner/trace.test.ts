@@ -3,8 +3,8 @@ import * as T from '../../../src/index.js';
 import { addForwardHook, recordForwards } from '../../../src/nn/hooks.js';
 import { Linear } from '../../../src/nn/layers.js';
 import { DiffusionNER } from '../../../src/models/diffusionner/model.js';
-import { formatDenoising, traceSentence } from '../../../src/models/diffusionner/trace.js';
-import { formatModuleTable } from '../../../src/ner/trace.js';
+import { denoisingVerdict, formatDenoising, formatTrace, tablePhases, traceSentence } from '../../../src/models/diffusionner/trace.js';
+import { formatModuleTable, moduleTableRows, moduleValuesFilter } from '../../../src/ner/trace.js';
 import { DEVICES } from '../../helpers.js';
 
 const s = suite('hooks and traces');
@@ -82,6 +82,80 @@ s('prediction skips the classifier before the last DDIM step without changing it
     DiffusionNER.disposeBatch(b);
     model.dispose();
   }
+});
+
+s('a trace may begin DDIM below the top (startT); without it, and predictions, begin at T − 1 exactly as before', async () => {
+  const model = make(T.cpu);
+  model.eval();
+  const b = model.batch([{ tokens, entities: [] }], T.cpu);
+  const finals = async (startT?: number) => {
+    let got: unknown = null;
+    await model.predict(b, { steps: 3, threshold: 0, rng: new T.RNG(4), startT, onFinal: (f) => { got = f; } });
+    return JSON.stringify(got, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v));
+  };
+  // The default path is the official sampler's: starting at T − 1 explicitly changes nothing.
+  if (await finals(undefined) !== await finals(999)) throw new Error('startT = T − 1 differs from the default');
+  if (await finals(undefined) === await finals(100)) throw new Error('startT = 100 changed nothing');
+  DiffusionNER.disposeBatch(b);
+  const top = await traceSentence(model, T.cpu, tokens, { steps: 3 });
+  if (top.options.startT !== 999 || top.steps[0].t !== 999) throw new Error(`default start ${top.options.startT}, first t ${top.steps[0].t}`);
+  const low = await traceSentence(model, T.cpu, tokens, { steps: 3, startT: 200 });
+  // γ + 1 points evenly from −1 to startT, as the official spacing from −1 to T − 1.
+  if (JSON.stringify(low.steps.map((st) => [st.t, st.tNext])) !== JSON.stringify([[200, 133], [133, 66], [66, -1]])) throw new Error(JSON.stringify(low.steps.map((st) => [st.t, st.tNext])));
+  if (low.options.startT !== 200 || !formatTrace(low).includes('DDIM steps from t = 200')) throw new Error('the start is not reported');
+  for (const bad of [{ startT: 1000 }, { startT: -1 }, { startT: 1, steps: 3 }]) {
+    let threw = false;
+    try { await traceSentence(model, T.cpu, tokens, bad); } catch { threw = true; }
+    if (!threw) throw new Error(`accepted ${JSON.stringify(bad)}`);
+  }
+  model.dispose();
+});
+
+s('each step measures the denoising: noisy-to-decoded distance and decoded spans changed; the verdict says what the steps did', async () => {
+  const model = make(T.cpu);
+  const t = await traceSentence(model, T.cpu, tokens, { steps: 4 });
+  t.steps.forEach((st, i) => {
+    const d = st.spans.reduce((a, x) => a + (Math.abs(x.noisyLeft - x.left) + Math.abs(x.noisyRight - x.right)) / 2, 0) / st.spans.length;
+    const prev = t.steps[i - 1]?.spans;
+    const changed = prev ? st.spans.filter((x, k) => x.left !== prev[k].left || x.right !== prev[k].right || x.type !== prev[k].type).length : 0;
+    if (Math.abs(st.distance - d) > 1e-9 || st.changed !== changed) throw new Error(`step ${i}: distance ${st.distance} vs ${d}, changed ${st.changed} vs ${changed}`);
+  });
+  const text = formatDenoising(t);
+  if (!/noisy spans [\d.]+ words from the decoded ones, \d+ decoded spans changed/.test(text)) throw new Error(text.split('\n')[0]);
+  // A trace whose decoded spans never move says so and points at --start-t and --compare.
+  const still = { ...t, steps: t.steps.map((st) => ({ ...st, changed: 0 })) };
+  if (!/never changed after step 1/.test(denoisingVerdict(still)) || !/--start-t/.test(denoisingVerdict(still)) || !/--compare/.test(denoisingVerdict(still))) throw new Error(denoisingVerdict(still));
+  const moving = { ...t, steps: t.steps.map((st, i) => ({ ...st, changed: i ? 2 : 0 })) };
+  if (!/6 decoded spans changed over steps 2\.\.4/.test(denoisingVerdict(moving))) throw new Error(denoisingVerdict(moving));
+  if (!formatTrace(t).includes(denoisingVerdict(t))) throw new Error('the text trace has no verdict');
+  model.dispose();
+});
+
+s('values are kept only for the modules chosen (names or * patterns); an unknown name is an error listing the modules', async () => {
+  const model = make(T.cpu);
+  const t = await traceSentence(model, T.cpu, tokens, { steps: 2, values: ['lstm', 'decoder.*_pointer'] });
+  const withValues = new Set(t.modules.filter((r) => [...Object.values(r.outputs), ...Object.values(r.inputs)].some((x) => x.values)).map((r) => r.module));
+  if ([...withValues].sort().join() !== 'decoder.left_pointer,decoder.right_pointer,lstm') throw new Error([...withValues].join());
+  const lstm = t.modules.find((r) => r.module === 'lstm')!;
+  if (lstm.outputs.out.values?.length !== 96) throw new Error('lstm values');
+  const names = [...model.namedModules()].map(([n]) => n);
+  if (!moduleValuesFilter(['all'], names)('decoder.classifier') || moduleValuesFilter(['lstm'], names)('lstm.fwd')) throw new Error('all / exact names');
+  for (const bad of [['nosuch'], ['Peter Blackburn'], []]) {
+    let msg = '';
+    try { moduleValuesFilter(bad, names); } catch (e) { msg = (e as Error).message; }
+    if (!/^--values/.test(msg) || (bad.length && !msg.includes('word_embed'))) throw new Error(`${JSON.stringify(bad)}: ${msg}`);
+  }
+  model.dispose();
+});
+
+s('the layer table\'s rows (the HTML page\'s) are the text table\'s', async () => {
+  const model = make(T.cpu);
+  const t = await traceSentence(model, T.cpu, tokens, { steps: 2 });
+  const rows = moduleTableRows(t.modules, tablePhases(t));
+  const text = formatModuleTable(t.modules, tablePhases(t)).split('\n').slice(1);
+  if (rows.length !== text.length || rows.some((r, i) => text[i].split(/\s+/).filter(Boolean).join(' ') !== r.join(' '))) throw new Error(`${rows.length} rows vs ${text.length} lines`);
+  if (!rows.some((r) => r[0].startsWith('step 1')) || rows.some((r) => r[0].startsWith('step 2'))) throw new Error('phases');
+  model.dispose();
 });
 
 s.run();

@@ -1,0 +1,35 @@
+/**
+ * A first run compiles every GPU kernel on first use (Mesa keeps them in its shader cache, so later runs
+ * skip it). lavapipe compiles a kernel when its first dispatch runs, so the cost shows as the wall time
+ * over which new kernels keep appearing: once that passes a few seconds, stderr says what is happening
+ * and counts the kernels, and `done()` sums it up. A warm run prepares its kernels within a second or
+ * two and prints nothing.
+ * DNER_COMPILE_REPORT=FILE also writes each pipeline's first dispatch as JSON, for bench/first-run.ts to replay.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Device } from '../tensor/device.js';
+
+const SHOW_AFTER_MS = 3000, EVERY_MS = 2000;
+
+export function showCompileProgress(device: Device): { done(): void } {
+  if (device.kind !== 'webgpu') return { done() {} };
+  const backend = device.backend, tty = !!process.stderr.isTTY;
+  if (process.env.DNER_COMPILE_REPORT) backend.firstDispatches = [];
+  let first = 0, lastNew = 0, shown = false, lastShown = 0;
+  const line = () => `preparing GPU kernels (a first run compiles them; Mesa caches them for later runs): ${backend.compiles.length} so far, ${((lastNew - first) / 1000).toFixed(0)} s`;
+  backend.onCompile = () => {
+    const now = performance.now();
+    first ||= now;
+    lastNew = now;
+    if (now - first < SHOW_AFTER_MS || now - lastShown < EVERY_MS) return;
+    shown = true; lastShown = now;
+    process.stderr.write(tty ? `\r${line()}   ` : `${line()}\n`);
+  };
+  return {
+    done() {
+      backend.onCompile = null;
+      if (process.env.DNER_COMPILE_REPORT) writeFileSync(process.env.DNER_COMPILE_REPORT, JSON.stringify(backend.firstDispatches));
+      if (shown) process.stderr.write(`${tty ? '\r' : ''}prepared ${backend.compiles.length} GPU kernels over ${((lastNew - first) / 1000).toFixed(0)} s (first use; cached for later runs)${tty ? '   ' : ''}\n`);
+    },
+  };
+}
