@@ -32,27 +32,23 @@ export interface MatmulDims {
 
 // y0, z0: the first row tile and batch of this dispatch, when a product needs more workgroups along y or z
 // than one dispatch may have (launchMatmul splits it).
-// act and hasBias travel as uniforms, so one pipeline serves every epilogue: each pipeline costs lavapipe
-// seconds to compile on a first run (bench/first-run.ts), and the branch costs the kernel nothing measurable.
-const PARAMS = /* wgsl */ `struct Params { M: u32, N: u32, K: u32, aStride: u32, bStride: u32, y0: u32, z0: u32, act: u32, hasBias: u32 }`;
-const ACTIVATION_CODE: Record<Activation, number> = { none: 0, relu: 1, gelu: 2 };
+const PARAMS = /* wgsl */ `struct Params { M: u32, N: u32, K: u32, aStride: u32, bStride: u32, y0: u32, z0: u32 }`;
 
-/** The epilogue: + bias (BIAS is bound to A's buffer when there is none, and not read), then the activation. */
-const EPILOGUE = /* wgsl */ `fn epi(v: f32, n: u32) -> f32 {
-  var r = v;
-  if (u.hasBias != 0u) { r = v + BIAS[n]; }
-  if (u.act == 1u) { r = max(r, 0.0); } else if (u.act == 2u) { r = gelu_f32(r); }
-  return r;
-}`;
+function epilogue(bias: boolean, act: Activation): string {
+  const a = act === 'relu' ? 'max(r, 0.0)' : act === 'gelu' ? 'gelu_f32(r)' : 'r';
+  return `fn epi(v: f32, n: u32) -> f32 { let r = v${bias ? ' + BIAS[n]' : ''}; return ${a}; }`;
+}
 
-function bindings(aType: string, bType: string, cType: string): string {
-  return [
-    `@group(0) @binding(0) var<storage, read> A: array<${aType}>;`,
-    `@group(0) @binding(1) var<storage, read> B: array<${bType}>;`,
-    '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;',
-    `@group(0) @binding(3) var<storage, read_write> C: array<${cType}>;`,
-    '@group(0) @binding(4) var<uniform> u: Params;',
-  ].join('\n');
+function bindings(aType: string, bType: string, cType: string, bias: boolean): string {
+  let i = 0;
+  const lines = [
+    `@group(0) @binding(${i++}) var<storage, read> A: array<${aType}>;`,
+    `@group(0) @binding(${i++}) var<storage, read> B: array<${bType}>;`,
+  ];
+  if (bias) lines.push(`@group(0) @binding(${i++}) var<storage, read> BIAS: array<f32>;`);
+  lines.push(`@group(0) @binding(${i++}) var<storage, read_write> C: array<${cType}>;`);
+  lines.push(`@group(0) @binding(${i++}) var<uniform> u: Params;`);
+  return lines.join('\n');
 }
 
 /** Guarded scalar element loads of the naive kernel. */
@@ -68,11 +64,11 @@ fn ldB(base: u32, k: u32, n: u32) -> f32 {
 }`;
 }
 
-function naiveSource(d: MatmulDims): string {
+function naiveSource(d: MatmulDims, bias: boolean): string {
   return `${WGSL_MATH}${PARAMS}${FLAT_INDEX}
-${bindings('f32', 'f32', 'f32')}
+${bindings('f32', 'f32', 'f32', bias)}
 ${scalarLoads(d)}
-${EPILOGUE}
+${epilogue(bias, d.act)}
 ${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.M * u.N) { return; }
@@ -124,7 +120,7 @@ export interface TiledConfig { BM: number; BN: number; BK: number; TM: number; T
  * consecutive vec4s (no bank conflicts). Each operand is read from global memory as vec4 along its
  * contiguous axis when that axis (and the batch stride) is a multiple of 4, else as guarded scalars.
  */
-function tiledSource(d: MatmulDims, c: TiledConfig): string {
+function tiledSource(d: MatmulDims, bias: boolean, c: TiledConfig): string {
   const { BM, BN, BK, TM, TN } = c;
   if (TM % 4 || TN % 4 || BK % 4) throw new Error(`tiled matmul: TM, TN and BK must be multiples of 4 (got ${TM}, ${TN}, ${BK})`);
   const colThreads = BN / TN, threads = (BM / TM) * colThreads;
@@ -170,9 +166,9 @@ function tiledSource(d: MatmulDims, c: TiledConfig): string {
   return `${WGSL_MATH}${PARAMS}
 @group(0) @binding(0) var<storage, read> ${al.a ? 'A4: array<vec4<f32>>' : 'A: array<f32>'};
 @group(0) @binding(1) var<storage, read> ${al.b ? 'B4: array<vec4<f32>>' : 'B: array<f32>'};
-@group(0) @binding(2) var<storage, read> BIAS: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<${al.c ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(4) var<uniform> u: Params;
+${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<${al.c ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(${bias ? 4 : 3}) var<uniform> u: Params;
 var<workgroup> As: array<vec4<f32>, ${2 * slabA}>;
 var<workgroup> Bs: array<vec4<f32>, ${2 * slabB}>;
 var<private> aBase: u32;
@@ -181,7 +177,7 @@ var<private> cBase: u32;
 ${range(aLoads).map((i) => `var<private> ra${i}: ${al.a ? 'vec4<f32>' : 'f32'};`).join('\n')}
 ${range(bLoads).map((i) => `var<private> rb${i}: ${al.b ? 'vec4<f32>' : 'f32'};`).join('\n')}
 ${guardedLoads(d, al)}
-${EPILOGUE}
+${epilogue(bias, d.act)}
 ${storeFunction(al.c)}
 fn fetch(m0: u32, n0: u32, k0: u32, lid: u32) {
 ${fetch.map((l) => '  ' + l).join('\n')}
@@ -266,7 +262,7 @@ function regblockTile(c: RegblockConfig): { tm: number; tn: number } {
   return { tm: c.TM, tn: 4 * c.S * c.TNV };
 }
 
-function regblockSource(d: MatmulDims, c: RegblockConfig): string {
+function regblockSource(d: MatmulDims, bias: boolean, c: RegblockConfig): string {
   const { S, TM, TNV } = c;
   const al = operandAlignment(d, c.KS);
   // A vec4 along M or N at k ≥ K (only when K is not a multiple of the slice depth) must read as zero.
@@ -336,14 +332,14 @@ function regblockSource(d: MatmulDims, c: RegblockConfig): string {
   return `enable subgroups;
 ${WGSL_MATH}${PARAMS}
 ${vecBindings}
-@group(0) @binding(2) var<storage, read> BIAS: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<${al.c ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(4) var<uniform> u: Params;
+${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<${al.c ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(${bias ? 4 : 3}) var<uniform> u: Params;
 var<private> aBase: u32;
 var<private> bBase: u32;
 var<private> cBase: u32;
 ${guardedLoads(d, al)}
-${EPILOGUE}
+${epilogue(bias, d.act)}
 ${storeFunction(al.c)}
 @compute @workgroup_size(${S})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -397,27 +393,28 @@ export function pickVariant(dev: GpuDevice, d: MatmulDims): MatmulPlan {
 }
 
 export function launchMatmul(dev: GpuDevice, a: Tensor, b: Tensor, bias: Tensor | null, out: Tensor, d: MatmulDims, plan = pickVariant(dev, d)): void {
-  const flags = `${d.transA ? 'tA' : ''}${d.transB ? 'tB' : ''}`;
+  const hasBias = bias !== null;
+  const flags = `${d.transA ? 'tA' : ''}${d.transB ? 'tB' : ''}:${hasBias ? 'bias' : ''}:${d.act}`;
   let key: string, code: () => string, groups: [number, number, number];
   if (plan.variant === 'regblock') {
     const c = plan.regblock!;
     const { tm, tn } = regblockTile(c);
     key = `matmul:regblock:${c.S}:${c.TM}:${c.TNV}:${c.KS}:${alignmentKey(operandAlignment(d, c.KS))}:${flags}`;
-    code = () => regblockSource(d, c);
+    code = () => regblockSource(d, hasBias, c);
     groups = [Math.ceil(d.N / tn), Math.ceil(d.M / tm), d.batch];
   } else if (plan.variant === 'tiled') {
     const c = plan.tiled!;
     key = `matmul:tiled:${c.BM}:${c.BN}:${c.BK}:${c.TM}:${c.TN}:${alignmentKey(operandAlignment(d))}:${flags}`;
-    code = () => tiledSource(d, c);
+    code = () => tiledSource(d, hasBias, c);
     groups = [Math.ceil(d.N / c.BN), Math.ceil(d.M / c.BM), d.batch];
   } else {
     key = `matmul:naive:${flags}`;
-    code = () => naiveSource(d);
+    code = () => naiveSource(d, hasBias);
     const [x, y] = grid1d(d.M * d.N);
     if (y > 1) throw new Error(`naive matmul: ${d.M}x${d.N} outputs per batch is too many for one dispatch row`);
     groups = [x, 1, d.batch];
   }
-  const buffers = [a.buffer, b.buffer, bias ? bias.buffer : a.buffer, out.buffer];
+  const buffers = [a.buffer, b.buffer, ...(bias ? [bias.buffer] : []), out.buffer];
   const detail = `${d.batch > 1 ? `${d.batch}×` : ''}${d.M}×${d.N}×${d.K}${d.transA ? ' tA' : ''}${d.transB ? ' tB' : ''}`;
   // More row tiles or batches than one dispatch may have (65,535 on most adapters): several dispatches,
   // each told its first row tile and batch.
@@ -425,7 +422,7 @@ export function launchMatmul(dev: GpuDevice, a: Tensor, b: Tensor, bias: Tensor 
   if (groups[0] > max) throw new Error(`matmul ${detail}: ${groups[0]} column tiles exceed the ${max} workgroups a dispatch may have along x`);
   for (let z0 = 0; z0 < groups[2]; z0 += max) {
     for (let y0 = 0; y0 < groups[1]; y0 += max) {
-      const uni = new UniformWriter().u32(d.M, d.N, d.K, d.aStride, d.bStride, y0, z0, ACTIVATION_CODE[d.act], bias ? 1 : 0).build();
+      const uni = new UniformWriter().u32(d.M, d.N, d.K, d.aStride, d.bStride, y0, z0).build();
       dev.backend.dispatch({ key, name: `matmul_${plan.variant}`, detail, code }, buffers, uni, [groups[0], Math.min(max, groups[1] - y0), Math.min(max, groups[2] - z0)]);
     }
   }
