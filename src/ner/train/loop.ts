@@ -13,6 +13,7 @@ import { clipGradNorm, linearWarmupDecay, twoStageSchedule } from '../../nn/opti
 import { saveModelFolder, writeFileAtomic } from '../../nn/folder.js';
 import type { Device } from '../../tensor/device.js';
 import type { TrainConfig } from '../config.js';
+import { TRAIN_DEFAULTS } from '../defaults.js';
 import type { ModelFactory, NerModel } from '../contract.js';
 import type { Sentence } from '../data.js';
 import { chooseThreshold, readSelection, type Selection } from '../selection.js';
@@ -200,21 +201,21 @@ async function trainStep(loop: Loop, batch: Sentence[]): Promise<boolean> {
   const b = model.batch(batch, run.device);
   const l = await model.lossAndBackward(b, cfg.train);
   model.disposeBatch(b);
-  const { norm, scale } = await clipGradNorm(model.parameters(), cfg.train.maxGradNorm ?? 1);
+  const { norm, scale } = await clipGradNorm(model.parameters(), cfg.train.maxGradNorm ?? TRAIN_DEFAULTS.maxGradNorm);
   st.step++;
   st.seen += batch.length;
   if (!Number.isFinite(l.total) || !Number.isFinite(norm)) {
     opt.zeroGrad();
     st.skippedSteps++;
     run.say(`step ${st.step}: non-finite ${Number.isFinite(norm) ? 'loss' : 'gradient'}, step skipped (${st.skippedSteps} so far)`);
-    if (++loop.badInARow >= (cfg.train.maxBadSteps ?? 20)) {
+    if (++loop.badInARow >= (cfg.train.maxBadSteps ?? TRAIN_DEFAULTS.maxBadSteps)) {
       opt.dispose();
       throw new Error(`${loop.badInARow} non-finite steps in a row at step ${st.step}: stopping; the last good checkpoint is in ${cfg.out} (lower the learning rate)`);
     }
     return false;
   }
   loop.badInARow = 0;
-  opt.lr = cfg.train.lr * (run.split > 0 ? twoStageSchedule(st.step - 1, run.u1, run.total - run.u1, cfg.train.warmup ?? 0.1) : linearWarmupDecay(st.step - 1, run.warmup, run.total));
+  opt.lr = cfg.train.lr * (run.split > 0 ? twoStageSchedule(st.step - 1, run.u1, run.total - run.u1, cfg.train.warmup ?? TRAIN_DEFAULTS.warmup) : linearWarmupDecay(st.step - 1, run.warmup, run.total));
   opt.step(scale);
   opt.zeroGrad();
   st.lossSum += l.total;

@@ -13,7 +13,7 @@ import { decodeUtf8 } from '../../text/utf8.js';
 import type { TrainConfig } from '../config.js';
 import type { ModelFactory, NerModel } from '../contract.js';
 import { checkTypes, countDataset, describeCounts, inferTypes, readSentences, readTypes, type Sentence, splitLongSentences } from '../data.js';
-import { MAX_WORDS } from '../defaults.js';
+import { MAX_WORDS, TRAIN_DEFAULTS } from '../defaults.js';
 import { loadPretrainedBert, newEncoderConfig } from '../encoders/build.js';
 import { cliticStyle } from '../../text/tokenize.js';
 import { candidateThresholds, formatSelection, SELECTION_FILE, type Selection } from '../selection.js';
@@ -123,7 +123,7 @@ export async function setUpRun(factory: ModelFactory, cfg: TrainConfig, device: 
   const logFile = join(cfg.out, 'train.log');
   const say = (line: string) => { log(line); appendFileSync(logFile, line + '\n'); };
   const data = readData(cfg, say);
-  const seed = cfg.train.seed ?? 48;
+  const seed = cfg.train.seed ?? TRAIN_DEFAULTS.seed;
   const rng = new RNG(seed);
   // A fresh run would leave an earlier run's checkpoint pointer in place until its own first one, and a
   // later --resume would continue the other run.
@@ -137,8 +137,8 @@ export async function setUpRun(factory: ModelFactory, cfg: TrainConfig, device: 
   say(`model: ${model.parameterCount().toLocaleString('en')} parameters, ${vocabText}${chars}, types ${data.types.join(' ')}`);
   // The from-scratch encoder may learn faster than the decoder, whose post-LN span layers collapse
   // at high rates (../shared/DESIGN.md): encoderLrScale multiplies the encoder's rate.
-  const groups = model.parameterGroups().flatMap((g) => decayGroups(g.parameters, cfg.train.weightDecay ?? 0.01)
-    .map((d) => (g.name === 'encoder' ? { ...d, lrScale: cfg.train.encoderLrScale ?? 1 } : d))).filter((g) => g.params.length);
+  const groups = model.parameterGroups().flatMap((g) => decayGroups(g.parameters, cfg.train.weightDecay ?? TRAIN_DEFAULTS.weightDecay)
+    .map((d) => (g.name === 'encoder' ? { ...d, lrScale: cfg.train.encoderLrScale ?? TRAIN_DEFAULTS.encoderLrScale } : d))).filter((g) => g.params.length);
   const opt = new AdamW(groups, { lr: cfg.train.lr, eps: 1e-6, correctBias: cfg.train.correctBias ?? false, decayAfter: true });
   const stepsPerEpoch = Math.ceil(data.trainSet.length / cfg.train.batch);
   const total = Math.min(cfg.train.maxSteps ?? Infinity, stepsPerEpoch * cfg.train.epochs);
@@ -149,11 +149,11 @@ export async function setUpRun(factory: ModelFactory, cfg: TrainConfig, device: 
   };
   if (ckpt) { restoreOptimizer(ckpt.dir, model, opt, st.optimizerSteps); opt.stepCount = st.optimizerSteps; }
   st.schedule = scheduleOf(cfg);
-  const split = model.encoder.bert ? cfg.train.splitEpoch ?? 0 : 0;
+  const split = model.encoder.bert ? cfg.train.splitEpoch ?? TRAIN_DEFAULTS.splitEpoch : 0;
   return {
     cfg, device, model, opt, st, rng, seed, ...data, inputs, folderConfig, folderFiles: folder.files,
     filesWith: (selection) => ({ ...folder.files, [SELECTION_FILE]: formatSelection(selection) }),
-    total, warmup: Math.round((cfg.train.warmup ?? 0.1) * total), split, u1: Math.min(total, split * stepsPerEpoch),
-    checkpointEvery: cfg.train.checkpointEvery ?? 200, phis: candidateThresholds(cfg.eval.threshold, cfg.eval.thresholds, model.defaultThreshold), say,
+    total, warmup: Math.round((cfg.train.warmup ?? TRAIN_DEFAULTS.warmup) * total), split, u1: Math.min(total, split * stepsPerEpoch),
+    checkpointEvery: cfg.train.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery, phis: candidateThresholds(cfg.eval.threshold, cfg.eval.thresholds, model.defaultThreshold), say,
   };
 }
