@@ -16,7 +16,7 @@ export function showCompileProgress(device: Device): { done(): void } {
   const backend = device.backend, tty = !!process.stderr.isTTY;
   if (process.env.DNER_COMPILE_REPORT) backend.firstDispatches = [];
   let first = 0, lastNew = 0, shown = false, lastShown = 0;
-  const line = () => `preparing GPU kernels (a first run compiles them; Mesa caches them for later runs): ${backend.compiles.length} so far, ${((lastNew - first) / 1000).toFixed(0)} s`;
+  const line = () => `preparing GPU kernels (a first run compiles them; Mesa caches them for later runs): ${backend.counters.pipelinesCompiled} so far, ${((lastNew - first) / 1000).toFixed(0)} s`;
   backend.onCompile = () => {
     const now = performance.now();
     first ||= now;
@@ -29,7 +29,7 @@ export function showCompileProgress(device: Device): { done(): void } {
     done() {
       backend.onCompile = null;
       if (process.env.DNER_COMPILE_REPORT) writeFileSync(process.env.DNER_COMPILE_REPORT, JSON.stringify(backend.firstDispatches));
-      if (shown) process.stderr.write(`${tty ? '\r' : ''}prepared ${backend.compiles.length} GPU kernels over ${((lastNew - first) / 1000).toFixed(0)} s (first use; cached for later runs)${tty ? '   ' : ''}\n`);
+      if (shown) process.stderr.write(`${tty ? '\r' : ''}prepared ${backend.counters.pipelinesCompiled} GPU kernels over ${((lastNew - first) / 1000).toFixed(0)} s (first use; cached for later runs)${tty ? '   ' : ''}\n`);
     },
   };
 }

@@ -93,10 +93,8 @@ export class WebGPUBackend {
   private stagingFree = new Map<number, GPUBuffer[]>();
   private timestampWrites: GPUComputePassTimestampWrites | null = null;
   private profile: KernelProfiler | null = null;
-  /** Every pipeline compiled so far, with its wall time: what a first run (empty shader cache) pays. */
-  readonly compiles: { name: string; key: string; ms: number }[] = [];
-  /** Called after each compile, e.g. to show progress while a first run compiles its kernels. */
-  onCompile: ((c: { name: string; ms: number }, all: readonly { ms: number }[]) => void) | null = null;
+  /** Called after each new pipeline, e.g. to show progress while a first run compiles its kernels. */
+  onCompile: (() => void) | null = null;
   /**
    * When set (an array), each pipeline's first dispatch is recorded here, enough to replay it alone:
    * lavapipe compiles a pipeline when its first dispatch runs, so bench/first-run.ts times each by replay.
@@ -191,7 +189,6 @@ export class WebGPUBackend {
   private pipeline(spec: KernelSpec): CachedPipeline {
     let p = this.pipelines.get(spec.key);
     if (!p) {
-      const t0 = performance.now();
       const code = spec.code();
       const module = this.device.createShaderModule({ code, label: spec.name });
       const layout = this.device.createBindGroupLayout({ entries: layoutEntries(code, spec.name), label: spec.name });
@@ -200,9 +197,7 @@ export class WebGPUBackend {
       p = { pipeline, layout, id: this.nextPipelineId++ };
       this.pipelines.set(spec.key, p);
       this.counters.pipelinesCompiled++;
-      const c = { name: spec.name, key: spec.key, ms: performance.now() - t0 };
-      this.compiles.push(c);
-      this.onCompile?.(c, this.compiles);
+      this.onCompile?.();
     }
     return p;
   }
