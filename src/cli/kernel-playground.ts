@@ -55,6 +55,13 @@ export const KERNELS: Record<string, KernelEntry> = {
       run: ([u, v, w, b, m]) => T.boundaryPointer(u, v, w, b, m), flops: 4 * B * K * M * H,
     }),
   },
+  'cross-entropy': {
+    file: 'cross-entropy.ts', dims: ['rows', 'classes'], defaults: [4096, 32],
+    make: ([R, C], r) => ({
+      inputs: [rand([R, C], r, -4, 4), ints(R, C, r), rand([C], r, 0.5, 2)],
+      run: ([z, y, w]) => T.reshape(T.crossEntropy(z, y, { weight: w, labelSmoothing: 0.1 }), [1]), bytes: 4 * R * C,
+    }),
+  },
   gelu: {
     file: 'elementwise.ts', dims: ['n'], defaults: [1 << 20],
     make: ([n], r) => ({ inputs: [rand([n], r, -4, 4)], run: ([x]) => T.gelu(x), bytes: 8 * n }),

@@ -13,7 +13,8 @@ import { dropout, indexAdd, indexSelect, layerNormBackward, matmul, softmaxBackw
 import { attentionBackward } from './attention.js';
 import { lstmLayerBackward } from './lstm.js';
 import { boundaryPointerBackward } from './pointer.js';
-import { binaryCrossEntropyGrad } from './losses.js';
+import { binaryCrossEntropyGrad, crossEntropyBackward } from './losses.js';
+import type { CrossEntropyDims } from '../kernels/cross-entropy.js';
 import type { PointerDims } from '../kernels/pointer.js';
 import type { LstmDims } from '../kernels/lstm.js';
 import type { AttentionDims } from '../kernels/attention.js';
@@ -150,6 +151,7 @@ export const GRAD_RULES: Record<string, Rule> = {
   },
   dropout: (g, n) => [dropout(g, n.attrs.p as number, n.attrs.seed as number)],
   indexAdd: (g, n) => [g, indexSelect(g, n.attrs.axis as number, n.saved[0])],
+  crossEntropy: (g, n) => [crossEntropyBackward(X(n), g, n.saved, n.attrs.d as CrossEntropyDims, n.attrs.eps as number)],
   binaryCrossEntropy: (g, n) => [sumToShape(mul(g, binaryCrossEntropyGrad(X(n), Y(n))), X(n).shape), null],
   boundaryPointer: (g, n) => {
     const [u, v, w, bias] = n.inputs;
