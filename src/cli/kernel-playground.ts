@@ -55,6 +55,13 @@ export const KERNELS: Record<string, KernelEntry> = {
       run: ([u, v, w, b, m]) => T.boundaryPointer(u, v, w, b, m), flops: 4 * B * K * M * H,
     }),
   },
+  conv3d: {
+    file: 'conv3d.ts', dims: ['B', 'channels', 'D1', 'D2', 'D3', 'dilation'], defaults: [8, 10, 5, 60, 60, 2],
+    make: ([B, C, D1, D2, D3, d], r) => ({
+      inputs: [rand([B, C, D1, D2, D3], r), rand([C, 1, 3, 3, 3], r), rand([C], r)],
+      run: ([x, w, b]) => T.depthwiseConv3d(x, w, b, d), flops: 54 * B * C * D1 * D2 * D3,
+    }),
+  },
   'cross-entropy': {
     file: 'cross-entropy.ts', dims: ['rows', 'classes'], defaults: [4096, 32],
     make: ([R, C], r) => ({

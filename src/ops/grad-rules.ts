@@ -15,6 +15,8 @@ import { lstmLayerBackward } from './lstm.js';
 import { boundaryPointerBackward } from './pointer.js';
 import { binaryCrossEntropyGrad, crossEntropyBackward } from './losses.js';
 import type { CrossEntropyDims } from '../kernels/cross-entropy.js';
+import type { Conv3dDims } from '../kernels/conv3d.js';
+import { depthwiseConv3dBackward } from './conv3d.js';
 import type { PointerDims } from '../kernels/pointer.js';
 import type { LstmDims } from '../kernels/lstm.js';
 import type { AttentionDims } from '../kernels/attention.js';
@@ -151,6 +153,7 @@ export const GRAD_RULES: Record<string, Rule> = {
   },
   dropout: (g, n) => [dropout(g, n.attrs.p as number, n.attrs.seed as number)],
   indexAdd: (g, n) => [g, indexSelect(g, n.attrs.axis as number, n.saved[0])],
+  depthwiseConv3d: (g, n) => depthwiseConv3dBackward(X(n), Y(n), g, n.attrs.d as Conv3dDims),
   crossEntropy: (g, n) => [crossEntropyBackward(X(n), g, n.saved, n.attrs.d as CrossEntropyDims, n.attrs.eps as number)],
   binaryCrossEntropy: (g, n) => [sumToShape(mul(g, binaryCrossEntropyGrad(X(n), Y(n))), X(n).shape), null],
   boundaryPointer: (g, n) => {
