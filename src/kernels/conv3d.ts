@@ -28,6 +28,13 @@ fn at(bc: u32, p1: u32, p2: u32, p3: u32, k: u32, sign: i32) -> i32 {
   return i32(((bc * u.D1 + u32(q1)) * u.D2 + u32(q2)) * u.D3 + u32(q3));
 }`;
 
+/** One invocation per element of the volume: its flat index i, (batch·channel) bc, channel c and position (p1, p2, p3). */
+const ELEMENT = /* wgsl */ `  let i = flatIndex(wid, nwg, lid, ${WG}u);
+  let vol = u.D1 * u.D2 * u.D3;
+  if (i >= u.B * u.C * vol) { return; }
+  let bc = i / vol; let c = bc % u.C; let r = i % vol;
+  let p1 = r / (u.D2 * u.D3); let p2 = (r / u.D3) % u.D2; let p3 = r % u.D3;`;
+
 const FORWARD = /* wgsl */ `${HEADER}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
@@ -35,11 +42,7 @@ const FORWARD = /* wgsl */ `${HEADER}
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(4) var<uniform> u: Params;
 ${ENTRY}
-  let i = flatIndex(wid, nwg, lid, ${WG}u);
-  let vol = u.D1 * u.D2 * u.D3;
-  if (i >= u.B * u.C * vol) { return; }
-  let bc = i / vol; let c = bc % u.C; let r = i % vol;
-  let p1 = r / (u.D2 * u.D3); let p2 = (r / u.D3) % u.D2; let p3 = r % u.D3;
+${ELEMENT}
   var acc = BIAS[c];
   for (var k = 0u; k < 27u; k++) {
     let j = at(bc, p1, p2, p3, k, 1);
@@ -54,11 +57,7 @@ const BACKWARD_INPUT = /* wgsl */ `${HEADER}
 @group(0) @binding(2) var<storage, read_write> DX: array<f32>;
 @group(0) @binding(3) var<uniform> u: Params;
 ${ENTRY}
-  let i = flatIndex(wid, nwg, lid, ${WG}u);
-  let vol = u.D1 * u.D2 * u.D3;
-  if (i >= u.B * u.C * vol) { return; }
-  let bc = i / vol; let c = bc % u.C; let r = i % vol;
-  let p1 = r / (u.D2 * u.D3); let p2 = (r / u.D3) % u.D2; let p3 = r % u.D3;
+${ELEMENT}
   var acc = 0.0;
   for (var k = 0u; k < 27u; k++) {
     let j = at(bc, p1, p2, p3, k, -1);
