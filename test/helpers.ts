@@ -3,6 +3,8 @@
  * comparisons report the worst element, and allocations are poisoned so unwritten outputs show up.
  */
 import * as fc from 'fast-check';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { allocationPolicy, type Device, getDevice, type Tensor } from '../src/index.js';
 
 export const DEVICES: Device[] = [];
@@ -141,4 +143,18 @@ export async function withKernelVariant<R>(env: string, variant: string, f: () =
 export async function loadDiffusionNER(dir: string, device: Device): Promise<import('../src/models/diffusionner/model.js').DiffusionNER> {
   const { openModel } = await import('../src/models/index.js');
   return (await openModel(dir, device)) as import('../src/models/diffusionner/model.js').DiffusionNER;
+}
+
+/**
+ * A training config file for a run of a few seconds on `data` (in dir): a tiny scratch model with a char
+ * CNN and word dropout, dev on the training data. The CLI's process tests (signals, SIGKILL) share it.
+ */
+export function writeTinyTrainingConfig(dir: string, name: string, data: string, train: { epochs: number; checkpointEvery: number }): string {
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify({
+    data: { train: data, dev: data },
+    model: { hidden: 8, embedding: 8, charEmbedding: 4, charFilters: 4, wordDropout: 0.1, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8, dropout: 0.1 },
+    train: { ...train, batch: 4, lr: 1e-3, seed: 3 }, eval: { mode: 'flat', proposals: 4, steps: 2 }, out: join(dir, name),
+  }));
+  return file;
 }

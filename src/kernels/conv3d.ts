@@ -35,36 +35,34 @@ const ELEMENT = /* wgsl */ `  let i = flatIndex(wid, nwg, lid, ${WG}u);
   let bc = i / vol; let c = bc % u.C; let r = i % vol;
   let p1 = r / (u.D2 * u.D3); let p2 = (r / u.D3) % u.D2; let p3 = r % u.D3;`;
 
-const FORWARD = /* wgsl */ `${HEADER}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
+/**
+ * The forward and dx kernels are one weighted sum over the 27 taps of each element:
+ *   OUT[i] = init + Σ_k W[c, k] · SRC[i + sign · d · o_k]   (forward: from X, sign +1, init the bias; dx: from G, sign −1)
+ */
+function tapSumKernel(bindings: string, src: string, out: string, sign: 1 | -1, init: string): string {
+  return `${HEADER}
+${bindings}
+${ENTRY}
+${ELEMENT}
+  var acc = ${init};
+  for (var k = 0u; k < 27u; k++) {
+    let j = at(bc, p1, p2, p3, k, ${sign});
+    if (j >= 0) { acc += W[c * 27u + k] * ${src}[u32(j)]; }
+  }
+  ${out}[i] = acc;
+}`;
+}
+
+const FORWARD = tapSumKernel(`@group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
 @group(0) @binding(2) var<storage, read> BIAS: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(4) var<uniform> u: Params;
-${ENTRY}
-${ELEMENT}
-  var acc = BIAS[c];
-  for (var k = 0u; k < 27u; k++) {
-    let j = at(bc, p1, p2, p3, k, 1);
-    if (j >= 0) { acc += W[c * 27u + k] * X[u32(j)]; }
-  }
-  Y[i] = acc;
-}`;
+@group(0) @binding(4) var<uniform> u: Params;`, 'X', 'Y', 1, 'BIAS[c]');
 
-const BACKWARD_INPUT = /* wgsl */ `${HEADER}
-@group(0) @binding(0) var<storage, read> G: array<f32>;
+const BACKWARD_INPUT = tapSumKernel(`@group(0) @binding(0) var<storage, read> G: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
 @group(0) @binding(2) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(3) var<uniform> u: Params;
-${ENTRY}
-${ELEMENT}
-  var acc = 0.0;
-  for (var k = 0u; k < 27u; k++) {
-    let j = at(bc, p1, p2, p3, k, -1);
-    if (j >= 0) { acc += W[c * 27u + k] * G[u32(j)]; }
-  }
-  DX[i] = acc;
-}`;
+@group(0) @binding(3) var<uniform> u: Params;`, 'G', 'DX', -1, '0.0');
 
 const BACKWARD_WEIGHT = /* wgsl */ `${HEADER}
 @group(0) @binding(0) var<storage, read> G: array<f32>;

@@ -37,15 +37,21 @@ fn wc(c: u32) -> f32 {
   return 1.0;
 }`;
 
-const FORWARD = /* wgsl */ `${HEADER}
-@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
-@group(0) @binding(6) var<storage, read_write> ROW: array<f32>;
+/** A kernel with one invocation per row i: the shared inputs, its own two buffers (bindings 5, 6), then its body. */
+function rowKernel(outputs: string, body: string): string {
+  return `${HEADER}
+${outputs}
 @group(0) @binding(7) var<uniform> u: Params;
 ${LOGITS}
 ${ENTRY}
   let i = flatIndex(wid, nwg, lid, ${WG}u);
   if (i >= u.N) { return; }
-  var m = zc(i, 0u);
+${body}
+}`;
+}
+
+const FORWARD = rowKernel(`@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;
+@group(0) @binding(6) var<storage, read_write> ROW: array<f32>;`, `  var m = zc(i, 0u);
   for (var c = 1u; c < u.C; c++) { m = max(m, zc(i, c)); }
   var s = 0.0;
   for (var c = 0u; c < u.C; c++) { s += exp(zc(i, c) - m); }
@@ -57,18 +63,10 @@ ${ENTRY}
   for (var c = 0u; c < u.C; c++) { smoothed += wc(c) * (lse - zc(i, c)); }
   LSE[i] = lse;
   ROW[2u * i] = nll;
-  ROW[2u * i + 1u] = smoothed;
-}`;
+  ROW[2u * i + 1u] = smoothed;`);
 
-const BACKWARD = /* wgsl */ `${HEADER}
-@group(0) @binding(5) var<storage, read> COEF: array<f32>;
-@group(0) @binding(6) var<storage, read_write> DZ: array<f32>;
-@group(0) @binding(7) var<uniform> u: Params;
-${LOGITS}
-${ENTRY}
-  let i = flatIndex(wid, nwg, lid, ${WG}u);
-  if (i >= u.N) { return; }
-  let lse = LSE_IN[i];
+const BACKWARD = rowKernel(`@group(0) @binding(5) var<storage, read> COEF: array<f32>;
+@group(0) @binding(6) var<storage, read_write> DZ: array<f32>;`, `  let lse = LSE_IN[i];
   let a = COEF[2u * i]; let b = COEF[2u * i + 1u];
   var wsum = 0.0;
   for (var c = 0u; c < u.C; c++) { wsum += wc(c); }
@@ -77,8 +75,7 @@ ${ENTRY}
     let p = exp(zc(i, c) - lse);
     let hit = select(0.0, 1.0, i32(c) == y);
     DZ[i * u.C + c] = a * (p - hit) + b * (p * wsum - wc(c));
-  }
-}`;
+  }`);
 
 function uniforms(d: CrossEntropyDims): ArrayBuffer {
   return new UniformWriter().u32(d.N, d.C, d.hasMask ? 1 : 0, d.hasWeight ? 1 : 0).f32(d.tiny).build();

@@ -13,6 +13,7 @@ import { suite } from 'uvu';
 import { readCheckpoint } from '../../src/ner/train/checkpoint.js';
 import { resumeCommand, shellQuote, stopOnSignals } from '../../src/cli/signals.js';
 import { RNG } from '../../src/tensor/random.js';
+import { writeTinyTrainingConfig } from '../helpers.js';
 
 const s = suite('train stops cleanly on SIGINT and SIGTERM');
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -26,15 +27,7 @@ writeFileSync(join(dir, 'd.jsonl'), Array.from({ length: 40 }, () => JSON.string
   tokens: [words[2 + rng.int(2)], 'met', 'them', 'in', words[rng.int(2)], 'today'], entities: [{ start: 0, end: 1, type: 'PER' }, { start: 4, end: 5, type: 'LOC' }],
 })).join('\n') + '\n');
 /** A config whose run takes a few seconds: 200 steps, a checkpoint every 7 (so a stop rarely falls on one), dev at each epoch's end. */
-const config = (name: string) => {
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({
-    data: { train: 'd.jsonl', dev: 'd.jsonl' },
-    model: { hidden: 8, embedding: 8, charEmbedding: 4, charFilters: 4, wordDropout: 0.1, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8, dropout: 0.1 },
-    train: { epochs: 20, batch: 4, lr: 1e-3, checkpointEvery: 7, seed: 3 }, eval: { mode: 'flat', proposals: 4, steps: 2 }, out: join(dir, name),
-  }));
-  return file;
-};
+const config = (name: string) => writeTinyTrainingConfig(dir, name, 'd.jsonl', { epochs: 20, checkpointEvery: 7 });
 
 function losses(out: string): Map<number, number> {
   const m = new Map<number, number>();

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import { RNG } from '../../src/tensor/random.js';
 import { readCheckpoint } from '../../src/ner/train/checkpoint.js';
+import { writeTinyTrainingConfig } from '../helpers.js';
 
 const s = suite('training survives SIGKILL');
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -41,15 +42,7 @@ s('20 kills at random moments: no corrupt checkpoint, and the resumed run matche
     return JSON.stringify({ tokens: [p, 'met', 'them', 'in', a, 'today'], entities: [{ start: 0, end: 1, type: 'PER' }, { start: 4, end: 5, type: 'LOC' }] });
   });
   writeFileSync(join(dir, 'd.jsonl'), lines.join('\n') + '\n');
-  const cfg = (out: string) => {
-    const file = join(dir, `${out}.json`);
-    writeFileSync(file, JSON.stringify({
-      data: { train: 'd.jsonl', dev: 'd.jsonl' },
-      model: { hidden: 8, embedding: 8, charEmbedding: 4, charFilters: 4, wordDropout: 0.1, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8, dropout: 0.1 },
-      train: { epochs: 60, batch: 4, lr: 1e-3, checkpointEvery: 1, seed: 3 }, eval: { mode: 'flat', proposals: 4, steps: 2 }, out: join(dir, out),
-    }));
-    return file;
-  };
+  const cfg = (out: string) => writeTinyTrainingConfig(dir, out, 'd.jsonl', { epochs: 60, checkpointEvery: 1 });
   const ref = spawnSync(process.execPath, [bin, 'train', '--config', cfg('ref')], { env, encoding: 'utf8', timeout: 300_000 });
   if (ref.status !== 0) throw new Error(`reference run failed: ${ref.stderr}`);
   const want = losses(join(dir, 'ref'));
