@@ -1,6 +1,6 @@
 /**
  * `npm run profile [-- --config FILE --batch N --device webgpu|cpu --steps N]`: where the time of one
- * DiffusionNER training step and one inference batch goes. Prints wall time per phase and, on WebGPU,
+ * training step and one inference batch of the config's model kind (DiffusionNER, BOPN) goes. Prints wall time per phase and, on WebGPU,
  * per-kernel GPU time (timestamp queries around every dispatch) and dispatch counts.
  * Uses the config's training set when it exists, else synthetic sentences of CoNLL-like lengths.
  */
@@ -12,7 +12,7 @@ import { RNG } from '../src/tensor/random.js';
 import { readSentences, inferTypes, type Sentence } from '../src/ner/data.js';
 import { buildVocab } from '../src/ner/encoders/vocab.js';
 import { buildCharVocab } from '../src/ner/encoders/vocab.js';
-import { DiffusionNER } from '../src/models/diffusionner/model.js';
+import { factory } from '../src/models/index.js';
 import { AdamW, clipGradNorm, decayGroups } from '../src/nn/optim.js';
 import type { KernelTiming } from '../src/tensor/webgpu/backend.js';
 
@@ -34,7 +34,7 @@ else {
 }
 const device = await getDevice(values.device as 'webgpu' | 'cpu');
 const { minFreq, ...modelCfg } = cfg.model;
-const model = new DiffusionNER({ ...modelCfg, vocab: buildVocab(sentences, minFreq ?? 1), chars: buildCharVocab(sentences), types: inferTypes(sentences) }, { device, rng });
+const model = factory.create({ ...modelCfg, vocab: buildVocab(sentences, minFreq ?? 1), chars: buildCharVocab(sentences), types: inferTypes(sentences) }, device, rng);
 const opt = new AdamW(decayGroups(model.namedParameters(), 0.01), { lr: 1e-4, correctBias: false, decayAfter: true });
 const B = Number(values.batch), EB = Number(values['eval-batch']), steps = Number(values.steps);
 // --bucket: what batches of similar length would cost (the trainer does not bucket; the official code shuffles freely).
@@ -51,8 +51,8 @@ async function phase<T>(f: () => Promise<T>): Promise<[T, number]> { const t = p
 
 async function trainStep(batch: Sentence[]) {
   const b = model.batch(batch, device);
-  const [, fwdBwd] = await phase(() => model.lossAndBackward(b));
-  DiffusionNER.disposeBatch(b);
+  const [, fwdBwd] = await phase(() => model.lossAndBackward(b, cfg.train));
+  model.disposeBatch(b);
   const [, optMs] = await phase(async () => { const { scale } = await clipGradNorm(model.parameters(), 1); opt.step(scale); opt.zeroGrad(); await model.parameters()[0].data(); });
   return { fwdBwd, optMs };
 }
@@ -92,16 +92,17 @@ if (backend) {
 model.eval();
 const evalBatch = pick(EB);
 const b = model.batch(evalBatch, device);
-await model.predict(b, { steps: cfg.eval?.steps ?? 5 });
+const infer = () => model.infer(b, cfg.eval ?? {}, new RNG(0));
+await infer();
 // The median of `steps` timed runs of the same batch: one run moves by ±15 % on a shared VM.
 const inferRuns: number[] = [];
-for (let i = 0; i < steps; i++) inferRuns.push((await phase(() => model.predict(b, { steps: cfg.eval?.steps ?? 5 })))[1]);
+for (let i = 0; i < steps; i++) inferRuns.push((await phase(infer))[1]);
 const inferMs = inferRuns.sort((x, y) => x - y)[Math.floor(steps / 2)];
-console.log(`\ninference: ${inferMs.toFixed(1)} ms per batch of ${evalBatch.length} (median of ${steps}), ${(1000 * evalBatch.length / inferMs).toFixed(1)} sentences/s (γ = ${cfg.eval?.steps ?? 5}, K = ${model.c.proposals})`);
+console.log(`\ninference: ${inferMs.toFixed(1)} ms per batch of ${evalBatch.length} (median of ${steps}), ${(1000 * evalBatch.length / inferMs).toFixed(1)} sentences/s (${model.kind}${model.kind === 'diffusionner' ? `, γ = ${cfg.eval?.steps ?? 5}, K = ${cfg.eval?.proposals ?? 60}` : ''})`);
 if (backend) {
   backend.startProfile({ byShape: values.shapes });
   const t = performance.now();
-  await model.predict(b, { steps: cfg.eval?.steps ?? 5 });
+  await infer();
   table('one inference batch, per kernel', await backend.stopProfile(), performance.now() - t);
 }
 process.exit(0);

@@ -52,12 +52,12 @@ export interface LoadOptions {
 
 /** Decoding and inference for tag, evaluate and trace; unset fields come from the folder's selection.json, then the model's defaults. */
 export interface TagOptions {
-  /** The decoding threshold on the model's own scale (DiffusionNER: φ, 0..3). */
+  /** The decoding threshold on the model's own scale (DiffusionNER: φ, 0..3; BOPN: a probability, 0..1). */
   threshold?: number;
   mode?: FilterMode;
   /** Drop entities scored below this (one number, or per type with '*' for the rest). */
   minScore?: MinScore;
-  /** The model's inference settings; DiffusionNER: { steps (γ), proposals (K), eta (η) }. */
+  /** The model's inference settings; DiffusionNER: { steps (γ), proposals (K), eta (η) }; BOPN: { decoding ('centres' | 'offsets' | 'votes'), overlapFilter }. */
   inference?: InferenceSettings;
   seed?: number;
   /** Sentences per device batch (default 16). */

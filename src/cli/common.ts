@@ -1,12 +1,12 @@
 /** What several commands share: the device, a model folder with its recorded choices, and the decoding and inference settings from the flags. */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { getDevice, type Device } from '../tensor/device.js';
 import { DEFAULT_MODE } from '../ner/defaults.js';
 import { readSelection, type Selection } from '../ner/selection.js';
 import type { FilterMode } from '../ner/spans.js';
 import type { InferenceSettings, NerModel } from '../ner/contract.js';
-import { openModel, resolveModelDir } from '../models/index.js';
+import { kindSpecificFlags, openModel, readFolderConfig, resolveModelDir } from '../models/index.js';
 import { UsageError, type FlagValue } from './parse.js';
 import { showCompileProgress } from './compile-progress.js';
 
@@ -23,11 +23,31 @@ export async function deviceOf(values: Values): Promise<Device> {
   return device;
 }
 
-/** A model folder named by --model (a path or a bundled model's name) and its selection.json, checked before any work. */
+/**
+ * A model folder named by --model (a path or a bundled model's name) and its selection.json, checked before
+ * any work, with the inference flags given (another model kind's are an error).
+ */
 export function modelDirOf(command: string, values: Values): { dir: string; selection?: Selection } {
   if (typeof values.model !== 'string') throw new UsageError(`${command} needs --model DIR (a model folder, or a bundled model's name: diffusionner models)`);
   const dir = resolveModelDir(values.model);
+  checkKindFlags(values, dir);
   return { dir, selection: readSelection(dir) };
+}
+
+/**
+ * A flag that sets another model kind's inference settings (--gamma with a BOPN folder, --decoding with a
+ * DiffusionNER one) is a one-line error naming the flag and the folder's kind, not silently ignored. The
+ * folder's config.json is read only when such a flag is given (a folder without one fails when opened).
+ */
+export function checkKindFlags(values: Values, dir: string): void {
+  const specific = kindSpecificFlags();
+  const given = Object.keys(values).filter((f) => specific.has(f) && values[f] !== undefined && values[f] !== false);
+  if (!given.length || !existsSync(join(dir, 'config.json'))) return;
+  const { kind } = readFolderConfig(dir);
+  const wrong = given.find((f) => !specific.get(f)!.includes(kind));
+  if (!wrong) return;
+  const own = [...specific].filter(([, kinds]) => kinds.includes(kind)).map(([f]) => `--${f}`);
+  throw new UsageError(`--${wrong} does not apply to a ${kind} model (${values.model}): it is for ${specific.get(wrong)!.join(', ')} models${own.length ? `; ${kind} takes ${own.join(', ')}` : ''}`);
 }
 
 /** Opens the model folder, its weights checked against model.safetensors.sha256 unless --no-verify is given. */
@@ -47,12 +67,17 @@ export function decodingOf(values: Values, model: NerModel, selection: Selection
   };
 }
 
-/** The model's inference settings given as flags (γ, K, η); the model fills in the rest. */
+/**
+ * The model's inference settings given as flags (DiffusionNER: γ, K, η; BOPN: the grid's decoding and
+ * the overlap filter); only those given are set, and the model fills in the rest.
+ */
 export function inferenceOf(values: Values): InferenceSettings {
   const out: InferenceSettings = {};
   if (values.gamma !== undefined) out.steps = values.gamma;
   if (values['k-eval'] !== undefined) out.proposals = values['k-eval'];
   if (values.eta !== undefined) out.eta = values.eta;
+  if (values.decoding !== undefined) out.decoding = values.decoding;
+  if (values['overlap-filter']) out.overlapFilter = true;
   return out;
 }
 

@@ -4,6 +4,7 @@
  * flag, as eval does to take lists).
  */
 import { FILTER_MODES } from '../ner/spans.js';
+import { MODEL_KINDS, OFFSET_DECODINGS } from '../models/index.js';
 
 /** How a flag's value is read and checked. */
 export type ValueRule =
@@ -38,19 +39,22 @@ export const FLAGS = {
   'max-steps': { type: 'string', arg: 'N', value: { int: 1 }, help: 'stop after N optimiser steps (a quick try; the schedule is sized to N)' },
   lr: { type: 'string', arg: 'X', value: { number: 'positive' }, help: 'the peak learning rate (overrides the config)' },
   'keep-epoch-models': { type: 'boolean', help: 'also keep every epoch\'s model as OUT/epochs/epoch-N (for diffusionner average)' },
+  kind: { type: 'string', arg: MODEL_KINDS.join('|'), value: { choice: MODEL_KINDS }, help: 'with data files: the kind of model to train, with that kind\'s default settings (default diffusionner); with --config, its model.kind says it' },
   reschedule: { type: 'boolean', help: 'with --resume: accept a changed --epochs or --max-steps (the learning-rate schedule is re-sized, so the run is no longer the one that began)' },
   // inference
-  gamma: { type: 'string', arg: 'N', value: { int: 1, max: 1000 }, help: 'γ: DDIM denoising steps at inference (default 5; more steps refine the spans further)' },
-  'k-eval': { type: 'string', arg: 'N', value: { int: 1, max: 4096 }, help: 'K: noisy spans sampled per sentence at inference (default: the model\'s K, 60 for the bundled models)' },
-  eta: { type: 'string', arg: 'X', value: { number: 'nonneg' }, help: 'η: DDIM noise at each step (1, the official sampler; 0 is deterministic DDIM)' },
-  threshold: { type: 'string', arg: 'X', value: { number: 'nonneg' }, help: 'φ: keep a span when P(left) + P(right) + P(type) exceeds this (0..3; default: the φ chosen on dev in selection.json, else 2.5)' },
-  mode: { type: 'string', arg: 'flat|nested', value: { choice: FILTER_MODES }, help: 'flat: no two entities share a word; nested: entities may nest but not cross (default: selection.json\'s, else flat)' },
+  gamma: { type: 'string', arg: 'N', value: { int: 1, max: 1000 }, help: 'γ: DDIM denoising steps at inference (default 5; more steps refine the spans further); DiffusionNER only' },
+  'k-eval': { type: 'string', arg: 'N', value: { int: 1, max: 4096 }, help: 'K: noisy spans sampled per sentence at inference (default: the model\'s K, 60 for the bundled models); DiffusionNER only' },
+  eta: { type: 'string', arg: 'X', value: { number: 'nonneg' }, help: 'η: DDIM noise at each step (1, the official sampler; 0 is deterministic DDIM); DiffusionNER only' },
+  decoding: { type: 'string', arg: OFFSET_DECODINGS.join('|'), value: { choice: OFFSET_DECODINGS }, help: 'BOPN: how the label grid is read: centres (centre cells only, the official CoNLL-2003 setting), offsets (also every span an offset label points at) or votes (also spans with at least S votes from one family, the official GENIA setting); default: the model folder\'s (config.json decoding)' },
+  'overlap-filter': { type: 'boolean', help: 'BOPN: apply the flat/nested filter of --mode to its entities (off by default, as in the official code, unless the model folder\'s config.json sets overlapFilter)' },
+  threshold: { type: 'string', arg: 'X', value: { number: 'nonneg' }, help: 'φ: keep a span when P(left) + P(right) + P(type) exceeds this (DiffusionNER: 0..3, default 2.5), or when its probability is at least this (BOPN: 0..1, default 0); default: the φ chosen on dev in selection.json' },
+  mode: { type: 'string', arg: 'flat|nested', value: { choice: FILTER_MODES }, help: 'flat: no two entities share a word; nested: entities may nest but not cross (default: selection.json\'s, else flat; BOPN filters only with --overlap-filter)' },
   dedupe: { type: 'boolean', help: 'the paper\'s de-duplication: of spans with identical boundaries keep the most probable type' },
   seed: { type: 'string', arg: 'N', value: { int: 0 }, help: 'random seed (inference: the DDIM noise; train: overrides the config)' },
   'min-score': { type: 'string', arg: 'X|TYPE=X,...', value: 'min-score', help: 'drop entities whose score (confidence in [0, 1]) is below X; per type with TYPE=X, e.g. 0.5,PER=0.8' },
   'max-words': { type: 'string', arg: 'N', value: { int: 1 }, help: 'cut sentences longer than N words into pieces (default 256)' },
   values: { type: 'string', arg: 'MODULE,...|all', value: 'text', help: 'with --json: also record the tensor values of these modules, named as in the layer table (* matches anything: \'decoder.span_layers.0.*\'); all: every module (~100 MB for 8 words: prints the size)' },
-  'start-t': { type: 'string', arg: 'T', value: { int: 0 }, help: 'trace: begin DDIM at timestep T instead of the top (999); the decoder then treats the random spans as partly denoised, so the noisy spans visibly arrive' },
+  'start-t': { type: 'string', arg: 'T', value: { int: 0 }, help: 'trace: begin DDIM at timestep T instead of the top (999); the decoder then treats the random spans as partly denoised, so the noisy spans visibly arrive; DiffusionNER only' },
   compare: { type: 'string', arg: 'DIR|NAME', value: 'path', help: 'trace: also trace the sentence with this model (an earlier checkpoint, say), same seed and settings, and set it beside the first' },
   // other
   'no-verify': { type: 'boolean', help: 'load the model even if model.safetensors does not match its model.safetensors.sha256' },

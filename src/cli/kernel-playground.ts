@@ -62,6 +62,13 @@ export const KERNELS: Record<string, KernelEntry> = {
       run: ([x, w, b]) => T.depthwiseConv3d(x, w, b, d), flops: 54 * B * C * D1 * D2 * D3,
     }),
   },
+  'cln-grid': {
+    file: 'cln-grid.ts', dims: ['B', 'n', 'H', 'E'], defaults: [16, 31, 256, 20],
+    make: ([B, n, H, E], r) => ({
+      inputs: [rand([B, n, H], r), rand([B, n, H], r), rand([B, n, H], r), rand([20, E], r), T.reshape(ints(B * n * n, 20, r), [B, n, n]), rand([3, E], r), T.reshape(ints(B * n * n, 3, r), [B, n, n])],
+      run: ([x, s, t, d, di, g, gi]) => T.clnGrid(x, s, t, d, di, g, gi), bytes: 4 * (B * n * n * (H + 2 * E + 2) + 3 * B * n * H),
+    }),
+  },
   'cross-entropy': {
     file: 'cross-entropy.ts', dims: ['rows', 'classes'], defaults: [4096, 32],
     make: ([R, C], r) => ({

@@ -16,12 +16,18 @@ import { checkTrainConfig, ConfigError, configKind, type ModelRules, readConfigT
 import type { ModelFactory, NerModel, TraceView } from '../ner/contract.js';
 import type { FilterMode } from '../ner/spans.js';
 import { train as trainWith, type TrainOptions, type TrainResult } from '../ner/train/loop.js';
+import { bopn } from './bopn/index.js';
 import { diffusionner } from './diffusionner/index.js';
 
 export interface ModelKind {
   kind: string;
   summary: string;
   configRules: ModelRules;
+  /**
+   * The CLI flags that set this kind's inference settings (DiffusionNER: --gamma, --k-eval, --eta,
+   * --start-t); another kind's inference flag given with a model of this kind is an error, not ignored.
+   */
+  inferenceFlags: readonly string[];
   /** The settings `train` uses with data files instead of a config. */
   defaultTrainConfig(data: TrainConfig['data'], mode?: FilterMode): TrainConfig;
   trace: TraceView;
@@ -29,9 +35,16 @@ export interface ModelKind {
   fromFolder(config: unknown, file: string, vocab: string[], device: Device, rng?: RNG): NerModel;
 }
 
-const KINDS: Record<string, ModelKind> = { diffusionner };
+const KINDS: Record<string, ModelKind> = { diffusionner, bopn };
 export const MODEL_KINDS = Object.keys(KINDS);
 export const DEFAULT_KIND = 'diffusionner';
+
+/** Every kind's inference flags, each with the kinds that take it. */
+export function kindSpecificFlags(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const k of Object.values(KINDS)) for (const f of k.inferenceFlags) out.set(f, [...(out.get(f) ?? []), k.kind]);
+  return out;
+}
 
 /** The kind's entry, or an error naming where the kind was read and the kinds there are. */
 export function modelKind(kind: string, where: string): ModelKind {
@@ -106,5 +119,7 @@ export function train(cfg: TrainConfig, device: Device, o: TrainOptions = {}): P
   return trainWith(factory, cfg, device, o);
 }
 
+/** BOPN's read-outs of its label grid (the CLI's --decoding choices). */
+export { OFFSET_DECODINGS } from './bopn/decode.js';
 export type { NerModel } from '../ner/contract.js';
 export type { TrainConfig } from '../ner/config.js';

@@ -49,6 +49,12 @@ export interface TrainConfig {
      * that epoch), e.g. to average the models along one run (`diffusionner average`). Default false.
      */
     keepEpochModels?: boolean;
+    /**
+     * Length-bucketed training batches: N > 0 sorts each pool of N·batch shuffled sentences by length
+     * before cutting it into batches (the batches are then shuffled), so batches pad less. Default 0
+     * (plain shuffling); evaluation batches are not affected.
+     */
+    lengthBuckets?: number;
     /** The model kind's own training settings (DiffusionNER: its loss and match weights). */
     [setting: string]: unknown;
   };
@@ -87,6 +93,7 @@ const ENCODER_RULES: Record<string, Check> = {
 const TRAIN_RULES: Record<string, Check> = {
   epochs: 'int+', batch: 'int+', lr: 'positive', warmup: 'fraction', weightDecay: 'nonneg', maxGradNorm: 'positive', seed: 'int0',
   maxSteps: 'int+', checkpointEvery: 'int+', encoderLrScale: 'positive', maxBadSteps: 'int+', splitEpoch: 'int0', maxWords: 'int+', keepEpochModels: 'bool', correctBias: 'bool',
+  lengthBuckets: 'int0',
 };
 const EVAL_RULES: Record<string, Check> = { threshold: 'nonneg', thresholds: 'nonnegs', mode: 'string', batch: 'int+', dedupe: 'bool' };
 const TASK_CHOICES: Record<string, readonly string[]> = {

@@ -14,5 +14,5 @@ export const DEFAULT_SEED = 0;
 
 /** The training settings a config may leave out (the official code's, where it has them). */
 export const TRAIN_DEFAULTS = {
-  seed: 48, warmup: 0.1, weightDecay: 0.01, maxGradNorm: 1, encoderLrScale: 1, splitEpoch: 0, checkpointEvery: 200, maxBadSteps: 20,
+  seed: 48, warmup: 0.1, weightDecay: 0.01, maxGradNorm: 1, encoderLrScale: 1, splitEpoch: 0, checkpointEvery: 200, maxBadSteps: 20, lengthBuckets: 0,
 } as const;

@@ -162,12 +162,21 @@ export class BertModel extends Module {
 
   /** ids (B, S) i32, mask (B, S) 1 = token 0 = padding -> last hidden states (B, S, hidden). */
   forward(ids: Tensor, mask: Tensor | null = null, tokenTypes: Tensor | null = null): Tensor {
-    const [B, S] = ids.shape;
+    return this.forwardEmbeds(this.embeddings.word_embeddings.forward(ids), mask, tokenTypes);
+  }
+
+  /**
+   * Hugging Face's `inputs_embeds` path: input vectors (B, S, hidden) in place of word embeddings (e.g.
+   * learnt prompt vectors before [CLS]); positions 0.. and segment embeddings are added to every row as to
+   * word embeddings. -> last hidden states (B, S, hidden).
+   */
+  forwardEmbeds(inputs: Tensor, mask: Tensor | null = null, tokenTypes: Tensor | null = null): Tensor {
+    const [B, S] = inputs.shape;
     if (S > this.config.max_position_embeddings) throw new Error(`BERT: ${S} tokens exceed max_position_embeddings ${this.config.max_position_embeddings}`);
     const e = this.embeddings;
-    const pos = e.position_embeddings.forward(T.arange(S, undefined, 1, { device: ids.device }));
-    const types = e.token_type_embeddings.forward(tokenTypes ?? T.zeros([B, S], { dtype: 'i32', device: ids.device }));
-    let h = e.dropout.forward(e.LayerNorm.forward(T.add(T.add(e.word_embeddings.forward(ids), pos), types)));
+    const pos = e.position_embeddings.forward(T.arange(S, undefined, 1, { device: inputs.device }));
+    const types = e.token_type_embeddings.forward(tokenTypes ?? T.zeros([B, S], { dtype: 'i32', device: inputs.device }));
+    let h = e.dropout.forward(e.LayerNorm.forward(T.add(T.add(inputs, pos), types)));
     for (const layer of this.layers) h = layer.forward(h, mask);
     return h;
   }

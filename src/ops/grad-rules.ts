@@ -17,6 +17,8 @@ import { binaryCrossEntropyGrad, crossEntropyBackward } from './losses.js';
 import type { CrossEntropyDims } from '../kernels/cross-entropy.js';
 import type { Conv3dDims } from '../kernels/conv3d.js';
 import { depthwiseConv3dBackward } from './conv3d.js';
+import type { ClnGridDims } from '../kernels/cln-grid.js';
+import { clnGridBackward } from './cln-grid.js';
 import type { PointerDims } from '../kernels/pointer.js';
 import type { LstmDims } from '../kernels/lstm.js';
 import type { AttentionDims } from '../kernels/attention.js';
@@ -154,6 +156,7 @@ export const GRAD_RULES: Record<string, Rule> = {
   dropout: (g, n) => [dropout(g, n.attrs.p as number, n.attrs.seed as number)],
   indexAdd: (g, n) => [g, indexSelect(g, n.attrs.axis as number, n.saved[0])],
   depthwiseConv3d: (g, n) => depthwiseConv3dBackward(X(n), Y(n), g, n.attrs.d as Conv3dDims),
+  clnGrid: (g, n) => clnGridBackward(n.inputs, n.saved, g, n.attrs.d as ClnGridDims),
   crossEntropy: (g, n) => [crossEntropyBackward(X(n), g, n.saved, n.attrs.d as CrossEntropyDims, n.attrs.eps as number)],
   binaryCrossEntropy: (g, n) => [sumToShape(mul(g, binaryCrossEntropyGrad(X(n), Y(n))), X(n).shape), null],
   boundaryPointer: (g, n) => {

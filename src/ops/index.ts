@@ -21,6 +21,7 @@ export * from './lstm.js';
 export * from './pointer.js';
 export * from './losses.js';
 export * from './conv3d.js';
+export * from './cln-grid.js';
 export { backward, type BackwardOptions, releaseGraph } from './autograd.js';
 export { GRAD_RULES, sumToShape } from './grad-rules.js';
 export { adamwUpdate, type AdamWParams } from './optim-ops.js';

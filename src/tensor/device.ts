@@ -29,6 +29,11 @@ function envKind(): DeviceKind {
   return v;
 }
 
+/** The largest tensor a kernel can bind, in bytes: the adapter's maxStorageBufferBindingSize (unbounded on cpu). */
+export function largestTensorBytes(device: Device): number {
+  return device.kind === 'cpu' ? Infinity : device.backend.device.limits.maxStorageBufferBindingSize;
+}
+
 /** Initialises (once) and returns the WebGPU device. */
 export function initWebGPU(): Promise<GpuDevice> {
   gpuInit ??= WebGPUBackend.create().then((backend) => {

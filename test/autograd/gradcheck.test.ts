@@ -66,6 +66,15 @@ const CASES: Case[] = [
     name: 'indexAdd', inputs: (sh) => [u(sh), { shape: [3], int: [0, sh[0] - 1, 0] }, u([3, ...sh.slice(1)])],
     f: (_s, x, i, src) => T.indexAdd(x, 0, i, src),
   },
+  {
+    name: 'clnGrid',
+    inputs: (sh) => {
+      const [B, n, H] = [sh[0], sh[1] ?? 2, sh[2] ?? 3], cells = B * n * n;
+      const ids = (K: number) => ({ shape: [B, n, n], int: Array.from({ length: cells }, (_, k) => ((k * 5) % (K + 2)) - 1) }); // −1 and K read zeros
+      return [u([B, n, H]), u([B, n, H]), u([B, n, H]), u([4, 3]), ids(4), u([2, 2]), ids(2)];
+    },
+    f: (_s, ...xs) => T.clnGrid(...(xs as [T.Tensor, T.Tensor, T.Tensor, T.Tensor, T.Tensor, T.Tensor, T.Tensor])),
+  },
 ];
 
 function makeInputs(inputs: Input[], device: T.Device, dtype: 'f32' | 'f64', seed: number): T.Tensor[] {

@@ -5,7 +5,7 @@ import { assertThrows, DEVICES } from '../helpers.js';
 const s = suite('kernel playground');
 
 const SMALL: Record<string, number[]> = {
-  matmul: [7, 5, 9], softmax: [3, 33], layernorm: [5, 12], attention: [2, 2, 3, 5, 4], lstm: [2, 4, 5, 4], pointer: [2, 3, 5, 8], 'cross-entropy': [7, 5], conv3d: [2, 3, 3, 4, 5, 2],
+  matmul: [7, 5, 9], softmax: [3, 33], layernorm: [5, 12], attention: [2, 2, 3, 5, 4], lstm: [2, 4, 5, 4], pointer: [2, 3, 5, 8], 'cross-entropy': [7, 5], conv3d: [2, 3, 3, 4, 5, 2], 'cln-grid': [2, 5, 7, 3],
   gelu: [37], add: [3, 5], sum: [4, 9], transpose: [3, 7], 'index-select': [9, 4, 5], 'index-add': [9, 4, 5], dropout: [41],
 };
 

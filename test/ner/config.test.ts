@@ -17,8 +17,10 @@ s('every committed config is valid and reads ../shared/data', () => {
   for (const f of files) {
     const path = join(root, 'configs', f);
     const cfg = parseTrainConfig(readFileSync(path, 'utf8'), path);
-    // configs/<set>-<variant>.json (genia-traindev) reads the same set's files; only variants may drop dev.
-    const [set, variant] = f.replace('.json', '').split('-');
+    // configs/[<kind>-]<set>[-<variant>].json (genia-traindev, bopn-genia) reads the same set's files; only variants may drop dev.
+    const parts = f.replace('.json', '').split('-');
+    if (parts[0] === cfg.model.kind) parts.shift();
+    const [set, variant] = parts;
     const paths = [...[cfg.data.train].flat(), cfg.data.dev, cfg.data.test];
     if (!variant && (!cfg.data.dev || !cfg.data.test)) throw new Error(`${f}: data.dev and data.test are required`);
     for (const file of paths) {
@@ -30,6 +32,13 @@ s('every committed config is valid and reads ../shared/data', () => {
 s('data.train may list several files; each relative path is read from the config file\'s folder', () => {
   const cfg = parseTrainConfig(JSON.stringify({ data: { train: ['a.jsonl', '/abs/b.jsonl'], dev: 'd.jsonl' }, model: { hidden: 8 }, train: { epochs: 1, batch: 2, lr: 1e-3 } }), '/cfgs/c.json');
   if (JSON.stringify(cfg.data) !== JSON.stringify({ train: ['/cfgs/a.jsonl', '/abs/b.jsonl'], dev: '/cfgs/d.jsonl' })) throw new Error(JSON.stringify(cfg.data));
+});
+
+s('train.lengthBuckets takes a whole number >= 0 (0, the default, is off)', () => {
+  for (const n of [0, 1, 8]) {
+    const cfg = parseTrainConfig(JSON.stringify({ data: { train: 't.jsonl' }, model: { hidden: 8 }, train: { epochs: 1, batch: 2, lr: 1e-3, lengthBuckets: n } }), 'c.json');
+    if (cfg.train.lengthBuckets !== n) throw new Error(`lengthBuckets ${n} read as ${cfg.train.lengthBuckets}`);
+  }
 });
 
 s('bad configs are rejected with one line naming the file and the field', async () => {
@@ -56,6 +65,8 @@ s('bad configs are rejected with one line naming the file and the field', async 
     [{ ...ok, eval: { mode: 'nested', dedupe: 'yes' } }, /field 'eval.dedupe' must be true or false/],
     [{ ...ok, train: { ...ok.train, seed: 1.5 } }, /field 'train.seed' must be a whole number >= 0, got 1.5/],
     [{ ...ok, train: { ...ok.train, splitEpoch: 2.5 } }, /field 'train.splitEpoch' must be a whole number >= 0, got 2.5/],
+    [{ ...ok, train: { ...ok.train, lengthBuckets: -1 } }, /^c\.json: field 'train\.lengthBuckets' must be a whole number >= 0, got -1$/],
+    [{ ...ok, train: { ...ok.train, lengthBuckets: 1.5 } }, /^c\.json: field 'train\.lengthBuckets' must be a whole number >= 0, got 1\.5$/],
     [{ ...ok, model: { hidden: 8, encoder: 'bert', bertPath: 'b' }, train: { ...ok.train, encoderLrScale: 5 } }, /field 'train.encoderLrScale' is for the scratch encoder/],
     [{ ...ok, data: { train: [] } }, /field 'data.train' must be a file path or a non-empty list of file paths/],
     [{ ...ok, data: { train: ['a.jsonl', 3] } }, /field 'data.train' must be a file path or a non-empty list/],

@@ -56,10 +56,13 @@ s('above 0: training draws a fresh mask each call; evaluation equals the same we
   model.dispose(); plain.dispose();
 });
 
-s('the BERT encoder refuses it; training configs and model folders take it as a fraction', async () => {
+s('the BERT encoder takes it too (BOPN\'s official BERT path has 0.5); training configs and model folders take it as a fraction', async () => {
   const fixture = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'tiny-bert', 'config.json');
   const bert = parseBertConfig(readFileSync(fixture, 'utf8'), fixture);
-  await assertThrows(() => new DiffusionNER({ ...config(0.3), encoder: 'bert', bert }, { device: T.cpu }), /embeddingDropout is for the scratch encoder/);
+  const bertVocab = readFileSync(join(fixture, '..', 'vocab.txt'), 'utf8').split('\n').filter((w) => w !== '');
+  const withBert = new DiffusionNER({ ...config(0.3), encoder: 'bert', bert, vocab: bertVocab }, { device: T.cpu });
+  if (!withBert.encoder.inputDropout || withBert.encoder.inputDropout.p !== 0.3) throw new Error('the BERT encoder has no input dropout');
+  withBert.dispose();
   const cfg = (p: number) => JSON.stringify({ data: { train: 'a.jsonl' }, model: { hidden: 8, embeddingDropout: p }, train: { epochs: 1, batch: 1, lr: 1e-3 }, eval: { mode: 'flat' } });
   if (parseTrainConfig(cfg(0.5), 'c.json').model.embeddingDropout !== 0.5) throw new Error('0.5 not read');
   checkModelConfig({ hidden: 8, types: ['A'], embeddingDropout: 0.5 }, 'model/config.json');

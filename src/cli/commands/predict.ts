@@ -37,10 +37,10 @@ function printText(doc: TaggedDocument): void {
 
 export const predictCommand: Command = {
   name: 'predict',
-  usage: 'predict --model DIR|NAME ["text" ["text" ...] | --file FILE | < stdin] [--format text|jsonl] [--text-field NAME] [--output text|jsonl|conll|spacy | --json] [--min-score X|TYPE=X,...] [--gamma N] [--k-eval N] [--eta X] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N] [--device webgpu|cpu] [--no-verify]',
+  usage: 'predict --model DIR|NAME ["text" ["text" ...] | --file FILE | < stdin] [--format text|jsonl] [--text-field NAME] [--output text|jsonl|conll|spacy | --json] [--min-score X|TYPE=X,...] [--gamma N] [--k-eval N] [--eta X] [--decoding centres|offsets|votes] [--overlap-filter] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N] [--device webgpu|cpu] [--no-verify]',
   summary: 'Tags documents: each quoted argument, or each line of --file or stdin, is one document (plain text, or with --format jsonl a JSON object with a text field or pre-tokenised "tokens"), split into sentences and words. Entities carry their type, text, a score in [0, 1] and character offsets into the document. A sentence longer than --max-words is tagged in overlapping windows.',
   more: 'JSON output (--output jsonl, or --json): one object per input line with a document, {"line", "id"?, "sentences": [{"tokens", "start", "end", "windowed"?}], "entities": [{"type", "text", "score", "start", "end", "startCp", "endCp", "sentence", "tokenStart", "tokenEnd"}]}; start/end count UTF-16 code units, startCp/endCp code points, and line counts every physical line from 1, blank ones too.',
-  flags: ['model', 'file', 'format', 'text-field', 'output', 'json', 'min-score', 'gamma', 'k-eval', 'eta', 'threshold', 'seed', 'mode', 'dedupe', 'max-words', 'device', 'no-verify'],
+  flags: ['model', 'file', 'format', 'text-field', 'output', 'json', 'min-score', 'gamma', 'k-eval', 'eta', 'decoding', 'overlap-filter', 'threshold', 'seed', 'mode', 'dedupe', 'max-words', 'device', 'no-verify'],
   positionals: true,
   async run({ values, positionals }) {
     const file = values.file as string | undefined;

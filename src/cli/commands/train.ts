@@ -4,7 +4,7 @@ import type { FilterMode } from '../../ner/spans.js';
 import { readSentences } from '../../ner/data.js';
 import { checkResumable } from '../../ner/train/resume.js';
 import { checkHasEntities } from '../../ner/train/setup.js';
-import { DEFAULT_KIND, modelKind, readTrainConfig, train, type TrainConfig } from '../../models/index.js';
+import { DEFAULT_KIND, MODEL_KINDS, modelKind, readTrainConfig, train, type TrainConfig } from '../../models/index.js';
 import type { TrainOptions } from '../../ner/train/loop.js';
 import type { Device } from '../../tensor/device.js';
 import type { Command } from '../command.js';
@@ -30,17 +30,18 @@ async function trainUntilDoneOrSignal(cfg: TrainConfig, device: Device, o: Train
 
 export const trainCommand: Command = {
   name: 'train',
-  usage: 'train --config FILE [--out DIR] [--resume [--reschedule]] [--init DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]\n       diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--mode flat|nested] [--out DIR] ...',
-  summary: 'Trains a model: from a config (configs/*.json; model.kind picks the model), or from data files with the default settings. Writes OUT/model (the best epoch on dev), checkpoints, train.log, steps.jsonl and metrics.json.',
-  flags: ['config', 'train', 'dev', 'test', 'types', 'mode', 'out', 'resume', 'reschedule', 'init', 'max-steps', 'epochs', 'lr', 'seed', 'keep-epoch-models', 'device'],
+  usage: `train --config FILE [--out DIR] [--resume [--reschedule]] [--init DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]\n       diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--kind ${MODEL_KINDS.join('|')}] [--mode flat|nested] [--out DIR] ...`,
+  summary: 'Trains a model: from a config (configs/*.json; model.kind picks the model), or from data files with the default settings of --kind (default diffusionner). Writes OUT/model (the best epoch on dev), checkpoints, train.log, steps.jsonl and metrics.json.',
+  flags: ['config', 'train', 'dev', 'test', 'types', 'kind', 'mode', 'out', 'resume', 'reschedule', 'init', 'max-steps', 'epochs', 'lr', 'seed', 'keep-epoch-models', 'device'],
   positionals: false,
   more: 'Ctrl-C (SIGINT) or SIGTERM stops after the current step: a checkpoint is written, and where it stopped and the command that resumes are printed (exit status 130 or 143); a second one exits at once.',
   async run({ values }) {
     if (!values.config && !values.train) throw new UsageError('train needs --config FILE or --train FILE');
     if (values.config && (values.train || values.dev || values.test || values.types)) throw new UsageError('train takes --config FILE or data files (--train/--dev/--test/--types), not both');
     if (values.config && values.mode) throw new UsageError(`train takes --mode only with data files; with --config the config's eval.mode says it (${values.config})`);
+    if (values.config && values.kind) throw new UsageError(`train takes --kind only with data files; with --config the config's model.kind says it (${values.config})`);
     const data = { train: values.train as string, ...(values.dev ? { dev: values.dev as string } : {}), ...(values.test ? { test: values.test as string } : {}), ...(values.types ? { types: values.types as string } : {}) };
-    const cfg = values.config ? readTrainConfig(values.config as string) : modelKind(DEFAULT_KIND, 'train').defaultTrainConfig(data, values.mode as FilterMode | undefined);
+    const cfg = values.config ? readTrainConfig(values.config as string) : modelKind((values.kind as string | undefined) ?? DEFAULT_KIND, '--kind').defaultTrainConfig(data, values.mode as FilterMode | undefined);
     for (const k of ['train', 'dev', 'test', 'types'] as const) {
       for (const f of [cfg.data[k] ?? []].flat()) if (!existsSync(f)) throw new Error(`${f}: no such file (data.${k})`);
     }

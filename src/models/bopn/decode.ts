@@ -18,32 +18,47 @@ export type OffsetDecoding = (typeof OFFSET_DECODINGS)[number];
 
 export interface GridSpan { start: number; end: number; type: number; score: number }
 
-/** labels (M, n, n): label indices; probs (M, n, n): each cell's probability of its label (optional). */
-export function decodeOffsets(labels: ArrayLike<number>, n: number, M: number, S: number, mode: OffsetDecoding, probs?: ArrayLike<number>): GridSpan[] {
+/** A span offset labels voted for: the (start, end) cells whose labels voted, and their probabilities, per family. */
+export interface VotedSpan { start: number; end: number; type: number; startVotes: Vote[]; endVotes: Vote[] }
+export interface Vote { i: number; j: number; label: string; p: number }
+
+/** The centre cells and the voted spans of a label grid (M, n, n), with each cell's label probability (1 without `probs`). */
+export function readGrid(labels: ArrayLike<number>, n: number, M: number, S: number, probs?: ArrayLike<number>): { centres: GridSpan[]; voted: VotedSpan[] } {
   const names = offsetLabels(S);
-  const centres = new Map<string, GridSpan>();
-  const votes = new Map<string, { span: Omit<GridSpan, 'score'>; start: number[]; end: number[] }>();
-  const vote = (type: number, start: number, end: number, family: 'start' | 'end', p: number) => {
+  const centres: GridSpan[] = [];
+  const votes = new Map<string, VotedSpan>();
+  const vote = (type: number, start: number, end: number, family: 'startVotes' | 'endVotes', v: Vote) => {
     const key = `${type},${start},${end}`;
-    const v = votes.get(key) ?? { span: { start, end, type }, start: [], end: [] };
-    v[family].push(p);
-    votes.set(key, v);
+    const span = votes.get(key) ?? { start, end, type, startVotes: [], endVotes: [] };
+    span[family].push(v);
+    votes.set(key, span);
   };
   for (let y = 0; y < M; y++) for (let i = 0; i < n; i++) for (let j = i; j < n; j++) {
     const cell = (y * n + i) * n + j, label = names[labels[cell]], p = probs ? probs[cell] : 1;
     if (label === 'none') continue;
     const [family, w] = [label[0], Number(label.split(':')[1])];
-    if (w === 0) centres.set(`${y},${i},${j}`, { start: i, end: j, type: y, score: p });
-    else if (family === 's' && i - w >= 0 && i - w <= j) vote(y, i - w, j, 'start', p);
-    else if (family === 'e' && j - w >= i && j - w < n) vote(y, i, j - w, 'end', p);
+    if (w === 0) centres.push({ start: i, end: j, type: y, score: p });
+    else if (family === 's' && i - w >= 0 && i - w <= j) vote(y, i - w, j, 'startVotes', { i, j, label, p });
+    else if (family === 'e' && j - w >= i && j - w < n) vote(y, i, j - w, 'endVotes', { i, j, label, p });
   }
-  const out = [...centres.values()];
-  if (mode === 'centres') return out;
-  const mean = (ps: number[]) => ps.reduce((a, b) => a + b, 0) / ps.length;
-  for (const [key, v] of votes) {
-    if (centres.has(key)) continue;
-    const enough = mode === 'offsets' ? v.start.length + v.end.length >= 1 : v.start.length >= S || v.end.length >= S;
-    if (enough) out.push({ ...v.span, score: mean(v.start.length >= v.end.length ? v.start : v.end) });
+  return { centres, voted: [...votes.values()] };
+}
+
+/** Whether a voted span becomes an entity in a mode (besides the centres, which every mode keeps). */
+export function votedIn(v: VotedSpan, mode: OffsetDecoding, S: number): boolean {
+  if (mode === 'centres') return false;
+  return mode === 'offsets' ? v.startVotes.length + v.endVotes.length >= 1 : v.startVotes.length >= S || v.endVotes.length >= S;
+}
+
+/** labels (M, n, n): label indices; probs (M, n, n): each cell's probability of its label (optional). */
+export function decodeOffsets(labels: ArrayLike<number>, n: number, M: number, S: number, mode: OffsetDecoding, probs?: ArrayLike<number>): GridSpan[] {
+  const { centres, voted } = readGrid(labels, n, M, S, probs);
+  const out = [...centres];
+  const isCentre = new Set(centres.map((c) => `${c.type},${c.start},${c.end}`));
+  const mean = (vs: Vote[]) => vs.reduce((a, v) => a + v.p, 0) / vs.length;
+  for (const v of voted) {
+    if (isCentre.has(`${v.type},${v.start},${v.end}`) || !votedIn(v, mode, S)) continue;
+    out.push({ start: v.start, end: v.end, type: v.type, score: mean(v.startVotes.length >= v.endVotes.length ? v.startVotes : v.endVotes) });
   }
   return out.sort((a, b) => a.type - b.type || a.start - b.start || a.end - b.end);
 }

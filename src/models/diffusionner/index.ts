@@ -17,6 +17,8 @@ export const diffusionner = {
   kind: 'diffusionner',
   summary: 'boundary-denoising diffusion over spans (Shen et al., ACL 2023)',
   configRules: TRAIN_CONFIG_RULES,
+  /** γ, K, η, and the trace's starting timestep. */
+  inferenceFlags: ['gamma', 'k-eval', 'eta', 'start-t'],
   defaultTrainConfig,
   /** Its trace: every layer and every DDIM step of one sentence, as text, JSON and an HTML page. */
   trace: <TraceView>{

@@ -3,6 +3,9 @@
  *   scratch: word embeddings over the training vocabulary (word dropout to UNK while training) and an
  *            optional character CNN -> optional input dropout -> BiLSTM (+ optional sinusoidal positions)
  *   bert:    a BERT (WordPiece sub-words, pooled to words by max or mean) -> BiLSTM
+ * A model may put P learnt vectors before the words (BOPN's type prompts): the scratch encoder reads
+ * [P; word vectors] into its BiLSTM; BERT reads them as input embeddings before [CLS], and its outputs
+ * for them go before the pooled words into the BiLSTM. The output then holds P + M rows.
  * Its parameters keep the root names a model folder has always used (word_embed.*, char_cnn.*, lstm.*,
  * bert.*): a model adopts them (Module.adopt) rather than nesting them.
  */
@@ -57,9 +60,9 @@ export interface EncoderConfig {
   /** While training, each word id becomes UNK with this probability. */
   wordDropout?: number;
   /**
-   * Scratch encoder: dropout on the BiLSTM's input (word embedding + character features) while training,
-   * the usual regulariser of BiLSTM taggers trained from scratch (Lample et al. 2016 use 0.5). Default 0;
-   * the official BERT path has no dropout there (spec §1.3).
+   * Dropout on the BiLSTM's input while training (scratch: word embedding + character features), the
+   * usual regulariser of BiLSTM taggers trained from scratch (Lample et al. 2016 use 0.5). Default 0;
+   * DiffusionNER's official BERT path has no dropout there (spec §1.3), BOPN's has 0.5 (spec §2.2).
    */
   embeddingDropout?: number;
 }
@@ -90,7 +93,7 @@ export class SentenceEncoder extends Module {
   readonly c: ResolvedEncoderConfig;
   readonly embed: Embedding | null;
   readonly charCnn: CharCNN | null;
-  /** Scratch encoder, embeddingDropout > 0: dropout on the BiLSTM input. */
+  /** embeddingDropout > 0: dropout on the BiLSTM input. */
   readonly inputDropout: Dropout | null;
   readonly bert: BertModel | null;
   readonly tokenizer: WordPieceTokenizer | null;
@@ -99,9 +102,17 @@ export class SentenceEncoder extends Module {
   private readonly charIndex: Map<string, number>;
   private readonly bertInputs = new WeakMap<WordsIn, BertInput>();
 
-  /** `rng` drives word dropout and the dropout layers; the model owns it (it is part of a checkpoint). */
-  constructor(config: EncoderConfig, o: InitOptions, private readonly rng: RNG = o.rng ?? defaultRng()) {
+  /** The number of vectors a model puts before the words (see forward), and their width. */
+  readonly prefix: number;
+  readonly prefixWidth: number;
+
+  /**
+   * `rng` drives word dropout and the dropout layers; the model owns it (it is part of a checkpoint).
+   * `prefix` vectors go before the words (forward's `prefix`).
+   */
+  constructor(config: EncoderConfig, o: InitOptions, private readonly rng: RNG = o.rng ?? defaultRng(), { prefix = 0 }: { prefix?: number } = {}) {
     super();
+    this.prefix = prefix;
     this.c = { embedding: config.hidden, ...ENCODER_DEFAULTS, ...config, positionFeatures: config.positionFeatures ?? config.encoder !== 'bert' } as ResolvedEncoderConfig;
     const c = this.c;
     if (c.hidden % 2 !== 0) throw new Error('encoder: hidden size must be even (two LSTM directions)');
@@ -111,10 +122,9 @@ export class SentenceEncoder extends Module {
     let input: number;
     if (c.encoder === 'bert') {
       if (!c.bert) throw new Error('encoder bert needs the BERT config (config.bert)');
-      if (c.embeddingDropout > 0) throw new Error('encoder: embeddingDropout is for the scratch encoder (the official BERT path has no dropout before the BiLSTM)');
       this.bert = this.child('bert', new BertModel(c.bert, o));
       this.tokenizer = new WordPieceTokenizer(c.vocab, { lowercase: c.lowercase });
-      this.embed = null; this.charCnn = null; this.inputDropout = null;
+      this.embed = null; this.charCnn = null;
       input = c.bert.hidden_size;
     } else {
       this.bert = null; this.tokenizer = null;
@@ -123,8 +133,9 @@ export class SentenceEncoder extends Module {
       if (useChars && c.chars.length < 2) throw new Error('encoder: charEmbedding > 0 needs a character vocabulary (config.chars)');
       this.charCnn = useChars ? this.child('char_cnn', new CharCNN(c.chars.length, c.charEmbedding, c.charFilters, c.dropout, o)) : null;
       input = c.embedding + (useChars ? c.charFilters : 0);
-      this.inputDropout = c.embeddingDropout > 0 ? this.child('input_dropout', new Dropout(c.embeddingDropout, this.rng)) : null;
     }
+    this.prefixWidth = input;
+    this.inputDropout = c.embeddingDropout > 0 ? this.child('input_dropout', new Dropout(c.embeddingDropout, this.rng)) : null;
     // Dropout between the LSTM layers, as the official prop_drop (spec §1.3).
     this.lstm = this.child('lstm', new LSTM(input, c.hidden / 2, { ...o, layers: c.lstmLayers, bidirectional: true, dropout: c.dropout }));
   }
@@ -138,11 +149,12 @@ export class SentenceEncoder extends Module {
     const known = this.bertInputs.get(s);
     if (known) return known;
     try {
-      const input = bertInput(this.tokenizer!, s, this.c.bert!.max_position_embeddings);
+      const input = bertInput(this.tokenizer!, s, this.c.bert!.max_position_embeddings - this.prefix);
       this.bertInputs.set(s, input);
       return input;
     } catch (e) {
-      throw new Error(`${s.origin ?? 'a sentence'}: ${(e as Error).message} (split the sentence; predict does with --max-words)`);
+      const prompts = this.prefix ? ` (${this.c.bert!.max_position_embeddings} less the model's ${this.prefix} prompt vectors)` : '';
+      throw new Error(`${s.origin ?? 'a sentence'}: ${(e as Error).message}${prompts} (split the sentence; predict does with --max-words)`);
     }
   }
 
@@ -176,24 +188,32 @@ export class SentenceEncoder extends Module {
     return { ids: T.tensor(ids, { shape: [B, M], device }), mask: T.tensor(mask, { shape: [B, M], device }), chars, pieces, lengths: sentences.map((s) => s.tokens.length) };
   }
 
-  /** inputs -> word vectors (B, M, hidden). */
-  forward(b: EncoderInputs): Tensor {
+  /**
+   * inputs -> word vectors (B, M, hidden); with `prefix` (P, width) the P prefix vectors' outputs come
+   * first: (B, P + M, hidden), each sentence P + its length long for the BiLSTM.
+   */
+  forward(b: EncoderInputs, prefix?: Tensor): Tensor {
+    const P = prefix ? prefix.shape[0] : 0;
+    if (P !== this.prefix || (prefix && prefix.shape[1] !== this.prefixWidth)) throw new Error(`encoder: built for ${this.prefix} prefix vectors of width ${this.prefixWidth}, given ${prefix ? `(${prefix.shape})` : 'none'}`);
+    const [B, M] = b.ids.shape;
+    const before = (x: Tensor) => (prefix ? T.concat([T.expand(T.unsqueeze(prefix, 0), [B, P, prefix.shape[1]]), x], 1) : x);
     let x: Tensor;
     if (this.bert) {
       if (!b.pieces) throw new Error('encoder: a BERT encoder needs inputs made by its own inputs()');
-      x = poolWords(this.bert.forward(b.pieces.ids, b.pieces.mask), b.pieces.spans, this.c.pooling); // (B, M, hidden)
+      const mask = prefix ? T.concat([T.ones([B, P], { device: b.ids.device, dtype: b.pieces.mask.dtype }), b.pieces.mask], 1) : b.pieces.mask;
+      const h = this.bert.forwardEmbeds(before(this.bert.embeddings.word_embeddings.forward(b.pieces.ids)), mask);
+      const words = poolWords(P ? T.slice(h, 1, P) : h, b.pieces.spans, this.c.pooling); // (B, M, hidden)
+      x = P ? T.concat([T.slice(h, 1, 0, P), words], 1) : words;
     } else {
       x = this.embed!.forward(b.ids); // (B, M, E)
-    }
-    if (this.charCnn && b.chars) {
-      const [B, M] = b.ids.shape;
-      x = T.concat([x, T.reshape(this.charCnn.forward(b.chars.ids, b.chars.mask), [B, M, this.c.charFilters])], -1);
+      if (this.charCnn && b.chars) x = T.concat([x, T.reshape(this.charCnn.forward(b.chars.ids, b.chars.mask), [B, M, this.c.charFilters])], -1);
+      x = before(x);
     }
     if (this.inputDropout) x = this.inputDropout.forward(x);
-    let h = this.lstm.forward(x, b.lengths);
+    let h = this.lstm.forward(x, b.lengths.map((n) => n + P));
     if (this.c.positionFeatures) {
-      const M = b.ids.shape[1];
-      h = T.add(h, T.reshape(sinusoidalEmbedding(T.arange(0, M, 1, { device: b.ids.device, dtype: h.dtype }), this.c.hidden), [1, M, this.c.hidden]));
+      const pos = sinusoidalEmbedding(T.arange(0, M, 1, { device: b.ids.device, dtype: h.dtype }), this.c.hidden);
+      h = T.add(h, T.reshape(P ? T.concat([T.zeros([P, this.c.hidden], { device: b.ids.device, dtype: h.dtype }), pos], 0) : pos, [1, P + M, this.c.hidden]));
     }
     return h;
   }

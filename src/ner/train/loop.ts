@@ -1,10 +1,11 @@
 /**
- * Training any model of the toolkit: seeded shuffling per epoch, AdamW (Hugging Face style: no bias
- * correction, decay after the step, no decay for biases and LayerNorm weights), linear warm-up/decay,
- * global-norm clipping, dev evaluation every epoch with the threshold chosen on dev, the best dev model
- * kept as a model folder, test evaluation at the end, progress with ETA and sentences/s, a log file and
- * metrics JSON, crash-safe checkpoints every N steps and at every epoch end (resumable: model, optimizer,
- * schedule position, data order and RNG), and skipped steps on a non-finite loss or gradient.
+ * Training any model of the toolkit: seeded shuffling per epoch (optionally length-bucketed, buckets.ts),
+ * AdamW (Hugging Face style: no bias correction, decay after the step, no decay for biases and LayerNorm
+ * weights), linear warm-up/decay, global-norm clipping, dev evaluation every epoch with the threshold
+ * chosen on dev, the best dev model kept as a model folder, test evaluation at the end, progress with ETA
+ * and sentences/s, a log file and metrics JSON, crash-safe checkpoints every N steps and at every epoch
+ * end (resumable: model, optimizer, schedule position, data order and RNG), and skipped steps on a
+ * non-finite loss or gradient.
  * The run's set-up (data, model, optimiser) is in setup.ts; this file is the epoch loop.
  */
 import { appendFileSync, existsSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { TRAIN_DEFAULTS } from '../defaults.js';
 import type { ModelFactory, NerModel } from '../contract.js';
 import type { Sentence } from '../data.js';
 import { chooseThreshold, readSelection, type Selection } from '../selection.js';
+import { epochOrder } from './buckets.js';
 import { saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { evaluate, evaluateThresholds, type EvalResult } from './evaluate.js';
 import { type ProgressMode, progressBar, progressLine } from './progress.js';
@@ -159,7 +161,10 @@ function writeMetrics(loop: Loop, state: 'training' | 'done' | 'stopped', stoppe
 /** The rest of the current epoch (from a resumed position too), up to train.maxSteps; its seconds so far include earlier segments. */
 async function trainEpoch(loop: Loop): Promise<{ finished: boolean; seconds: number }> {
   const { run, progressMode } = loop, { cfg, st } = run;
-  if (st.next === 0) { st.order = run.rng.shuffle(run.trainSet.map((_, i) => i)); st.lossSum = 0; st.seen = 0; st.epochSeconds = 0; }
+  if (st.next === 0) {
+    st.order = epochOrder(run.trainSet.map((x) => x.tokens.length), cfg.train.batch, cfg.train.lengthBuckets ?? TRAIN_DEFAULTS.lengthBuckets, run.rng);
+    st.lossSum = 0; st.seen = 0; st.epochSeconds = 0;
+  }
   const bert = run.model.encoder.bert;
   if (bert) {
     // Warm-up freezing: BERT is frozen until epoch splitEpoch + 1 (the official `epoch >= split_epoch`, 0-based).

@@ -140,6 +140,9 @@ export async function setUpRun(factory: ModelFactory, cfg: TrainConfig, device: 
   const groups = model.parameterGroups().flatMap((g) => decayGroups(g.parameters, cfg.train.weightDecay ?? TRAIN_DEFAULTS.weightDecay)
     .map((d) => (g.name === 'encoder' ? { ...d, lrScale: cfg.train.encoderLrScale ?? TRAIN_DEFAULTS.encoderLrScale } : d))).filter((g) => g.params.length);
   const opt = new AdamW(groups, { lr: cfg.train.lr, eps: 1e-6, correctBias: cfg.train.correctBias ?? false, decayAfter: true });
+  const buckets = cfg.train.lengthBuckets ?? TRAIN_DEFAULTS.lengthBuckets;
+  if (buckets > 0) say(`train batches: length-bucketed (train.lengthBuckets ${buckets}: pools of ${buckets * cfg.train.batch} shuffled sentences sorted by length, batches shuffled); evaluation batches unchanged`);
+  // Bucketed or not, an epoch has ceil(n / batch) batches, only the last one partial (buckets.ts).
   const stepsPerEpoch = Math.ceil(data.trainSet.length / cfg.train.batch);
   const total = Math.min(cfg.train.maxSteps ?? Infinity, stepsPerEpoch * cfg.train.epochs);
   const folder = model.folder();

@@ -56,4 +56,26 @@ s('overlaps: a closer offset wins a cell, a tie keeps the earlier label, and a c
   if (cells(two, 4, 0).length !== 0 || !cells(two, 4, 1).includes('1,1 c:0')) throw new Error('types');
 });
 
+s('each w is tried on its own: a blocked s:-1 does not stop s:-2 (the whole grid, derived by hand)', () => {
+  // n = 5, entities (1, 2) then (2, 3). (1, 2): s:-1 (0, 2), e:-1 (1, 1), s:1 (2, 2), e:1 (1, 3), e:2 (1, 4);
+  // s:-2, e:-2 and s:2 leave their bounds. (2, 3): s:-1 at (1, 3) is blocked by (1, 2)'s e:1 (a tie), e:-1
+  // at (2, 2) by its s:1, but s:-2 still takes (0, 3); s:1 (3, 3) and e:1 (2, 4) are free; e:2 leaves the sentence.
+  const got = cells(labelGrid(5, [{ start: 1, end: 2, type: 0 }, { start: 2, end: 3, type: 0 }], 1, S), 5).sort();
+  const want = ['1,2 c:0', '2,3 c:0', '0,2 s:-1', '1,1 e:-1', '2,2 s:1', '1,3 e:1', '1,4 e:2', '0,3 s:-2', '3,3 s:1', '2,4 e:1'].sort();
+  if (got.join('|') !== want.join('|')) throw new Error(got.join(' | '));
+});
+
+s('sentence edges on both sides: an entity over the whole sentence keeps only its inward offsets', () => {
+  // (0, 2) of 3 words: no s:-w (before word 0) and no e:+w (past word 2); s:1, s:2 (up to its end) and
+  // e:-1, e:-2 (down to its start) fit.
+  const got = cells(labelGrid(3, [{ start: 0, end: 2, type: 0 }], 1, S), 3).sort();
+  if (got.join('|') !== ['0,2 c:0', '1,2 s:1', '2,2 s:2', '0,1 e:-1', '0,0 e:-2'].sort().join('|')) throw new Error(got.join(' | '));
+});
+
+s('a repeated entity is one centre: the grid is the same as with it once', () => {
+  const once = labelGrid(6, [{ start: 1, end: 3, type: 0 }, { start: 3, end: 4, type: 0 }], 1, S);
+  const twice = labelGrid(6, [{ start: 3, end: 4, type: 0 }, { start: 1, end: 3, type: 0 }, { start: 1, end: 3, type: 0 }], 1, S);
+  if (once.join() !== twice.join()) throw new Error(`${cells(once, 6).join(' | ')} vs ${cells(twice, 6).join(' | ')}`);
+});
+
 s.run();
