@@ -29,10 +29,11 @@ let torchPython: string | null | undefined;
 export interface PeerRow { device: 'cpu' | 'cuda'; label: string }
 
 /**
- * Runs the PyTorch peer bench/peers/<script> with `arg` as JSON and returns its last line of output,
- * parsed; null (after a warning) when there is no torch or the peer fails. The Python is DNER_PYTHON,
- * else the first of Debian's /usr/bin/python3 (python3-torch here) and the python3 on PATH (the GPU
- * machines' image) that imports torch.
+ * Runs the PyTorch peer bench/peers/<script> with `arg` as JSON (its argument, or on stdin with the
+ * argument `-` when long: peer_device.read_job) and returns its last line of output, parsed; null
+ * (after a warning) when there is no torch or the peer fails. The Python is DNER_PYTHON, else the first
+ * of Debian's /usr/bin/python3 (python3-torch here) and the python3 on PATH (the GPU machines' image)
+ * that imports torch.
  */
 export function runPeer<T>(script: string, arg: unknown, what: string, timeoutMs = 600_000): T | null {
   if (torchPython === undefined) {
@@ -43,7 +44,9 @@ export function runPeer<T>(script: string, arg: unknown, what: string, timeoutMs
     console.warn(`${what} skipped: no Python with torch (apt-get install python3-torch python3-scipy, or set DNER_PYTHON)`);
     return null;
   }
-  const r = spawnSync(torchPython, [join(benchDir, 'peers', script), JSON.stringify(arg)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 26 });
+  // A long job (the e2e suite's batches) goes through stdin: one argument may hold at most 128 KiB on Linux.
+  const json = JSON.stringify(arg), viaStdin = json.length > 65_536;
+  const r = spawnSync(torchPython, [join(benchDir, 'peers', script), viaStdin ? '-' : json], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 26, input: viaStdin ? json : undefined });
   if (r.status !== 0) {
     console.warn(`${what} skipped (${torchPython} ${script}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
     return null;

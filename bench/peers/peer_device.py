@@ -3,7 +3,9 @@
 with the fair-peer settings of machine-notes.md. DNER_TORCH_DEVICE=cpu|cuda forces one. torch must be
 imported through `start`, which sets OPENBLAS_NUM_THREADS first.
 """
+import json
 import os
+import sys
 
 
 def start(openblas_threads, torch_threads=None):
@@ -31,3 +33,9 @@ def peak_memory(torch, device):
         return torch.cuda.max_memory_allocated() / 2 ** 20, "MiB (CUDA allocated)"
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB (process RSS)"
+
+
+def read_job():
+    """The job runPeer (bench/common.ts) passes: JSON as the first argument, or on stdin when that is `-`."""
+    arg = sys.argv[1]
+    return json.loads(sys.stdin.read() if arg == "-" else arg)

@@ -11,13 +11,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_device import start  # noqa: E402
+from peer_device import read_job, start  # noqa: E402
 
 torch, DEVICE, LABEL, sync = start(openblas_threads=os.cpu_count())
 label = f"torch.matmul, {LABEL}" if DEVICE == "cuda" else f"torch.matmul (OpenBLAS sgemm, {os.cpu_count()} threads)"
 
 out = []
-for name, M, K, N in json.loads(sys.argv[1]):
+for name, M, K, N in read_job():
     a, b = torch.randn(M, K), torch.randn(K, N)
     a @ b
     sync()

@@ -1,16 +1,30 @@
 /**
  * End to end: DiffusionNER training sentences/s at B = 8 (forward, matching, backward, clipping, AdamW)
  * and inference sentences/s at γ = 1, 5, 10 × K_eval = 60, 150, in two configurations: the scratch encoder
- * with H = 256, and a BERT-base-sized encoder (random weights, 12 × 768, short sentences). Peak memory of
- * each. The PyTorch peer (bench/peers/torch_e2e.py, same architecture, sizes and batches; forward parity
- * is tested by test/ner/torch-parity.test.ts) runs in the same invocation when torch is installed, on the
- * CPU here and as CUDA eager on a GPU machine, and the ratio ours / PyTorch is recorded. --quick: the scratch configuration at γ = 5, K = 60 only.
+ * with H = 256, and a BERT-base-sized encoder (random weights, 12 × 768, short sentences). Then BOPN with
+ * the model settings of configs/bopn-conll2003.json (scratch encoder H = 256, 2 BiLSTM layers, biaffine
+ * 150, conv off, M = 4 types) and, not in --quick, of configs/bopn-genia.json (conv on, M = 5, longer
+ * sentences): training sentences/s at B = 16 (forward, label-smoothed cross-entropy, backward, clipping,
+ * AdamW with the config's clipping and label smoothing) and inference sentences/s (model.infer) at
+ * B = 16, and at B = 8 on DiffusionNER's scratch eval batch (the same 8 sentences), so that the row
+ * "<BOPN case>: inference B=8 / DiffusionNER scratch H=256 gamma=5 K=60 (same sentences)" (unit ×)
+ * compares the two models in one run, ours and PyTorch's each.
+ * Peak memory of each case. The PyTorch peer (bench/peers/torch_e2e.py: DiffusionNER from
+ * diffusionner_torch.py, forward parity tested by test/ner/torch-parity.test.ts; BOPN from bopn_torch.py,
+ * the model of the parity fixture of test/models/bopn/torch-parity.test.ts; same sizes and batches) runs in
+ * the same invocation when torch is installed, on the CPU here and as CUDA eager on a GPU machine, and the
+ * ratio ours / PyTorch is recorded. --quick: the DiffusionNER scratch configuration at γ = 5, K = 60 and
+ * the CoNLL-like BOPN case only.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { CharCNN } from '../../src/nn/char-cnn.js';
 import { AdamW, clipGradNorm, decayGroups } from '../../src/nn/optim.js';
 import { DiffusionNER, type ModelConfig } from '../../src/models/diffusionner/model.js';
-import { type PeerRow, runPeer, type SuiteContext } from '../common.js';
+import { BOPN } from '../../src/models/bopn/model.js';
+import type { BopnConfig } from '../../src/models/bopn/config.js';
+import { benchDir, type PeerRow, runPeer, type SuiteContext } from '../common.js';
 
 const B = 8;
 interface Case { name: string; config: ModelConfig; peer: Record<string, unknown>; lengths: [number, number]; trainSteps: number; inferReps: number; inference: [number, number][] }
@@ -36,10 +50,26 @@ async function timed(fn: () => Promise<unknown>, reps: number): Promise<number> 
   return (performance.now() - t0) / 1000 / reps;
 }
 
+/** A batch for a peer: word ids (and character ids) exactly as our batch() makes them (without word dropout), and the entities. */
+function peerBatch(bs: Sent[], vocab: ReadonlyMap<string, number>, chars: ReadonlyMap<string, number> | null, types: string[], maxChars = 20) {
+  const M = Math.max(...bs.map((x) => x.tokens.length));
+  const c = chars ? CharCNN.indices(bs.flatMap((x) => Array.from({ length: M }, (_, j) => x.tokens[j] ?? '')), chars, maxChars) : null;
+  return {
+    lengths: bs.map((x) => x.tokens.length), ids: bs.map((x) => x.tokens.map((w) => vocab.get(w) ?? 1)),
+    char_ids: c ? Array.from(c.ids) : null, char_mask: c ? Array.from(c.mask) : null,
+    // DiffusionNER's gold: (left, right inclusive, type id from 1); BOPN's entities: (start, end inclusive, type index).
+    gold: bs.map((x) => x.entities.map((e) => [e.start, e.end - 1, types.indexOf(e.type) + 1])),
+    entities: bs.map((x) => x.entities.map((e) => [e.start, e.end - 1, types.indexOf(e.type)])),
+  };
+}
+
+type Mine = (name: string, value: number, unit: string) => void;
+
 export async function run(ctx: SuiteContext): Promise<void> {
   const dev = (await T.getDevice('webgpu')) as T.GpuDevice;
   const types = ['PER', 'LOC', 'ORG', 'MISC'];
   const charList = ['<pad>', '<unk>', 'w', ...'0123456789'];
+  const charIndex = new Map(charList.map((ch, i) => [ch, i]));
   const wordVocab = 12000, bertVocab = 30522;
   const allInference: [number, number][] = [[1, 60], [5, 60], [10, 60], [1, 150], [5, 150], [10, 150]];
   // A GPU runs a repetition in tens of milliseconds, and its host's timings wander: more repetitions there.
@@ -63,11 +93,14 @@ export async function run(ctx: SuiteContext): Promise<void> {
   }
   const peerJob: Record<string, unknown>[] = [];
   const ours = new Map<string, number>();
-  const mine = (name: string, value: number, unit: string) => { ours.set(name, value); ctx.record({ name, variant: 'ours', device: 'webgpu', value, unit }); };
+  const mine: Mine = (name, value, unit) => { ours.set(name, value); ctx.record({ name, variant: 'ours', device: 'webgpu', value, unit }); };
+  /** DiffusionNER's scratch eval batch: BOPN's B = 8 inference reads the same sentences. */
+  let dnerEval: Sent[] | null = null;
   for (const c of cases) {
     const rng = new T.RNG(3);
     const vocabSize = c.config.encoder === 'bert' ? bertVocab - 5 : wordVocab;
     const batches = Array.from({ length: 3 }, () => sentences(rng, B, c.lengths, vocabSize, types));
+    if (c === cases[0]) dnerEval = batches[0];
     dev.backend.pool.resetPeak();
     const model = new DiffusionNER(c.config, { device: dev, rng: new T.RNG(1) });
     const opt = new AdamW(decayGroups(model.namedParameters(), 0.01), { lr: 1e-4, eps: 1e-6, correctBias: false, decayAfter: true });
@@ -91,29 +124,113 @@ export async function run(ctx: SuiteContext): Promise<void> {
     mine(`${c.name}: peak memory`, dev.backend.pool.counters.peakLiveBytes / 2 ** 20, 'MiB (live GPU buffers)');
     DiffusionNER.disposeBatch(evalBatch);
     // The same batches for the peer: word ids (and character ids) exactly as our batch() makes them.
+    const index = new Map(c.config.vocab.map((w, i) => [w, i]));
     peerJob.push({
       name: c.name, model: c.peer, trainSteps: c.trainSteps, inferReps: c.inferReps, inference: c.inference,
-      batches: batches.map((bs) => {
-        const M = Math.max(...bs.map((x) => x.tokens.length));
-        const index = new Map(c.config.vocab.map((w, i) => [w, i]));
-        const chars = c.config.encoder === 'bert' ? null : CharCNN.indices(bs.flatMap((x) => Array.from({ length: M }, (_, j) => x.tokens[j] ?? '')), new Map(charList.map((ch, i) => [ch, i])), 20);
-        return {
-          lengths: bs.map((x) => x.tokens.length), ids: bs.map((x) => x.tokens.map((w) => index.get(w) ?? 1)),
-          gold: bs.map((x) => x.entities.map((e) => [e.start, e.end - 1, types.indexOf(e.type) + 1])),
-          char_ids: chars ? Array.from(chars.ids) : null, char_mask: chars ? Array.from(chars.mask) : null,
-        };
-      }),
+      batches: batches.map((bs) => peerBatch(bs, index, c.config.encoder === 'bert' ? null : charIndex, types)),
     });
     opt.dispose();
     model.dispose();
   }
+
+  // BOPN: the model settings of the configs, the scratch encoder's vocabulary and characters as above.
+  const wordList = ['[PAD]', '[UNK]', ...Array.from({ length: wordVocab }, (_, i) => `w${i}`)];
+  const bopnCases: BopnCase[] = [{
+    name: 'BOPN CoNLL-like H=256 M=4', configFile: 'bopn-conll2003.json', types, lengths: [5, 30], sameAsDiffusionNER: true,
+    trainSteps: ctx.quick ? 3 : reps(8), inferReps: ctx.quick ? 1 : reps(3),
+  }];
+  if (!ctx.quick) {
+    bopnCases.push({
+      name: 'BOPN GENIA-like H=256 M=5 conv', configFile: 'bopn-genia.json', types: ['DNA', 'RNA', 'cell_line', 'cell_type', 'protein'],
+      lengths: [10, 50], sameAsDiffusionNER: false, trainSteps: reps(4), inferReps: reps(2),
+    });
+  }
+  for (const c of bopnCases) peerJob.push(await bopnCase(dev, c, wordList, charList, dnerEval, mine));
+
   const peer = runPeer<(PeerRow & { name: string; value: number; unit: string })[]>('torch_e2e.py', { cases: peerJob }, 'PyTorch peer', 1_800_000);
-  if (!peer) return;
-  for (const p of peer) {
+  const theirs = new Map((peer ?? []).map((p) => [p.name, p.value]));
+  for (const p of peer ?? []) {
     ctx.record({ name: p.name, variant: 'pytorch', device: p.label, value: p.value, unit: p.unit });
   }
-  for (const p of peer.filter((x) => x.unit === 'sentences/s')) {
+  for (const p of (peer ?? []).filter((x) => x.unit === 'sentences/s')) {
     const o = ours.get(p.name);
     if (o) ctx.record({ name: p.name, variant: 'ours / pytorch', device: `webgpu vs ${p.device}`, value: o / p.value, unit: '×' });
   }
+  // BOPN's inference rate over DiffusionNER's at γ = 5, K = 60: the same 8 sentences, each model in this run.
+  const dner = `${cases[0].name}: inference B=${B} gamma=5 K=60`;
+  for (const c of bopnCases.filter((x) => x.sameAsDiffusionNER)) {
+    const name = `${c.name}: inference B=${B} / DiffusionNER ${cases[0].name} gamma=5 K=60 (same sentences)`;
+    const bopnName = `${c.name}: inference B=${B}`;
+    const pair = (m: Map<string, number>) => (m.has(bopnName) && m.has(dner) ? m.get(bopnName)! / m.get(dner)! : null);
+    const o = pair(ours), t = pair(theirs);
+    if (o !== null) ctx.record({ name, variant: 'ours', device: 'webgpu', value: o, unit: '×' });
+    if (t !== null) ctx.record({ name, variant: 'pytorch', device: peer![0].device, value: t, unit: '×' });
+  }
+}
+
+interface BopnCase {
+  name: string;
+  /** configs/<file>: its model section (and train.labelSmoothing, train.maxGradNorm) is the case's. */
+  configFile: string;
+  types: string[];
+  lengths: [number, number];
+  /** Inference at B = 8 on DiffusionNER's scratch eval batch too, for the BOPN / DiffusionNER row. */
+  sameAsDiffusionNER: boolean;
+  trainSteps: number;
+  inferReps: number;
+}
+
+const BOPN_B = 16;
+
+/** Times one BOPN case (ours) and returns its job for the peer. */
+async function bopnCase(dev: T.GpuDevice, c: BopnCase, vocab: string[], chars: string[], dnerEval: Sent[] | null, mine: Mine): Promise<Record<string, unknown>> {
+  const file = JSON.parse(readFileSync(join(benchDir, '..', 'configs', c.configFile), 'utf8')) as { model: Record<string, unknown>; train: Record<string, number> };
+  const { kind: _kind, minFreq: _minFreq, ...settings } = file.model;
+  const labelSmoothing = file.train.labelSmoothing ?? 0, maxGradNorm = file.train.maxGradNorm ?? 1, lr = file.train.lr ?? 1e-3;
+  const rng = new T.RNG(3);
+  // With the CoNLL-like lengths, the first 8 sentences of the first batch are DiffusionNER's scratch eval batch (the same RNG draws).
+  const batches = Array.from({ length: 3 }, () => sentences(rng, BOPN_B, c.lengths, vocab.length - 2, c.types));
+  const small = c.sameAsDiffusionNER ? dnerEval ?? batches[0].slice(0, B) : null;
+  dev.backend.pool.resetPeak();
+  const model = new BOPN({ ...(settings as Partial<BopnConfig>), vocab, chars, types: c.types } as BopnConfig, { device: dev, rng: new T.RNG(1) });
+  const opt = new AdamW(decayGroups(model.namedParameters(), 0), { lr, eps: 1e-6, correctBias: true, decayAfter: true });
+  const onePart = (b: ReturnType<BOPN['batch']>) => {
+    if (b.parts.length !== 1) throw new Error(`${c.name}: a batch in ${b.parts.length} parts (the peer takes one)`);
+    return b;
+  };
+  let k = 0;
+  const step = async () => {
+    const b = onePart(model.batch(batches[k++ % batches.length], dev));
+    await model.lossAndBackward(b, { labelSmoothing });
+    model.disposeBatch(b);
+    opt.step((await clipGradNorm(model.parameters(), maxGradNorm)).scale);
+    opt.zeroGrad();
+  };
+  model.train();
+  const trainSecs = await timed(step, c.trainSteps);
+  mine(`${c.name}: training B=${BOPN_B}`, BOPN_B / trainSecs, 'sentences/s');
+  model.eval();
+  const evalSets = [batches[0], ...(small ? [small] : [])];
+  for (const sents of evalSets) {
+    const b = onePart(model.batch(sents, dev));
+    const secs = await timed(() => model.infer(b, {}), c.inferReps);
+    mine(`${c.name}: inference B=${sents.length}`, sents.length / secs, 'sentences/s');
+    model.disposeBatch(b);
+  }
+  mine(`${c.name}: peak memory`, dev.backend.pool.counters.peakLiveBytes / 2 ** 20, 'MiB (live GPU buffers)');
+  const mc = model.c;
+  const peer = {
+    vocab: vocab.length, types: c.types.length, hidden: mc.hidden, embedding: mc.embedding, chars: chars.length, char_embedding: mc.charEmbedding,
+    char_filters: mc.charFilters, lstm_layers: mc.lstmLayers, dropout: mc.dropout, embedding_dropout: mc.embeddingDropout, word_dropout: mc.wordDropout,
+    window: mc.window, biaffine: mc.biaffine, grid_embedding: mc.gridEmbedding, out_dropout: mc.outDropout, conv: mc.conv, conv_dropout: mc.convDropout,
+    second_branch: mc.secondBranch,
+  };
+  opt.dispose();
+  model.dispose();
+  const index = new Map(vocab.map((w, i) => [w, i])), charIndex = new Map(chars.map((ch, i) => [ch, i]));
+  const job = (bs: Sent[]) => peerBatch(bs, index, charIndex, c.types, mc.maxChars);
+  return {
+    kind: 'bopn', name: c.name, model: peer, trainSteps: c.trainSteps, inferReps: c.inferReps, labelSmoothing, maxGradNorm, lr,
+    batches: batches.map(job), evalBatches: evalSets.map(job),
+  };
 }
