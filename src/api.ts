@@ -19,13 +19,14 @@ import { DEFAULT_MODE, DEFAULT_SEED } from './ner/defaults.js';
 import { type MinScore, type TagOptions as StreamOptions, tagStream, type TaggedDocument } from './ner/predict.js';
 import { readSelection, type Selection } from './ner/selection.js';
 import type { FilterMode } from './ner/spans.js';
-import { evaluateThresholds, type EvalResult } from './ner/train/evaluate.js';
+import { type EvalBreakdowns, evaluateThresholds, type EvalResult, type SentencePredictions } from './ner/train/evaluate.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './ner/train/loop.js';
 import { tokenizeText } from './text/tokenize.js';
 import { modelKind, openModel, parseTrainConfig, readTrainConfig, resolveModelDir, train as trainModel, type TrainConfig } from './models/index.js';
 
 export type { Entity, MinScore, TaggedDocument, TaggedSentence } from './ner/predict.js';
-export type { EvalResult } from './ner/train/evaluate.js';
+export type { EntityRecord, EvalBreakdowns, EvalResult, PredictedEntityRecord, SentencePredictions } from './ner/train/evaluate.js';
+export type { BucketScores, LengthBucket, NestingBucket, Scores } from './ner/metrics.js';
 export type { TrainEvent, TrainResult } from './ner/train/loop.js';
 export type { TrainConfig } from './models/index.js';
 /** A sentence with its gold entities (word spans, `end` exclusive), as the data files hold them. */
@@ -67,6 +68,19 @@ export interface TagOptions {
   dedupe?: boolean;
 }
 
+/** What `evaluate` may add: every sentence's gold and predicted entities with its errors. */
+export interface EvaluateOptions extends TagOptions {
+  /** Also return `predictions`: per sentence, in input order, its gold and predicted entities and its false positives and false negatives. */
+  predictions?: boolean;
+}
+
+/**
+ * Scores on labelled data: micro, per type, by entity length in words (`byLength`: 1, 2, 3, 4+) and for
+ * outermost and nested entities (`byNesting`; nested: inside another entity of its own set, gold for
+ * recall, predicted for precision), at `threshold`; with `predictions: true`, also every sentence's entities.
+ */
+export type Evaluation = Omit<EvalResult, keyof EvalBreakdowns | 'predictions'> & EvalBreakdowns & { threshold: number; predictions?: SentencePredictions[] };
+
 export class Model {
   /** The model folder it was loaded from. */
   readonly dir: string;
@@ -105,12 +119,16 @@ export class Model {
     for await (const { tagged } of tagStream(this.ner, this.device, texts, (t) => t, this.streamOptions(o))) yield tagged;
   }
 
-  /** Strict micro and per-type P/R/F1 on labelled data: a file in any supported format, or sentences ({ tokens, entities }). */
-  async evaluate(data: string | readonly LabelledSentence[], o: TagOptions = {}): Promise<EvalResult & { threshold: number }> {
+  /**
+   * Strict P/R/F1 on labelled data (a file in any supported format, or sentences ({ tokens, entities })):
+   * micro, per type, by entity length and by nesting, and on request every sentence's entities and errors.
+   */
+  async evaluate(data: string | readonly LabelledSentence[], o: EvaluateOptions = {}): Promise<Evaluation> {
     const sentences = typeof data === 'string' ? readSentences(data) : data.map((x, i) => parseRecord(x, x.origin ?? `sentence ${i}`));
     const s = this.streamOptions(o);
-    const [r] = await evaluateThresholds(this.ner, sentences, this.device, { ...(o.inference ?? {}), mode: s.mode!, dedupe: o.dedupe, batch: o.batch }, [s.threshold!], s.seed, false);
-    return r;
+    const [r] = await evaluateThresholds(this.ner, sentences, this.device,
+      { ...(o.inference ?? {}), mode: s.mode!, dedupe: o.dedupe, batch: o.batch, breakdowns: true, predictions: !!o.predictions }, [s.threshold!], s.seed, false);
+    return r as Evaluation;
   }
 
   /** The model kind's trace of one sentence (DiffusionNER: every layer and every DDIM step). */
@@ -159,7 +177,7 @@ export async function train(config: string | TrainConfig, o: TrainApiOptions = {
 }
 
 /** Evaluates a model (a Model, a folder or a bundled name) on labelled data. */
-export async function evaluate(model: Model | string, data: string | readonly LabelledSentence[], o: TagOptions & LoadOptions = {}): Promise<EvalResult & { threshold: number }> {
+export async function evaluate(model: Model | string, data: string | readonly LabelledSentence[], o: EvaluateOptions & LoadOptions = {}): Promise<Evaluation> {
   const m = typeof model === 'string' ? await loadModel(model, o) : model;
   try { return await m.evaluate(data, o); } finally { if (m !== model) m.dispose(); }
 }

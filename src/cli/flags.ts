@@ -30,6 +30,8 @@ export const FLAGS = {
   format: { type: 'string', arg: 'text|jsonl', value: { choice: ['text', 'jsonl'] }, help: 'input: text (a document per line) or jsonl (a JSON object per line with a text field, or pre-tokenised "tokens"); default: jsonl for a .jsonl file, else text' },
   'text-field': { type: 'string', arg: 'NAME', value: 'text', help: 'the JSONL field that holds a document\'s text (default "text"); an "id" field is copied to the output' },
   output: { type: 'string', arg: 'text|jsonl|conll|spacy', value: { choice: ['text', 'jsonl', 'conll', 'spacy'] }, help: 'output: text, jsonl (one JSON object per document; also --json), conll (word and BIO tag per line, a blank line after each sentence) or spacy ({"text", "ents": [{"start", "end", "label"}]} per document)' },
+  predictions: { type: 'string', arg: 'FILE', value: 'path', help: 'also write every sentence\'s gold and predicted entities with its false positives and false negatives, one JSON object per line in input order (error analysis)' },
+  'errors-only': { type: 'boolean', help: 'with --predictions: write only the sentences with a false positive or a false negative' },
   init: { type: 'string', arg: 'DIR', value: 'path', help: 'start from this model folder\'s weights and settings (a warm restart or fine-tuning); fresh optimiser and schedule' },
   json: { type: 'boolean', help: 'print JSON instead of text' },
   html: { type: 'string', arg: 'FILE', value: 'path', help: 'also write the trace as a self-contained HTML page' },

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
-import { bundledModelNames, loadModel, train, type TrainEvent } from '../../src/api.js';
+import { bundledModelNames, evaluate, loadModel, train, type TrainEvent } from '../../src/api.js';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('public API');
@@ -41,6 +41,14 @@ s('train from a config object reports every step and epoch; the model folder it 
   if (order.join('|') !== 'a Paris|b|Paris c') throw new Error(order.join('|'));
   const scores = await model.evaluate([sentence(1), sentence(2)], { threshold: 0 });
   if (scores.micro.gold !== 2 || scores.threshold !== 0 || !(scores.micro.f1 >= 0)) throw new Error(JSON.stringify(scores.micro));
+  // The breakdowns by length and nesting always; each sentence's entities and errors on request, from the same inference.
+  if (scores.byLength['1'].gold !== 2 || scores.byNesting.outermost.gold !== 2 || scores.predictions !== undefined) throw new Error(JSON.stringify(scores));
+  const nested = { tokens: ['x', 'New', 'Paris', 'y'], entities: [{ start: 1, end: 3, type: 'LOC' }, { start: 2, end: 3, type: 'LOC' }] };
+  const detailed = await evaluate(model, [sentence(1), nested], { threshold: 0, mode: 'nested', predictions: true });
+  const p = detailed.predictions!;
+  if (p.length !== 2 || p[1].origin !== 'sentence 1' || p[1].gold.map((e) => e.text).join() !== 'New Paris,Paris' || detailed.byLength['2'].gold !== 1 || detailed.byNesting.nested.gold !== 1) throw new Error(JSON.stringify(detailed));
+  const fp = p.reduce((a, x) => a + x.falsePositives.length, 0), fn = p.reduce((a, x) => a + x.falseNegatives.length, 0);
+  if (fp !== detailed.micro.predicted - detailed.micro.tp || fn !== detailed.micro.gold - detailed.micro.tp) throw new Error(JSON.stringify(detailed));
   const trace = await model.trace('x Paris y') as { steps: unknown[]; tokens: string[] };
   if (trace.tokens.join(' ') !== 'x Paris y' || trace.steps.length !== 5 || !/How it was denoised/.test(model.formatTrace(trace, 'summary')) || !/<html/i.test(model.formatTrace(trace, 'html'))) throw new Error('trace');
   await assertThrows(() => model.tag([3 as unknown as string]), /tag: text 0 is number, not a string/);
