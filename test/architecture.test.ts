@@ -18,7 +18,7 @@ const src = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
  */
 const ENGINE = ['tensor', 'kernels', 'ops'];
 const TASK = [...ENGINE, 'text', 'nn', 'ner'];
-const MODEL_KIND_LAYERS: Record<string, string[]> = { 'models/diffusionner': ['diffusion'], 'models/bopn': [] };
+const MODEL_KIND_LAYERS: Record<string, string[]> = { 'models/diffusionner': ['diffusion'], 'models/bopn': [], 'models/binder': [] };
 const ALLOWED: Record<string, string[]> = {
   tensor: [],
   kernels: ['tensor'],

@@ -13,9 +13,10 @@ import { decodeUtf8 } from '../text/utf8.js';
 import { readVocabFile } from '../text/vocab-file.js';
 import { oneLine } from '../text/one-line.js';
 import { checkTrainConfig, ConfigError, configKind, type ModelRules, readConfigText, type TrainConfig } from '../ner/config.js';
-import type { ModelFactory, NerModel, TraceView } from '../ner/contract.js';
+import type { ModelFactory, NerModel, TraceView, TypeInfo } from '../ner/contract.js';
 import type { FilterMode } from '../ner/spans.js';
 import { train as trainWith, type TrainOptions, type TrainResult } from '../ner/train/loop.js';
+import { binder } from './binder/index.js';
 import { bopn } from './bopn/index.js';
 import { diffusionner } from './diffusionner/index.js';
 
@@ -31,11 +32,12 @@ export interface ModelKind {
   /** The settings `train` uses with data files instead of a config. */
   defaultTrainConfig(data: TrainConfig['data'], mode?: FilterMode): TrainConfig;
   trace: TraceView;
-  create(config: Record<string, unknown>, device: Device, rng: RNG): NerModel;
+  /** A new model (ModelFactory.create): `info` holds the types file's descriptions, for the kinds that read them. */
+  create(config: Record<string, unknown>, device: Device, rng: RNG, info?: TypeInfo): NerModel;
   fromFolder(config: unknown, file: string, vocab: string[], device: Device, rng?: RNG): NerModel;
 }
 
-const KINDS: Record<string, ModelKind> = { diffusionner, bopn };
+const KINDS: Record<string, ModelKind> = { diffusionner, bopn, binder };
 export const MODEL_KINDS = Object.keys(KINDS);
 export const DEFAULT_KIND = 'diffusionner';
 
@@ -99,7 +101,7 @@ export async function openModel(dirOrName: string, device: Device, rng?: RNG, o:
 /** The registry as the task layer's ModelFactory. */
 export const factory: ModelFactory = {
   load: (dir, device, rng) => openModel(dir, device, rng),
-  create: (config, device, rng) => modelKind((config.kind as string | undefined) ?? DEFAULT_KIND, 'model.kind').create(config, device, rng),
+  create: (config, device, rng, info) => modelKind((config.kind as string | undefined) ?? DEFAULT_KIND, 'model.kind').create(config, device, rng, info),
 };
 
 /** Parses and checks a training config against its kind's rules; data paths become absolute. */

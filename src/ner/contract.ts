@@ -54,12 +54,19 @@ export interface NerModel<Batch = unknown, Raw = unknown> extends Module {
   folder(): { config: Record<string, unknown>; files: Record<string, string> };
 }
 
+/** What the task knows of a new model's types besides their names: the descriptions its types file gives (data.types), by type name. */
+export interface TypeInfo { descriptions?: Readonly<Record<string, string>> }
+
 /** How the task layer opens and creates models of every kind (the registry in src/models implements it). */
 export interface ModelFactory {
   /** Opens a model folder (config.json `kind`; absent means diffusionner). */
   load(dir: string, device: Device, rng?: RNG): Promise<NerModel>;
-  /** A new model from a full config: the encoder's settings with its vocabularies, the kind's settings (`kind`), and `types`. */
-  create(config: Record<string, unknown>, device: Device, rng: RNG): NerModel;
+  /**
+   * A new model from a full config: the encoder's settings with its vocabularies, the kind's settings
+   * (`kind`), and `types`; `info` is what a kind may read besides (models that need no descriptions ignore
+   * it). A kind may add words to the vocabulary it is given; its encoder's `c.vocab` is the one it uses.
+   */
+  create(config: Record<string, unknown>, device: Device, rng: RNG, info?: TypeInfo): NerModel;
 }
 
 /**

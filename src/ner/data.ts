@@ -162,26 +162,56 @@ export function readSentences(file: string, format: Format = detectFormat(file))
 }
 
 
+/** A types file's types in order, and the description a type may carry (a model that reads descriptions, such as BINDER's type encoder, uses them). */
+export interface TypeFile { types: string[]; descriptions: Record<string, string> }
+
 /**
  * Entity types: from a types file (the official {"entities": {TYPE: ...}} object, a JSON list, or one
  * type per line) or, without one, every type of the training data in order of first appearance.
  */
 export function readTypes(file: string): string[] {
+  return readTypeFile(file).types;
+}
+
+/**
+ * A types file with the descriptions it may carry. Besides the formats of readTypes (which carry none):
+ * a JSON object {TYPE: "description", ...}, and a JSON list whose items are type names or
+ * {"name": TYPE, "description"?: "..."} objects.
+ */
+export function readTypeFile(file: string): TypeFile {
   const text = decodeUtf8(readFileSync(file), file);
-  let types: unknown;
+  const descriptions: Record<string, string> = {};
+  let types: unknown[];
   if (/^\s*[[{]/.test(text)) {
     let j: unknown;
     try { j = JSON.parse(text); } catch (e) { fail(file, `malformed JSON (${(e as Error).message})`); }
-    types = Array.isArray(j) ? j : j && typeof j === 'object' && 'entities' in j ? Object.keys((j as { entities: object }).entities) : undefined;
-    if (!types) fail(file, "expected a list of types or an object with an 'entities' map");
+    const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+    const described = (t: unknown, d: unknown, where: string) => {
+      if (typeof d !== 'string' || d.trim() === '') fail(file, `${where}: the description must be a non-empty string`);
+      if (typeof t === 'string') descriptions[t] = d;
+    };
+    if (Array.isArray(j)) {
+      types = j.map((item, i) => {
+        if (!isObject(item)) return item;
+        for (const k of Object.keys(item)) if (k !== 'name' && k !== 'description') fail(file, `type ${i}: unknown field '${k.slice(0, 40)}' (a type is {"name", "description"?})`);
+        if (item.description !== undefined) described(item.name, item.description, `type ${i}`);
+        return item.name;
+      });
+    } else if (isObject(j) && isObject(j.entities)) {
+      types = Object.keys(j.entities);
+    } else if (isObject(j) && Object.keys(j).length && Object.values(j).every((v) => typeof v === 'string')) {
+      types = Object.keys(j);
+      for (const [t, d] of Object.entries(j)) described(t, d, `type '${t.slice(0, 40)}'`);
+    } else {
+      fail(file, "expected a list of types, an object with an 'entities' map, or an object of type descriptions");
+    }
   } else {
     types = text.split('\n').map((l) => l.trim()).filter(Boolean);
   }
-  const list = types as unknown[];
-  if (list.length === 0) fail(file, 'no entity types');
-  list.forEach((t, i) => { if (typeof t !== 'string' || t === '') fail(file, `type ${i} must be a non-empty string`); });
-  if (new Set(list).size !== list.length) fail(file, 'a type is listed twice');
-  return list as string[];
+  if (types.length === 0) fail(file, 'no entity types');
+  types.forEach((t, i) => { if (typeof t !== 'string' || t === '') fail(file, `type ${i} must be a non-empty string`); });
+  if (new Set(types).size !== types.length) fail(file, 'a type is listed twice');
+  return { types: types as string[], descriptions };
 }
 
 export function inferTypes(sentences: readonly Sentence[]): string[] {

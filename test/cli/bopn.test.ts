@@ -60,8 +60,8 @@ s('train: a BOPN folder from a config; --max-steps inside the first epoch still 
   const byKind = json(join(dir, 'bykind', 'model', 'config.json'));
   if (byKind.kind !== 'bopn' || byKind.decoding !== 'votes' || byKind.conv !== true || json(join(dir, 'bykind', 'model', 'selection.json')).mode !== 'nested') throw new Error(`--kind bopn --mode nested: ${JSON.stringify(byKind)}`);
   oneLineError(cli('train', '--config', config('run', 6), '--kind', 'bopn'), /train takes --kind only with data files; with --config the config's model\.kind says it/, '--kind with --config');
-  oneLineError(cli('train', '--train', data, '--kind', 'binder'), /--kind must be diffusionner or bopn, got 'binder'/, 'an unknown kind');
-  if (!/--kind diffusionner\|bopn +with data files: the kind of model/.test(ok(cli('train', '--help'), 'train --help').stdout)) throw new Error('train --help lists --kind');
+  oneLineError(cli('train', '--train', data, '--kind', 'cofee', '--out', join(dir, 'unknown-kind')), /--kind must be one of diffusionner, bopn, binder, got 'cofee'/, 'an unknown kind');
+  if (!/--kind diffusionner\|bopn\|binder +with data files: the kind of model/.test(ok(cli('train', '--help'), 'train --help').stdout)) throw new Error('train --help lists --kind');
 });
 
 s('eval: the P/R/F1 line, a φ sweep, --decoding and --overlap-filter', () => {

@@ -108,9 +108,11 @@ export class SentenceEncoder extends Module {
 
   /**
    * `rng` drives word dropout and the dropout layers; the model owns it (it is part of a checkpoint).
-   * `prefix` vectors go before the words (forward's `prefix`).
+   * `prefix` vectors go before the words (forward's `prefix`). `wordEmbedding` (scratch): another
+   * encoder's word table, read instead of one of its own (tied embeddings: its parameters stay that
+   * encoder's, so they are not this one's).
    */
-  constructor(config: EncoderConfig, o: InitOptions, private readonly rng: RNG = o.rng ?? defaultRng(), { prefix = 0 }: { prefix?: number } = {}) {
+  constructor(config: EncoderConfig, o: InitOptions, private readonly rng: RNG = o.rng ?? defaultRng(), { prefix = 0, wordEmbedding }: { prefix?: number; wordEmbedding?: Embedding } = {}) {
     super();
     this.prefix = prefix;
     this.c = { embedding: config.hidden, ...ENCODER_DEFAULTS, ...config, positionFeatures: config.positionFeatures ?? config.encoder !== 'bert' } as ResolvedEncoderConfig;
@@ -128,7 +130,10 @@ export class SentenceEncoder extends Module {
       input = c.bert.hidden_size;
     } else {
       this.bert = null; this.tokenizer = null;
-      this.embed = this.child('word_embed', new Embedding(c.vocab.length, c.embedding, o));
+      if (wordEmbedding && (wordEmbedding.numEmbeddings !== c.vocab.length || wordEmbedding.dim !== c.embedding)) {
+        throw new Error(`encoder: a shared word table must be (${c.vocab.length}, ${c.embedding}), got (${wordEmbedding.numEmbeddings}, ${wordEmbedding.dim})`);
+      }
+      this.embed = wordEmbedding ?? this.child('word_embed', new Embedding(c.vocab.length, c.embedding, o));
       const useChars = c.charEmbedding > 0;
       if (useChars && c.chars.length < 2) throw new Error('encoder: charEmbedding > 0 needs a character vocabulary (config.chars)');
       this.charCnn = useChars ? this.child('char_cnn', new CharCNN(c.chars.length, c.charEmbedding, c.charFilters, c.dropout, o)) : null;

@@ -12,7 +12,7 @@ import type { CliticStyle } from '../../text/tokenize.js';
 import { decodeUtf8 } from '../../text/utf8.js';
 import type { TrainConfig } from '../config.js';
 import type { ModelFactory, NerModel } from '../contract.js';
-import { checkTypes, countDataset, describeCounts, inferTypes, readSentences, readTypes, type Sentence, splitLongSentences } from '../data.js';
+import { checkTypes, countDataset, describeCounts, inferTypes, readSentences, readTypeFile, type Sentence, splitLongSentences } from '../data.js';
 import { MAX_WORDS, TRAIN_DEFAULTS } from '../defaults.js';
 import { loadPretrainedBert, newEncoderConfig } from '../encoders/build.js';
 import { cliticStyle } from '../../text/tokenize.js';
@@ -42,7 +42,11 @@ function recordedClitics(dir: string): CliticStyle | undefined {
   return (JSON.parse(decodeUtf8(readFileSync(path), path)) as { clitics?: CliticStyle }).clitics;
 }
 
-interface Data { trainSet: Sentence[]; devSet?: Sentence[]; testSet?: Sentence[]; types: string[] }
+interface Data {
+  trainSet: Sentence[]; devSet?: Sentence[]; testSet?: Sentence[]; types: string[];
+  /** The descriptions the types file gives (a new model that reads them gets them). */
+  descriptions: Record<string, string>;
+}
 
 function readData(cfg: TrainConfig, say: (line: string) => void): Data {
   const maxWords = cfg.train.maxWords ?? MAX_WORDS;
@@ -52,7 +56,8 @@ function readData(cfg: TrainConfig, say: (line: string) => void): Data {
   checkHasEntities(trainFiles, trainSet);
   let devSet = cfg.data.dev ? readSentences(cfg.data.dev) : undefined;
   const testSet = cfg.data.test ? readSentences(cfg.data.test) : undefined;
-  const types = cfg.data.types ? readTypes(cfg.data.types) : inferTypes(trainSet);
+  const typeFile = cfg.data.types ? readTypeFile(cfg.data.types) : undefined;
+  const types = typeFile?.types ?? inferTypes(trainSet);
   for (const set of [trainSet, devSet, testSet]) if (set) checkTypes(set, types);
   const trainCounts = countDataset(trainSet);
   say(describeCounts('train', trainCounts));
@@ -66,7 +71,7 @@ function readData(cfg: TrainConfig, say: (line: string) => void): Data {
     devSet = undefined;
   }
   if (testSet) say(describeCounts('test', countDataset(testSet)));
-  return { trainSet, devSet, testSet, types };
+  return { trainSet, devSet, testSet, types, descriptions: typeFile?.descriptions ?? {} };
 }
 
 /** Training data without a single entity trains nothing (every batch is skipped): an error, not empty epochs and a model with no types. */
@@ -109,9 +114,11 @@ async function runModel(factory: ModelFactory, cfg: TrainConfig, data: Data, dev
     return { model, ckpt, clitics: recordedClitics(o.init) ?? dataClitics(), vocabText: `vocabulary ${vocabSize(model)}` };
   }
   const enc = newEncoderConfig(cfg.model, data.trainSet);
-  const model = factory.create({ ...enc.config, types: data.types }, device, rng);
+  const model = factory.create({ ...enc.config, types: data.types }, device, rng, { descriptions: data.descriptions });
   if (enc.bertDir) await loadPretrainedBert(model.encoder, enc.bertDir, device);
-  return { model, ckpt, clitics: enc.config.clitics!, vocabText: enc.describe };
+  // A model may add words of its own (BINDER: its type descriptions' words).
+  const added = vocabSize(model) - enc.config.vocab.length;
+  return { model, ckpt, clitics: enc.config.clitics!, vocabText: added > 0 ? `${enc.describe}; the ${model.kind} model added ${added} words of its own` : enc.describe };
 }
 
 const vocabSize = (m: NerModel) => m.encoder.c.vocab.length;
