@@ -4,11 +4,12 @@ import { checkFolderVocab } from '../../ner/encoders/folder-vocab.js';
 import { PAD, UNK } from '../../ner/encoders/vocab.js';
 import type { Device } from '../../tensor/device.js';
 import type { RNG } from '../../tensor/random.js';
-import type { NerModel, TraceSettings, TraceView, TypeInfo } from '../../ner/contract.js';
+import type { NerModel, TraceHtmlOptions, TraceSettings, TraceView, TypeInfo } from '../../ner/contract.js';
 import { BINDER_DEFAULTS, type BinderConfig, checkModelConfig, defaultTrainConfig, TRAIN_CONFIG_RULES } from './config.js';
 import { descriptionTokens, typeDescriptions } from './descriptions.js';
 import { Binder } from './model.js';
 import { formatSummary, formatTrace, traceSentence, type Trace } from './trace.js';
+import { renderTraceHtml } from './trace-html.js';
 
 export { Binder } from './model.js';
 
@@ -44,7 +45,7 @@ export const binder = {
     run: (model: NerModel, device: Device, tokens: string[], { inference: _inference, ...o }: TraceSettings) => traceSentence(model as Binder, device, tokens, o),
     text: (t: unknown) => formatTrace(t as Trace),
     summary: (t: unknown) => formatSummary(t as Trace),
-    html: () => { throw new Error('trace --html: the HTML trace view of BINDER is not built yet; use the text trace (without --html) or --json'); },
+    html: (t: unknown, o: TraceHtmlOptions = {}) => renderTraceHtml(t as Trace, { label: o.label, compare: o.compare && { trace: o.compare.trace as Trace, label: o.compare.label } }),
   },
   create(config: Record<string, unknown>, device: Device, rng: RNG, info?: TypeInfo): Binder {
     return new Binder(withDescriptions(config as unknown as BinderConfig, info?.descriptions), { device, rng });

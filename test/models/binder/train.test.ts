@@ -1,7 +1,7 @@
 /**
  * BINDER through the shared trainer (train() of the registry): a types file with descriptions of its own,
  * the loss going down on a tiny task, the model folder (config.json with kind and descriptions, a vocab
- * with the description words) opening again and tagging plain text, and the text trace.
+ * with the description words) opening again and tagging plain text, and the trace (text and HTML page).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +56,8 @@ s('the loss goes down, and the folder reopens, tags and traces', async () => {
   const trace = await view.run(model, T.cpu, ['Mary', 'visited', 'Rome', 'today', '.'], {});
   const text = view.text(trace);
   if (!text.includes('threshold span(0,0)') || !text.includes('type_encoder.lstm') || !/entities: .*Mary \[NAME\]/.test(text)) throw new Error(text);
-  await assertThrows(() => view.html(trace), /not built yet/);
+  const page = view.html(trace);
+  if (!page.startsWith('<!doctype html>') || !page.includes('<title>BINDER trace: Mary visited Rome today .</title>')) throw new Error(page.slice(0, 300));
   model.dispose();
 });
 
