@@ -87,7 +87,7 @@ export interface ModelRules {
 }
 
 const ENCODER_RULES: Record<string, Check> = {
-  kind: 'string', hidden: 'int+', embedding: 'int+', lstmLayers: 'int+', dropout: 'fraction', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
+  kind: 'string', hidden: 'int+', embedding: 'int+', lstmLayers: 'int0', dropout: 'fraction', positionFeatures: 'bool', lowercase: 'bool', minFreq: 'int+', charEmbedding: 'nonneg',
   charFilters: 'int+', maxChars: 'int+', wordDropout: 'fraction', embeddingDropout: 'fraction', encoder: 'string', bertPath: 'string', pooling: 'string', clitics: 'string',
 };
 const TRAIN_RULES: Record<string, Check> = {
@@ -163,6 +163,7 @@ export function checkTrainConfig(cfg: Record<string, unknown>, file: string, rul
   checkSection(file, 'eval', cfg.eval ?? { mode: DEFAULT_MODE }, { ...EVAL_RULES, ...rules.eval }, [], choices);
   const m = cfg.model as Record<string, unknown>;
   if ((m.hidden as number) % 2) throw new ConfigError(file, 'model.hidden', `must be even (two LSTM directions), got ${m.hidden}`);
+  if (m.lstmLayers === 0 && m.encoder !== 'bert') throw new ConfigError(file, 'model.lstmLayers', '0 (no BiLSTM) is for encoder bert only; the scratch encoder needs its BiLSTM');
   if (m.encoder === 'bert') {
     const bp = m.bertPath;
     if (typeof bp !== 'string') throw new ConfigError(file, 'model.bertPath', 'is required with encoder bert (a Hugging Face BERT folder: config.json, vocab.txt, model.safetensors)');
@@ -191,7 +192,7 @@ export type FolderRule =
 
 /** The encoder's fields of a model folder's config.json (the model kind adds its own). */
 export const ENCODER_FOLDER_RULES: Record<string, FolderRule> = {
-  hidden: { int: [2, 8192], required: true }, embedding: { int: [1, 8192] }, lstmLayers: { int: [1, 16] }, charEmbedding: { int: [0, 4096] }, charFilters: { int: [1, 8192] },
+  hidden: { int: [2, 8192], required: true }, embedding: { int: [1, 8192] }, lstmLayers: { int: [0, 16] }, charEmbedding: { int: [0, 4096] }, charFilters: { int: [1, 8192] },
   maxChars: { int: [1, 4096] }, dropout: { real: [0, 1], openHigh: true }, wordDropout: { real: [0, 1], openHigh: true }, embeddingDropout: { real: [0, 1], openHigh: true },
   encoder: { choice: ENCODER_KINDS }, pooling: { choice: WORD_POOLINGS }, clitics: { choice: CLITIC_STYLES }, positionFeatures: 'bool', lowercase: 'bool',
   types: { strings: 10000, required: true }, chars: { strings: 1 << 20 }, kind: { choice: [] }, bert: { choice: [] }, vocab: { choice: [] },
@@ -224,6 +225,7 @@ export function checkFolderConfig(c: unknown, file: string, rules: Record<string
     } else if (new Set(v).size !== v.length) throw new ConfigError(file, k, 'has repeated entries');
   }
   if ((cfg.hidden as number) % 2) throw new ConfigError(file, 'hidden', 'must be even');
+  if (cfg.lstmLayers === 0 && cfg.encoder !== 'bert') throw new ConfigError(file, 'lstmLayers', '0 (no BiLSTM) is for encoder bert only');
   if (cfg.encoder === 'bert') {
     if (typeof cfg.bert !== 'object' || cfg.bert === null) throw new ConfigError(file, 'bert', 'is required with encoder bert (the BERT config)');
     cfg.bert = parseBertConfig(JSON.stringify(cfg.bert), `${file} (field 'bert')`);

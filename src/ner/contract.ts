@@ -52,6 +52,11 @@ export interface NerModel<Batch = unknown, Raw = unknown> extends Module {
   parameterGroups(): ParameterGroup[];
   /** config.json (with `kind`) and the other files of a model folder, besides the weights. */
   folder(): { config: Record<string, unknown>; files: Record<string, string> };
+  /**
+   * Called once on a new model after its encoder's BERT got a BERT folder's weights (encoder bert), so
+   * that a model with other copies of that BERT gives them the same start (BINDER's type encoder).
+   */
+  afterPretrained?(): Promise<void>;
 }
 
 /** What the task knows of a new model's types besides their names: the descriptions its types file gives (data.types), by type name. */

@@ -40,6 +40,15 @@ s('context is trimmed from its far ends to fit; a sentence that cannot fit is an
   await assertThrows(() => bertInput(tok, { tokens: ['eu', 'rejects', 'lamb'] }, 3), /4 sub-words, more than BERT's 3 positions/);
 });
 
+s('closingSep (BINDER): a [SEP] closes the sequence, after the right context, and counts in the length', async () => {
+  const plain = bertInput(tok, { tokens: ['the', 'proteins'] }, 5, true);
+  if (show(plain.ids) !== '[CLS] the protein ##s [SEP]' || JSON.stringify(plain.spans) !== '[[1,2],[2,4]]') throw new Error(`${show(plain.ids)} ${JSON.stringify(plain.spans)}`);
+  const ctx = bertInput(tok, { tokens: ['eu'], ltokens: ['the', 'a'], rtokens: ['in', 'and'] }, 7, true);
+  // [CLS] L [SEP] eu [SEP] R [SEP] within 7: the left side's first word goes, then the right side's last.
+  if (show(ctx.ids) !== '[CLS] a [SEP] eu [SEP] in [SEP]' || ctx.contextTrimmed !== 2) throw new Error(`${show(ctx.ids)} trimmed ${ctx.contextTrimmed}`);
+  await assertThrows(() => bertInput(tok, { tokens: ['the', 'proteins'] }, 4, true), /5 sub-words, more than BERT's 4 positions/);
+});
+
 s('DiffusionNER batches use it: context from the data, and a too-long sentence names its origin', async () => {
   const bert = parseBertConfig(readFileSync(join(dir, 'config.json'), 'utf8'), 'config.json');
   const model = new DiffusionNER({ vocab: readVocabFile(join(dir, 'vocab.txt')), types: ['ORG'], hidden: 8, lstmLayers: 1, proposals: 2, heads: 2, ffn: 8, encoder: 'bert', bert, lowercase: true }, { device: T.cpu });

@@ -42,6 +42,13 @@ export interface BinderSettings {
   /** Use min(θ, ln 100) for each logit scale, as CLIP caps its temperature; off, as the official code. */
   clampTemperature?: boolean;
   spanFold?: SpanFold;
+  /**
+   * Encoder bert without a BiLSTM (lstmLayers 0): a span (i, j) reads the start word's first sub-word
+   * state (start projection, h_i of the span projection) and the end word's last sub-word state (end
+   * projection, h_j), as the official code's word-start and word-end tokens. Default true there; false
+   * reads the pooled word vectors. Not available with the scratch encoder or a BiLSTM over BERT.
+   */
+  subwordSpans?: boolean;
 }
 
 export type BinderConfig = EncoderConfig & BinderSettings;
@@ -50,6 +57,12 @@ export const BINDER_DEFAULTS = {
   linearSize: 128, linearDropout: 0.1, maxSpanWidth: 30, spanWidths: MAX_WORDS, typeInputs: 'descriptions' as TypeInputs, tiedEmbeddings: false,
   clampTemperature: false, spanFold: 'folded' as SpanFold,
 };
+
+/**
+ * The shared encoder's defaults that differ with BERT: no BiLSTM, as the official model (BERT's last
+ * hidden states are the text and type vectors; `hidden` must then be BERT's hidden_size).
+ */
+export const BERT_ENCODER_DEFAULTS = { lstmLayers: 0 };
 
 /** The logit scales θ start at ln(1 / 0.07) (the official init_temperature 0.07). */
 export const INIT_TEMPERATURE = 0.07;
@@ -79,14 +92,21 @@ export const LOSS_DEFAULTS: Required<BinderLossSettings> = {
 export const TRAIN_CONFIG_RULES: ModelRules = {
   model: {
     linearSize: 'int+', linearDropout: 'fraction', maxSpanWidth: 'int+', spanWidths: 'int+', typeInputs: 'string', tiedEmbeddings: 'bool', clampTemperature: 'bool', spanFold: 'string',
+    subwordSpans: 'bool',
   },
   train: {
     mentionLossWeight: 'nonneg', thresholdLossWeight: 'nonneg', startLossWeight: 'nonneg', endLossWeight: 'nonneg', spanLossWeight: 'nonneg', thresholdLoss: 'bool', maskTiny: 'fraction',
   },
   choices: { 'model.typeInputs': TYPE_INPUTS, 'model.spanFold': SPAN_FOLDS },
   check: (cfg: TrainConfig, file: string) => {
-    const m = cfg.model as { encoder?: string; typeInputs?: TypeInputs; tiedEmbeddings?: boolean };
-    if (m.encoder === 'bert') throw new ConfigError(file, 'model.encoder', 'bert is not built yet for BINDER (two BERT copies with sub-word spans); use the scratch encoder');
+    const m = cfg.model as { encoder?: string; typeInputs?: TypeInputs; tiedEmbeddings?: boolean; subwordSpans?: boolean; lstmLayers?: number };
+    const bert = m.encoder === 'bert';
+    if (m.subwordSpans && !bert) throw new ConfigError(file, 'model.subwordSpans', 'is for encoder bert (the scratch encoder has no sub-words)');
+    if (m.subwordSpans && (m.lstmLayers ?? BERT_ENCODER_DEFAULTS.lstmLayers) > 0) throw new ConfigError(file, 'model.subwordSpans', 'needs BERT alone (lstmLayers 0): a BiLSTM reads pooled words, so it has no sub-word states');
+    if (bert && m.tiedEmbeddings) throw new ConfigError(file, 'model.tiedEmbeddings', 'is for the scratch encoder (each BERT keeps its own word table)');
+    // The trainer's frozen stage freezes the text encoder's BERT only; the official BINDER trains both from the first step.
+    const split = (cfg.train as { splitEpoch?: number }).splitEpoch;
+    if (bert && split) throw new ConfigError(file, 'train.splitEpoch', `is not used by BINDER (both BERTs train from the first step, as the official code), got ${split}`);
     if (m.tiedEmbeddings && m.typeInputs === 'embeddings') throw new ConfigError(file, 'model.tiedEmbeddings', "needs the type encoder (typeInputs 'descriptions'); with 'embeddings' there is none");
     const tiny = (cfg.train as { maskTiny?: number }).maskTiny;
     if (tiny === 0) throw new ConfigError(file, 'train.maskTiny', 'must be above 0 (log(0) would be -Infinity); 1e-13 (fp32) or 1e-4 (fp16)');
@@ -97,7 +117,7 @@ export const TRAIN_CONFIG_RULES: ModelRules = {
 export const FOLDER_RULES: Record<string, FolderRule> = {
   ...ENCODER_FOLDER_RULES,
   linearSize: { int: [1, 65536] }, linearDropout: { real: [0, 1], openHigh: true }, maxSpanWidth: { int: [1, 1 << 20] }, spanWidths: { int: [1, 1 << 20] },
-  typeInputs: { choice: TYPE_INPUTS }, tiedEmbeddings: 'bool', clampTemperature: 'bool', spanFold: { choice: SPAN_FOLDS },
+  typeInputs: { choice: TYPE_INPUTS }, tiedEmbeddings: 'bool', clampTemperature: 'bool', spanFold: { choice: SPAN_FOLDS }, subwordSpans: 'bool',
 };
 
 export function checkModelConfig(c: unknown, file: string): Record<string, unknown> {

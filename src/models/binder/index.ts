@@ -1,6 +1,7 @@
 /** BINDER as the registry sees it: its kind, config rules, how to build and open it, its defaults and its trace. */
 import { dirname } from 'node:path';
 import { checkFolderVocab } from '../../ner/encoders/folder-vocab.js';
+import type { EncoderKind } from '../../ner/encoders/sentence-encoder.js';
 import { PAD, UNK } from '../../ner/encoders/vocab.js';
 import type { Device } from '../../tensor/device.js';
 import type { RNG } from '../../tensor/random.js';
@@ -14,13 +15,15 @@ import { renderTraceHtml } from './trace-html.js';
 export { Binder } from './model.js';
 
 /**
- * A new model's config with one description per type (the types file's, else a built-in set's) and its
- * vocabulary grown by the descriptions' words (and characters) that the training data lacks, so that the
- * type encoder reads every description word even when it is rare in the text.
+ * A new model's config with one description per type (the types file's, else a built-in set's) and (the
+ * scratch encoder) its vocabulary grown by the descriptions' words (and characters) that the training data
+ * lacks, so that the type encoder reads every description word even when it is rare in the text.
  */
 export function withDescriptions(config: BinderConfig, given: Readonly<Record<string, string>> = {}): BinderConfig {
   if ((config.typeInputs ?? BINDER_DEFAULTS.typeInputs) !== 'descriptions') return config;
   const descriptions = typeDescriptions(config.types, given);
+  // BERT's WordPiece vocabulary reads every word (its pieces, or [UNK]): it is the folder's, unchanged.
+  if (config.encoder === 'bert') return { ...config, descriptions };
   const words = descriptions.flatMap((d) => descriptionTokens(d, config.clitics ?? 'split')).map((w) => (config.lowercase ? w.toLowerCase() : w));
   const known = new Set(config.vocab);
   const vocab = [...config.vocab];
@@ -52,7 +55,7 @@ export const binder = {
   },
   fromFolder(config: unknown, file: string, vocab: string[], device: Device, rng?: RNG): Binder {
     const c = checkModelConfig(config, file);
-    checkFolderVocab(dirname(file), 'scratch', vocab.length);
+    checkFolderVocab(dirname(file), (c.encoder as EncoderKind | undefined) ?? 'scratch', vocab.length);
     return new Binder({ ...(c as unknown as BinderConfig), vocab }, { device, rng });
   },
 };

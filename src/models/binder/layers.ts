@@ -1,8 +1,8 @@
 /**
  * BINDER's own pieces (heads-notes §2.1, spec §3.2):
  *   l2Normalize     x / max(‖x‖, 1e-12) over the last axis (torch's F.normalize), differentiable
- *   TypeEncoder     a second sentence encoder with its own learnt [CLS] vector: t_k is its position-0 output
- *                   for description k
+ *   TypeEncoder     a second sentence encoder with its own learnt [CLS] vector (scratch) or BERT's [CLS]
+ *                   piece (bert): t_k is its position-0 output for description k
  *   WidthEmbedding  the span-width table W (rows: widths 1..spanWidths, row 0 = zero padding for j < i),
  *                   N(0, 0.02) as Hugging Face's _init_weights, row 0 zero and never trained
  *   widthIndex      the (n', n') width row of every cell (i, j) of a sentence with its [CLS] at 0
@@ -22,19 +22,22 @@ export function l2Normalize(x: Tensor): Tensor {
   return T.div(x, T.sqrt(T.maximum(T.sum(T.square(x), -1, true), NORM_EPS * NORM_EPS)));
 }
 
-/** The type encoder: a sentence encoder of its own (adopted: its parameters are this module's) and its [CLS] vector. */
+/**
+ * The type encoder: a sentence encoder of its own (adopted: its parameters are this module's) and, with
+ * the scratch encoder, its learnt [CLS] vector; with BERT (`cls` null) the encoder's [CLS] row (clsRow).
+ */
 export class TypeEncoder extends Module {
-  readonly cls: Tensor;
+  readonly cls: Tensor | null;
 
-  constructor(readonly encoder: SentenceEncoder, cls: Tensor) {
+  constructor(readonly encoder: SentenceEncoder, cls: Tensor | null) {
     super();
     this.adopt(encoder);
-    this.cls = this.param('cls', cls);
+    this.cls = cls ? this.param('cls', cls) : null;
   }
 
   /** Descriptions' words -> t (M, H): each description's output at its [CLS] (position 0). */
   forward(descriptions: EncoderInputs): Tensor {
-    const h = this.encoder.forward(descriptions, this.cls); // (M, 1 + L, H)
+    const h = this.encoder.forward(descriptions, this.cls ?? undefined); // (M, 1 + L, H)
     const [M, , H] = h.shape;
     return T.reshape(T.slice(h, 1, 0, 1), [M, H]);
   }

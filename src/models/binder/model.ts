@@ -1,10 +1,13 @@
 /**
  * BINDER (Zhang et al., ICLR 2023; official code microsoft/binder; heads-notes §2, spec §3) on the shared
- * scratch encoder, at word level: a text encoder reads [CLS] + the words, a type encoder (a second encoder
+ * encoder, at word level: a text encoder reads [CLS] + the words, a type encoder (a second encoder
  * of the same class, starting from a copy of the text encoder's initial weights) reads [CLS] + each type's
  * description, and a type's vectors are compared by cosine with each word (start, end) and each span
  * (i, j) of the text. A span is an entity of type k when its score beats the score of the text's [CLS]
  * cell (0, 0) for k, the dynamic threshold the threshold loss trains.
+ * Scratch encoder: the [CLS] is a learnt vector read before the words. BERT: it is the [CLS] piece
+ * ("[CLS] pieces [SEP]"), both BERTs start from the folder's weights (afterPretrained), and with
+ * subwordSpans a span's ends are its first word's first and its last word's last sub-word state.
  * Shapes: B sentences, n words (padded), n' = 1 + n positions with the [CLS] at 0, M types, H encoder
  * width, d = linearSize.
  */
@@ -17,9 +20,10 @@ import { tidy } from '../../tensor/scope.js';
 import { noGrad, type Tensor } from '../../tensor/tensor.js';
 import type { CliticStyle } from '../../text/tokenize.js';
 import type { DecodeSettings, NerModel, ParameterGroup, SentenceIn, StepLosses } from '../../ner/contract.js';
+import { bertInput } from '../../ner/encoders/bert-input.js';
 import { type EncoderInputs, isScratchEncoderParameter, SentenceEncoder, type WordsIn } from '../../ner/encoders/sentence-encoder.js';
 import type { Candidate } from '../../ner/spans.js';
-import { BINDER_DEFAULTS, type BinderConfig, type BinderLossSettings, type BinderSettings, INIT_TEMPERATURE, LOSS_DEFAULTS, MAX_LOGIT_SCALE, SPAN_FOLDS, TYPE_INPUTS } from './config.js';
+import { BERT_ENCODER_DEFAULTS, BINDER_DEFAULTS, type BinderConfig, type BinderLossSettings, type BinderSettings, INIT_TEMPERATURE, LOSS_DEFAULTS, MAX_LOGIT_SCALE, SPAN_FOLDS, TYPE_INPUTS } from './config.js';
 import { decodeSpans, type SpanScores } from './decode.js';
 import { descriptionTokens } from './descriptions.js';
 import { l2Normalize, TypeEncoder, WidthEmbedding, widthIndex } from './layers.js';
@@ -55,11 +59,11 @@ export const LOSS_TERMS = ['mention', 'threshold', 'mentionStart', 'mentionEnd',
 export class Binder extends Module implements NerModel<Batch, SpanScores> {
   readonly kind = 'binder';
   readonly c: SentenceEncoder['c'] & Required<Omit<BinderSettings, 'descriptions'>> & { descriptions?: string[] };
-  /** The text encoder (its parameters at the root: word_embed.*, char_cnn.*, lstm.*). */
+  /** The text encoder (its parameters at the root: word_embed.*, char_cnn.*, lstm.*, or bert.* (+ lstm.*)). */
   readonly encoder: SentenceEncoder;
   readonly rng: RNG;
-  /** The text's [CLS] vector (1, encoder input width), read before the words. */
-  readonly text_cls: Tensor;
+  /** Scratch encoder: the text's [CLS] vector (1, encoder input width), read before the words. BERT: none (its [CLS] piece). */
+  readonly text_cls: Tensor | undefined;
   /** typeInputs 'descriptions': the type encoder (type_encoder.*). */
   readonly type_encoder: TypeEncoder | null;
   /** typeInputs 'embeddings': free type vectors (M, H). */
@@ -72,7 +76,8 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
   /** θ (scalars): scores are e^θ · cosine. */
   readonly start_logit_scale: Tensor; readonly end_logit_scale: Tensor; readonly span_logit_scale: Tensor;
   private readonly dropout: Dropout;
-  private readonly descriptionWords: string[][];
+  /** The descriptions as the type encoder reads them (kept: the BERT encoder caches their pieces per object). */
+  private readonly descriptionInputs: WordsIn[];
 
   constructor(config: BinderConfig, o: InitOptions = {}) {
     super();
@@ -80,8 +85,15 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
     const init = { ...o, rng: this.rng };
     const M = config.types.length;
     if (M < 1) throw new Error('BINDER: needs at least one entity type');
-    if (config.encoder === 'bert') throw new Error('BINDER: the BERT encoder is not built yet for BINDER (two copies with sub-word spans); use the scratch encoder');
-    const settings = { ...BINDER_DEFAULTS, ...config };
+    const bert = config.encoder === 'bert';
+    // BERT: no BiLSTM unless asked (the official model); [CLS] pieces [SEP], the [CLS] piece's state as position 0.
+    const encoderConfig = bert ? { ...BERT_ENCODER_DEFAULTS, ...config } : config;
+    const encoderOptions = bert ? { clsRow: true, closingSep: true } : { prefix: 1 };
+    const subwordSpans = config.subwordSpans ?? (bert && encoderConfig.lstmLayers === 0);
+    if (subwordSpans && !bert) throw new Error('BINDER: subwordSpans is for encoder bert');
+    if (subwordSpans && encoderConfig.lstmLayers !== 0) throw new Error('BINDER: subwordSpans needs BERT alone (lstmLayers 0)');
+    if (bert && config.tiedEmbeddings) throw new Error('BINDER: tiedEmbeddings is for the scratch encoder');
+    const settings = { ...BINDER_DEFAULTS, ...config, subwordSpans };
     if (!TYPE_INPUTS.includes(settings.typeInputs)) throw new Error(`BINDER: typeInputs must be ${TYPE_INPUTS.join(' or ')}, got '${settings.typeInputs}'`);
     if (!SPAN_FOLDS.includes(settings.spanFold)) throw new Error(`BINDER: spanFold must be ${SPAN_FOLDS.join(' or ')}, got '${settings.spanFold}'`);
     const described = settings.typeInputs === 'descriptions';
@@ -91,28 +103,29 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
     // one checkpoint): the generator is rewound to where the text encoder's draws began, and then moved
     // on to where it stood, so both encoders (and their dropout) hold the model's own generator.
     const before = this.rng.state;
-    this.encoder = new SentenceEncoder(config, init, this.rng, { prefix: 1 });
+    this.encoder = new SentenceEncoder(encoderConfig, init, this.rng, encoderOptions);
     this.adopt(this.encoder);
-    this.c = { ...settings, ...this.encoder.c };
+    this.c = { ...settings, ...this.encoder.c, subwordSpans };
     const c = this.c, H = c.hidden, d = c.linearSize, P = this.encoder.prefixWidth;
     const dev = { device: resolveDevice(o.device), dtype: o.dtype };
     const clsState = this.rng.state;
-    this.text_cls = this.param('text_cls', T.randn([1, P], { ...dev, rng: this.rng }));
+    this.text_cls = bert ? undefined : this.param('text_cls', T.randn([1, P], { ...dev, rng: this.rng }));
     if (described) {
       const after = this.rng.state;
       this.rng.state = before;
       // Tied: the type encoder reads the text encoder's table; drawing (and dropping) a table of its own keeps the draws in step.
       if (c.tiedEmbeddings) new Embedding(c.vocab.length, c.embedding, init).dispose();
-      const words = new SentenceEncoder(config, init, this.rng, { prefix: 1, wordEmbedding: c.tiedEmbeddings ? this.encoder.embed! : undefined });
+      const words = new SentenceEncoder(encoderConfig, init, this.rng, { ...encoderOptions, wordEmbedding: c.tiedEmbeddings ? this.encoder.embed! : undefined });
       this.rng.state = clsState;
-      this.type_encoder = this.child('type_encoder', new TypeEncoder(words, T.randn([1, P], { ...dev, rng: this.rng })));
+      this.type_encoder = this.child('type_encoder', new TypeEncoder(words, bert ? null : T.randn([1, P], { ...dev, rng: this.rng })));
       this.rng.state = after;
       this.type_embeddings = null;
     } else {
       this.type_encoder = null;
       this.type_embeddings = this.param('type_embeddings', T.randn([M, H], { ...dev, rng: this.rng }));
     }
-    this.descriptionWords = described ? c.descriptions!.map((x) => descriptionTokens(x, c.clitics)) : [];
+    this.descriptionInputs = described ? c.descriptions!.map((x) => ({ tokens: descriptionTokens(x, c.clitics) })) : [];
+    if (bert && described) this.checkDescriptions();
     // Every new Linear and Embedding of the head: N(0, 0.02), bias 0 (the official _init_weights).
     const head = { ...init, linearStd: 0.02 };
     this.type_start_linear = this.child('type_start_linear', new Linear(H, d, head));
@@ -136,11 +149,32 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
 
   checkLengths(sentences: readonly WordsIn[]): void { this.encoder.checkLengths(sentences); }
 
+  /** BERT: each description must fit BERT's positions as [CLS] pieces [SEP]; an error names the type. */
+  private checkDescriptions(): void {
+    const enc = this.type_encoder!.encoder;
+    this.descriptionInputs.forEach((x, k) => {
+      try {
+        bertInput(enc.tokenizer!, x, enc.c.bert!.max_position_embeddings, true);
+      } catch (e) {
+        throw new Error(`BINDER: the description of type '${this.c.types[k]}' has ${(e as Error).message}; shorten it (the types file, data.types)`);
+      }
+    });
+  }
+
+  /** Both BERTs start from the folder's weights: the trainer loaded the text encoder's; the type encoder's get a copy. */
+  async afterPretrained(): Promise<void> {
+    const typeBert = this.type_encoder?.encoder.bert;
+    if (typeBert) await typeBert.loadStateDict(this.encoder.bert!.stateDict());
+  }
+
+  /** The float type of the model's parameters (f64 in the parity tests). */
+  private get dtype(): Tensor['dtype'] { return this.span_logit_scale.dtype; }
+
   /** The most grid cells (B·n'²) one part may hold on this device. */
   cellBudget(device: Device): number {
     const c = this.c;
     const widest = Math.max(c.linearSize, c.spanFold === 'concat' ? 2 * c.hidden + c.linearSize : 0, c.types.length);
-    const bytes = this.text_cls.dtype === 'f64' ? 8 : 4;
+    const bytes = this.dtype === 'f64' ? 8 : 4;
     return Math.max(1, Math.floor(largestTensorBytes(device) / (bytes * widest)));
   }
 
@@ -155,7 +189,7 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
       longest = Math.max(longest, len);
     }
     if (group.length) parts.push(this.batchPart(group, device));
-    const descriptions = this.type_encoder ? this.type_encoder.encoder.inputs(this.descriptionWords.map((tokens) => ({ tokens })), device, this.training) : null;
+    const descriptions = this.type_encoder ? this.type_encoder.encoder.inputs(this.descriptionInputs, device, this.training) : null;
     return { parts, descriptions };
   }
 
@@ -192,43 +226,57 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
   }
 
   /**
-   * The span projection before dropout and normalisation, (B, n', n', d): Linear([h_i; h_j; W(w_ij)]).
-   * folded: A·h_i + B·h_j + (C·W)[w_ij] + b by broadcasting (B, n', 1, d) + (B, 1, n', d) + (n', n', d);
+   * The span projection before dropout and normalisation, (B, n', n', d): Linear([h_i; h'_j; W(w_ij)]),
+   * h' = h unless given (subwordSpans: h the first sub-word states, h' the last ones).
+   * folded: A·h_i + B·h'_j + (C·W)[w_ij] + b by broadcasting (B, n', 1, d) + (B, 1, n', d) + (n', n', d);
    * concat: the official (B, n', n', 2H + d) concatenation through the Linear.
    */
-  spanVectors(h: Tensor, width: Tensor): Tensor {
+  spanVectors(h: Tensor, width: Tensor, hEnd: Tensor = h): Tensor {
     const [B, n1, H] = h.shape, d = this.c.linearSize;
     const table = this.width_embeddings.table(); // (spanWidths + 1, d), row 0 zero
     if (this.c.spanFold === 'concat') {
       const wide = [B, n1, n1, H];
-      const cells = T.concat([T.expand(T.unsqueeze(h, 2), wide), T.expand(T.unsqueeze(h, 1), wide), T.expand(T.unsqueeze(T.indexSelect(table, 0, width), 0), [B, n1, n1, d])], -1);
+      const cells = T.concat([T.expand(T.unsqueeze(h, 2), wide), T.expand(T.unsqueeze(hEnd, 1), wide), T.expand(T.unsqueeze(T.indexSelect(table, 0, width), 0), [B, n1, n1, d])], -1);
       return this.span_linear.forward(cells);
     }
     const w = this.span_linear.weight; // (d, 2H + d) = [A | B | C]
     const u = T.linear(h, T.slice(w, 1, 0, H)); // (B, n', d)
-    const v = T.linear(h, T.slice(w, 1, H, 2 * H), this.span_linear.bias);
+    const v = T.linear(hEnd, T.slice(w, 1, H, 2 * H), this.span_linear.bias);
     const widths = T.indexSelect(T.linear(table, T.slice(w, 1, 2 * H)), 0, width); // (n', n', d)
     return T.add(T.add(T.unsqueeze(u, 2), T.unsqueeze(v, 1)), T.unsqueeze(widths, 0));
   }
 
+  /**
+   * The text's start and end vectors, (B, n', H) each, position 0 the [CLS]: the encoder's word vectors
+   * for both, or with subwordSpans each word's first sub-word state (start) and last one (end).
+   */
+  textVectors(p: BatchPart): { start: Tensor; end: Tensor } {
+    if (this.c.subwordSpans) {
+      const { first, last } = this.encoder.wordEnds(p);
+      return { start: first, end: last };
+    }
+    const h = this.encoder.forward(p, this.text_cls);
+    return { start: h, end: h };
+  }
+
   /** A batch part's scores; `boundaries` false skips start and end (inference reads only spans). */
   scores(p: BatchPart, descriptions: EncoderInputs | null, boundaries = true): Scores {
-    const h = this.encoder.forward(p, this.text_cls); // (B, n', H)
-    const [B, n1] = h.shape, d = this.c.linearSize;
+    const h = this.textVectors(p); // (B, n', H) each
+    const [B, n1] = h.start.shape, d = this.c.linearSize;
     const t = this.typeVectors(descriptions); // (M, H)
     const typed = (typeLinear: Linear, x: Tensor, theta: Tensor) => T.permute(T.mul(T.linear(x, this.project(typeLinear, t)), this.scale(theta)), [0, 2, 1]);
-    const spans = T.reshape(l2Normalize(this.dropout.forward(this.spanVectors(h, p.width))), [B, n1 * n1, d]);
+    const spans = T.reshape(l2Normalize(this.dropout.forward(this.spanVectors(h.start, p.width, h.end))), [B, n1 * n1, d]);
     return {
-      start: boundaries ? typed(this.type_start_linear, this.project(this.start_linear, h), this.start_logit_scale) : null,
-      end: boundaries ? typed(this.type_end_linear, this.project(this.end_linear, h), this.end_logit_scale) : null,
+      start: boundaries ? typed(this.type_start_linear, this.project(this.start_linear, h.start), this.start_logit_scale) : null,
+      end: boundaries ? typed(this.type_end_linear, this.project(this.end_linear, h.end), this.end_logit_scale) : null,
       span: typed(this.type_span_linear, spans, this.span_logit_scale),
     };
   }
 
   parameterGroups(): ParameterGroup[] {
     const named = [...this.namedParameters()];
-    // The encoder group (train.encoderLrScale): both encoders, their [CLS] vectors and the free type vectors.
-    const encoder = (n: string) => isScratchEncoderParameter(n) || n.startsWith('type_encoder.') || n === 'text_cls' || n === 'type_embeddings';
+    // The encoder group (train.encoderLrScale, 1 with BERT): both encoders, their [CLS] vectors and the free type vectors.
+    const encoder = (n: string) => isScratchEncoderParameter(n) || n.startsWith('bert.') || n.startsWith('type_encoder.') || n === 'text_cls' || n === 'type_embeddings';
     return [{ name: 'encoder', parameters: named.filter(([n]) => encoder(n)) }, { name: 'head', parameters: named.filter(([n]) => !encoder(n)) }];
   }
 
@@ -246,7 +294,7 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
   lossTargets(p: BatchPart): LossTargets {
     if (!p.gold) throw new Error('BINDER: a training batch needs gold entities');
     const M = this.c.types.length, B = p.lengths.length, n1 = p.ids.shape[1] + 1, cells = n1 * n1;
-    const f64 = this.text_cls.dtype === 'f64';
+    const f64 = this.dtype === 'f64';
     const alloc = (size: number) => (f64 ? new Float64Array(size) : new Float32Array(size));
     const startNeg = alloc(B * M * n1), endNeg = alloc(B * M * n1), spanNeg = alloc(B * M * cells);
     p.lengths.forEach((len, b) => {
@@ -288,7 +336,7 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
     const sums = new Map<string, number>(LOSS_TERMS.map((k) => [k, 0]));
     let total = 0;
     for (const [i, p] of b.parts.entries()) {
-      const tg = targets[i], device = p.ids.device, dtype = this.text_cls.dtype;
+      const tg = targets[i], device = p.ids.device, dtype = this.dtype;
       const thrShare = tg.rows / rows, menShare = mentions ? tg.mentions / mentions : 0;
       const values = tidy(() => {
         const s = this.scores(p, b.descriptions);

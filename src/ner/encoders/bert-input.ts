@@ -2,7 +2,8 @@
  * The official DiffusionNER's BERT input for one sentence (spec §1.2, `_parse_tokens`): every word and
  * context word is WordPiece-encoded on its own, and the sequence is
  *   [CLS] (left-context pieces [SEP])? sentence pieces ([SEP] right-context pieces)?
- * with no closing [SEP]. A word with no pieces gets an empty span, which pools to a zero vector.
+ * with no closing [SEP] (`closingSep` adds one at the end, as a Hugging Face tokenizer does: BINDER's
+ * input). A word with no pieces gets an empty span, which pools to a zero vector.
  * Where the sequence would exceed BERT's positions the official code drops the sentence; here the context
  * is trimmed from its far ends instead (the sentence itself must fit), and the trimmed words are counted.
  */
@@ -16,12 +17,13 @@ export interface BertInput {
   contextTrimmed: number;
 }
 
-export function bertInput(tok: WordPieceTokenizer, s: { tokens: readonly string[]; ltokens?: readonly string[]; rtokens?: readonly string[] }, maxLength: number): BertInput {
+export function bertInput(tok: WordPieceTokenizer, s: { tokens: readonly string[]; ltokens?: readonly string[]; rtokens?: readonly string[] }, maxLength: number, closingSep = false): BertInput {
   const pieces = (words: readonly string[]) => words.map((w) => tok.encode(w));
   const sentence = pieces(s.tokens);
   const left = pieces(s.ltokens ?? []), right = pieces(s.rtokens ?? []);
   const length = (ws: number[][]) => ws.reduce((n, p) => n + p.length, 0);
-  const sentenceLength = 1 + length(sentence);
+  // [CLS], the sentence's pieces and the closing [SEP] if any.
+  const sentenceLength = 1 + length(sentence) + (closingSep ? 1 : 0);
   if (sentenceLength > maxLength) throw new Error(`${sentenceLength} sub-words, more than BERT's ${maxLength} positions`);
   // Trim the context word by word from its far ends (the left context's first words, the right context's
   // last), the longer side first, until [CLS], both contexts with their [SEP]s and the sentence fit.
@@ -40,5 +42,6 @@ export function bertInput(tok: WordPieceTokenizer, s: { tokens: readonly string[
     return [start, ids.length];
   });
   if (right.length) ids = ids.concat([tok.id('[SEP]')], right.flat());
+  if (closingSep) ids.push(tok.id('[SEP]'));
   return { ids, spans, contextTrimmed };
 }

@@ -115,7 +115,11 @@ async function runModel(factory: ModelFactory, cfg: TrainConfig, data: Data, dev
   }
   const enc = newEncoderConfig(cfg.model, data.trainSet);
   const model = factory.create({ ...enc.config, types: data.types }, device, rng, { descriptions: data.descriptions });
-  if (enc.bertDir) await loadPretrainedBert(model.encoder, enc.bertDir, device);
+  if (enc.bertDir) {
+    await loadPretrainedBert(model.encoder, enc.bertDir, device);
+    // A model with more than one BERT (BINDER's type encoder) copies the loaded weights into the others.
+    await model.afterPretrained?.();
+  }
   // A model may add words of its own (BINDER: its type descriptions' words).
   const added = vocabSize(model) - enc.config.vocab.length;
   return { model, ckpt, clitics: enc.config.clitics!, vocabText: added > 0 ? `${enc.describe}; the ${model.kind} model added ${added} words of its own` : enc.describe };
