@@ -1,9 +1,11 @@
 /**
  * What every model's trace shares: the per-layer table of module calls recorded by forward hooks (shape,
- * mean, std, min, max and non-finite count of each output), grouped by phase (encode, step 1, ...), and
- * the choice of modules whose tensor values a trace keeps.
+ * mean, std, min, max and non-finite count of each output), grouped by phase (encode, step 1, ...), the
+ * choice of modules whose tensor values a trace keeps, and a kind's trace functions as the registry's view.
  */
 import type { ForwardRecord } from '../nn/hooks.js';
+import type { Device } from '../tensor/device.js';
+import type { NerModel, TraceSettings, TraceView } from './contract.js';
 
 const fmt = (v: number) => (Number.isNaN(v) ? 'nan' : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(4));
 
@@ -49,3 +51,20 @@ export function moduleValuesFilter(patterns: readonly string[], names: readonly 
   return (m) => res.some(([, re]) => re.test(m));
 }
 
+/**
+ * A kind's TraceView from its own trace functions, typed with its Trace: the registry hands a view only
+ * traces its run made, as `unknown`, and only the page options it knows of.
+ */
+export function traceView<T>(v: {
+  run(model: NerModel, device: Device, tokens: string[], o: TraceSettings): Promise<T>;
+  text(t: T): string;
+  summary(t: T): string;
+  html(t: T, o: { label?: string; compare?: { trace: T; label: string } }): string;
+}): TraceView {
+  return {
+    run: v.run,
+    text: (t) => v.text(t as T),
+    summary: (t) => v.summary(t as T),
+    html: (t, o = {}) => v.html(t as T, { label: o.label, compare: o.compare && { trace: o.compare.trace as T, label: o.compare.label } }),
+  };
+}

@@ -11,10 +11,6 @@
  * for overlapping it, one of another type dropped the same way, one below its threshold, one too wide),
  * whose text trace is checked too. Screenshots go to test/output/binder-trace-*.png (git-ignored).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -27,28 +23,9 @@ import { renderTraceHtml, type TraceHtmlOptions } from '../../src/models/binder/
 import type { FilterMode } from '../../src/ner/spans.js';
 import { moduleTableRows } from '../../src/ner/trace.js';
 import { noGrad } from '../../src/tensor/tensor.js';
+import { assertPageShell, assertSelfContained, chromiumMissing, NASTY, readTracePage, screenshot, withBrowser, withPage } from '../page-helpers.js';
 
 const s = suite('BINDER trace HTML page');
-const CHROMIUM = '/usr/bin/chromium';
-const outDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'output');
-// Were it to close the script, the next script would set window.pwned.
-const NASTY = '</script><script>window.pwned=1</script><!--';
-
-function chromiumMissing(): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing (npm test's setup installs Debian's chromium)`);
-  console.warn(`  SKIPPED: ${CHROMIUM} not installed (apt-get install chromium)`);
-  return true;
-}
-
-async function withBrowser(run: (b: Browser) => Promise<void>): Promise<void> {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try { await run(browser); } finally { await browser.close(); }
-}
 
 /** A tiny untrained BINDER over `tokens` (PER, LOC with built-in descriptions; spans of at most 4 words). */
 function tinyModel(tokens: string[], seed: number): Binder {
@@ -125,17 +102,7 @@ s('no external resources; a `</script>` inside a word cannot break the page', ()
   const t = handTrace();
   t.tokens = [...t.tokens]; t.tokens[1] = NASTY;
   const html = pageOf(t, { label: `a <b>label</b> ${NASTY}`, compare: { trace: handTrace(), label: NASTY } });
-  assert.not.match(html, /<(link|img|iframe|object|embed|audio|video|source|base)\b/i);
-  assert.not.match(html, /\s(src|href)\s*=/i);
-  assert.not.match(html, /@import/i);
-  assert.not.match(html, /url\(/i);
-  const urls = html.match(/https?:\/\/[^\s'"<>)]+/g) ?? [];
-  assert.equal([...new Set(urls)], ['http://www.w3.org/2000/svg'], 'the SVG namespace is the only URL');
-  assert.is((html.match(/<script/gi) ?? []).length, 2);
-  assert.is((html.match(/<\/script/gi) ?? []).length, 2);
-  assert.not.ok(html.includes('<!--'));
-  const json = /<script type="application\/json" id="trace">([\s\S]*?)<\/script>/.exec(html)![1];
-  const data = JSON.parse(json) as { traces: { tokens: string[]; label: string }[] };
+  const data = assertSelfContained(html, { urlIds: false });
   assert.is(data.traces[0].tokens[1], NASTY);
   assert.is(data.traces[1].label, NASTY);
   assert.ok(html.includes('<title>BINDER trace: Ann &lt;/script&gt;'), 'the title is escaped');
@@ -148,65 +115,37 @@ s('the registry\'s binder trace view draws this page; other traces are refused',
   assert.throws(() => pageOf({ ...t, kind: 'bopn' } as unknown as Trace), /a 'bopn' trace cannot be drawn as BINDER's/);
 });
 
-interface Got {
-  traces: {
-    heatmaps: { type: string; cells: number; lower: number; wide: number; greyFills: string[]; fates: Record<string, string>; fills: Record<string, string>; marks: string[] }[];
-    thresholds: string[]; heads: string[]; startBars: number[]; endBars: number[];
-    bars: string[]; decisions: { fate: string; type: string; span: string; why: string }[]; entityRows: number; layerRows: string[][]; words: string[]; sentence: string; selection: string; summary: string;
-  }[];
-  howto: number; compareRows: number; title: string; pwned: string;
-}
-
 /** 'rgb(r, g, b)' or 'rgb(r,g,b)' as numbers. */
 const rgb = (c: string) => (/rgb\((\d+),\s*(\d+),\s*(\d+)\)/.exec(c) ?? []).slice(1).map(Number);
 
 /** Opens the page of `trace` (and `o`), checks what every page must show, clicks `click` (a CSS selector) if given, screenshots it. */
-async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, screenshot: string, width = 1200, click?: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'binder-html-'));
-  const page = join(dir, 'trace.html');
-  writeFileSync(page, pageOf(trace, o));
-  try {
-    const tab = await browser.newPage({ viewport: { width, height: 900 } });
-    const errors: string[] = [];
-    tab.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    tab.on('pageerror', (e) => errors.push(e.message));
-    tab.on('request', (r) => { if (!r.url().startsWith('file:')) errors.push(`network request: ${r.url()}`); });
-    await tab.goto(pathToFileURL(page).href);
-    // A string, not a function: tsx's transform would name the helpers with a __name the page lacks.
-    const read = `(() => {
-      const all = (sel, root = document) => [...root.querySelectorAll(sel)];
-      return {
-        traces: all('[data-trace]').map((tr) => ({
-          heatmaps: all('[data-heatmap]', tr).map((m) => ({
-            type: m.getAttribute('data-heatmap'),
-            cells: all('[data-cell]', m).length,
-            lower: all('[data-cell][data-lower]', m).length,
-            wide: all('[data-cell][data-wide]', m).length,
-            greyFills: [...new Set(all('[data-cell][data-lower] rect, [data-cell][data-wide] rect', m).map((r) => r.getAttribute('fill')))].sort(),
-            fates: Object.fromEntries(all('[data-cell]', m).map((c) => [c.getAttribute('data-cell'), c.getAttribute('data-fate')])),
-            fills: Object.fromEntries(all('[data-cell]', m).map((c) => [c.getAttribute('data-cell'), c.querySelector('rect').getAttribute('fill')])),
-            marks: all('[data-mark]', m).map((r) => r.getAttribute('data-mark')).sort(),
-          })),
-          thresholds: all('[data-threshold]', tr).map((x) => x.getAttribute('data-threshold')),
-          heads: all('.heat h4', tr).map((x) => x.textContent),
-          startBars: all('[data-start-bar]', tr).map((b) => Number(b.getAttribute('data-value'))),
-          endBars: all('[data-end-bar]', tr).map((b) => Number(b.getAttribute('data-value'))),
-          bars: all('[data-entity-bar]', tr).map((b) => b.dataset.type + '|' + b.dataset.text),
-          decisions: all('[data-decisions-table] tr[data-decision]', tr).map((r) => ({ fate: r.dataset.decision, type: r.dataset.type, span: r.dataset.span, why: r.querySelector('[data-why]').textContent })),
-          entityRows: all('tr[data-entity]', tr).length,
-          layerRows: all('[data-layer-table] tr', tr).slice(1).map((r) => all('td', r).map((c) => c.textContent)),
-          words: all('[data-word]', tr).map((w) => w.textContent),
-          sentence: tr.querySelector('[data-sentence]').textContent,
-          selection: tr.querySelector('[data-selection]').textContent,
-          summary: tr.querySelector('[data-summary]').textContent,
+async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, name: string, width = 1200, click?: string) {
+  return withPage(browser, pageOf(trace, o), width, async (tab, errors) => {
+    const got = await readTracePage<{
+      heatmaps: { type: string; cells: number; lower: number; wide: number; greyFills: string[]; fates: Record<string, string>; fills: Record<string, string>; marks: string[] }[];
+      thresholds: string[]; heads: string[]; startBars: number[]; endBars: number[];
+      bars: string[]; decisions: { fate: string; type: string; span: string; why: string }[]; entityRows: number; words: string[]; selection: string; summary: string;
+    }>(tab, `
+        heatmaps: all('[data-heatmap]', tr).map((m) => ({
+          type: m.getAttribute('data-heatmap'),
+          cells: all('[data-cell]', m).length,
+          lower: all('[data-cell][data-lower]', m).length,
+          wide: all('[data-cell][data-wide]', m).length,
+          greyFills: [...new Set(all('[data-cell][data-lower] rect, [data-cell][data-wide] rect', m).map((r) => r.getAttribute('fill')))].sort(),
+          fates: Object.fromEntries(all('[data-cell]', m).map((c) => [c.getAttribute('data-cell'), c.getAttribute('data-fate')])),
+          fills: Object.fromEntries(all('[data-cell]', m).map((c) => [c.getAttribute('data-cell'), c.querySelector('rect').getAttribute('fill')])),
+          marks: all('[data-mark]', m).map((r) => r.getAttribute('data-mark')).sort(),
         })),
-        howto: all('#howto li').length,
-        compareRows: all('[data-compare-table] tr').length,
-        title: document.title,
-        pwned: typeof window.pwned,
-      };
-    })()`;
-    const got = await tab.evaluate(read) as Got;
+        thresholds: all('[data-threshold]', tr).map((x) => x.getAttribute('data-threshold')),
+        heads: all('.heat h4', tr).map((x) => x.textContent),
+        startBars: all('[data-start-bar]', tr).map((b) => Number(b.getAttribute('data-value'))),
+        endBars: all('[data-end-bar]', tr).map((b) => Number(b.getAttribute('data-value'))),
+        bars: all('[data-entity-bar]', tr).map((b) => b.dataset.type + '|' + b.dataset.text),
+        decisions: all('[data-decisions-table] tr[data-decision]', tr).map((r) => ({ fate: r.dataset.decision, type: r.dataset.type, span: r.dataset.span, why: r.querySelector('[data-why]').textContent })),
+        entityRows: all('tr[data-entity]', tr).length,
+        words: all('[data-word]', tr).map((w) => w.textContent),
+        selection: tr.querySelector('[data-selection]').textContent,
+        summary: tr.querySelector('[data-summary]').textContent,`);
     let after: { selection: string; targets: number; blockers: number } | null = null;
     if (click) {
       await tab.dispatchEvent(click, 'click');
@@ -216,14 +155,9 @@ async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, sc
         blockers: document.querySelectorAll('[data-trace="0"] [data-overlay] [data-blocker]').length,
       }))()`) as { selection: string; targets: number; blockers: number };
     }
-    mkdirSync(outDir, { recursive: true });
-    await tab.screenshot({ path: join(outDir, screenshot), fullPage: true });
-    if (errors.length) throw new Error(`console errors: ${errors.join('; ')}`);
-    assert.ok(got.howto >= 5, `${got.howto} lines on how to read the page`);
-    assert.is(got.pwned, 'undefined', 'a word ran as script');
-    assert.ok(got.title.startsWith('BINDER trace: '), got.title);
+    await screenshot(tab, name);
     const traces = [trace, ...(o.compare ? [o.compare.trace] : [])];
-    assert.is(got.traces.length, traces.length, 'traces drawn');
+    assertPageShell(got, errors, { model: 'BINDER', howto: 5, traces: traces.length });
     got.traces.forEach((g, ti) => {
       const t = traces[ti], n = t.tokens.length, W = t.options.maxSpanWidth, what = `trace ${ti}`;
       let wide = 0;
@@ -257,9 +191,7 @@ async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, sc
       assert.equal(g.layerRows, moduleTableRows(t.modules), `${what}: layer table`);
     });
     return { got, after };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 s('a hand-built trace: the page says which span was kept, which dropped and why', async () => {

@@ -9,10 +9,6 @@
  * hand from a known grid (a centre entity, a nested entity found by votes alone, a stray vote that does
  * not pass), and a one-word sentence with neither. Screenshots go to test/output/bopn-trace-*.png (git-ignored).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,28 +20,9 @@ import { labelGrid, offsetLabels } from '../../src/models/bopn/labels.js';
 import { type Trace, traceSentence } from '../../src/models/bopn/trace.js';
 import { renderTraceHtml, type TraceHtmlOptions } from '../../src/models/bopn/trace-html.js';
 import { moduleTableRows } from '../../src/ner/trace.js';
+import { assertPageShell, assertSelfContained, chromiumMissing, NASTY, readTracePage, screenshot, withBrowser, withPage } from '../page-helpers.js';
 
 const s = suite('BOPN trace HTML page');
-const CHROMIUM = '/usr/bin/chromium';
-const outDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'output');
-// Were it to close the script, the next script would set window.pwned.
-const NASTY = '</script><script>window.pwned=1</script><!--';
-
-function chromiumMissing(): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing (npm test's setup installs Debian's chromium)`);
-  console.warn(`  SKIPPED: ${CHROMIUM} not installed (apt-get install chromium)`);
-  return true;
-}
-
-async function withBrowser(run: (b: Browser) => Promise<void>): Promise<void> {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try { await run(browser); } finally { await browser.close(); }
-}
 
 /** A tiny untrained BOPN over `tokens` (PER, LOC; S = 2). */
 function tinyModel(tokens: string[], seed: number): BOPN {
@@ -106,19 +83,7 @@ s('no external resources; a `</script>` inside a word cannot break the page', ()
   const t = HAND();
   t.tokens = [...t.tokens]; t.tokens[2] = NASTY;
   const html = pageOf(t, { label: `a <b>label</b> ${NASTY}`, compare: { trace: HAND(), label: NASTY } });
-  assert.not.match(html, /<(link|img|iframe|object|embed|audio|video|source|base)\b/i);
-  assert.not.match(html, /\s(src|href)\s*=/i);
-  assert.not.match(html, /@import/i);
-  assert.not.match(html, /url\((?!#)/i, 'only url(#id) references to the page\'s own markers');
-  const urls = html.match(/https?:\/\/[^\s'"<>)]+/g) ?? [];
-  assert.equal([...new Set(urls)], ['http://www.w3.org/2000/svg'], 'the SVG namespace is the only URL');
-  // Exactly the page's own two scripts open and close; no word can open a comment in script data either.
-  assert.is((html.match(/<script/gi) ?? []).length, 2);
-  assert.is((html.match(/<\/script/gi) ?? []).length, 2);
-  assert.not.ok(html.includes('<!--'));
-  // The embedded JSON carries the word faithfully.
-  const json = /<script type="application\/json" id="trace">([\s\S]*?)<\/script>/.exec(html)![1];
-  const data = JSON.parse(json) as { traces: { tokens: string[]; label: string }[] };
+  const data = assertSelfContained(html, { urlIds: true });
   assert.is(data.traces[0].tokens[2], NASTY);
   assert.is(data.traces[1].label, NASTY);
   assert.ok(html.includes('<title>BOPN trace: Ann visited &lt;/script&gt;'), 'the title is escaped');
@@ -130,52 +95,25 @@ s('the registry\'s bopn trace view draws this page', () => {
   assert.is(bopn.trace.html(t, { label: 'a', compare: { trace: t, label: 'b' } }), pageOf(t, { label: 'a', compare: { trace: t, label: 'b' } }));
 });
 
-interface Got {
-  traces: {
-    heatmaps: { type: string; cells: number; labels: string[]; lower: number; lowerFills: string[] }[];
-    bars: string[]; voteRows: number; entityRows: number; layerRows: string[][]; words: string[]; sentence: string; selection: string;
-  }[];
-  howto: number; compareRows: number; title: string; pwned: string;
-}
-
 /** Opens the page of `trace` (and `o`), checks what every page must show, clicks `click` (a CSS selector) if given, screenshots it. */
-async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, screenshot: string, width = 1200, click?: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'bopn-html-'));
-  const page = join(dir, 'trace.html');
-  writeFileSync(page, pageOf(trace, o));
-  try {
-    const tab = await browser.newPage({ viewport: { width, height: 900 } });
-    const errors: string[] = [];
-    tab.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    tab.on('pageerror', (e) => errors.push(e.message));
-    tab.on('request', (r) => { if (!r.url().startsWith('file:')) errors.push(`network request: ${r.url()}`); });
-    await tab.goto(pathToFileURL(page).href);
-    // A string, not a function: tsx's transform would name the helpers with a __name the page lacks.
-    const got = await tab.evaluate(`(() => {
-      const all = (sel, root = document) => [...root.querySelectorAll(sel)];
-      return {
-        traces: all('[data-trace]').map((tr) => ({
-          heatmaps: all('[data-heatmap]', tr).map((m) => ({
-            type: m.getAttribute('data-heatmap'),
-            cells: all('[data-cell]', m).length,
-            labels: all('[data-cell]', m).map((c) => c.getAttribute('data-label')),
-            lower: all('[data-cell][data-lower]', m).length,
-            lowerFills: [...new Set(all('[data-cell][data-lower] rect:first-of-type', m).map((r) => r.getAttribute('fill')))],
-          })),
-          bars: all('[data-entity-bar]', tr).map((b) => b.dataset.type + '|' + b.dataset.text),
-          voteRows: all('[data-votes-table] tr[data-vote]', tr).length,
-          entityRows: all('tr[data-entity]', tr).length,
-          layerRows: all('[data-layer-table] tr', tr).slice(1).map((r) => all('td', r).map((c) => c.textContent)),
-          words: all('[data-word]', tr).map((w) => w.textContent),
-          sentence: tr.querySelector('[data-sentence]').textContent,
-          selection: tr.querySelector('[data-selection]').textContent,
+async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, name: string, width = 1200, click?: string) {
+  return withPage(browser, pageOf(trace, o), width, async (tab, errors) => {
+    const got = await readTracePage<{
+      heatmaps: { type: string; cells: number; labels: string[]; lower: number; lowerFills: string[] }[];
+      bars: string[]; voteRows: number; entityRows: number; words: string[]; selection: string;
+    }>(tab, `
+        heatmaps: all('[data-heatmap]', tr).map((m) => ({
+          type: m.getAttribute('data-heatmap'),
+          cells: all('[data-cell]', m).length,
+          labels: all('[data-cell]', m).map((c) => c.getAttribute('data-label')),
+          lower: all('[data-cell][data-lower]', m).length,
+          lowerFills: [...new Set(all('[data-cell][data-lower] rect:first-of-type', m).map((r) => r.getAttribute('fill')))],
         })),
-        howto: all('#howto li').length,
-        compareRows: all('[data-compare-table] tr').length,
-        title: document.title,
-        pwned: typeof window.pwned,
-      };
-    })()`) as Got;
+        bars: all('[data-entity-bar]', tr).map((b) => b.dataset.type + '|' + b.dataset.text),
+        voteRows: all('[data-votes-table] tr[data-vote]', tr).length,
+        entityRows: all('tr[data-entity]', tr).length,
+        words: all('[data-word]', tr).map((w) => w.textContent),
+        selection: tr.querySelector('[data-selection]').textContent,`);
     let overlay: { voters: string[]; arrows: number; targets: number } | null = null;
     if (click) {
       await tab.dispatchEvent(click, 'click');
@@ -184,14 +122,9 @@ async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, sc
         return { voters: all('[data-trace="0"] [data-overlay] [data-voter]').map((v) => v.getAttribute('data-voter')), arrows: all('[data-trace="0"] [data-overlay] [data-arrow]').length, targets: all('[data-trace="0"] [data-overlay] [data-target]').length };
       })()`) as { voters: string[]; arrows: number; targets: number };
     }
-    mkdirSync(outDir, { recursive: true });
-    await tab.screenshot({ path: join(outDir, screenshot), fullPage: true });
-    if (errors.length) throw new Error(`console errors: ${errors.join('; ')}`);
-    assert.ok(got.howto >= 5, `${got.howto} lines on how to read the page`);
-    assert.is(got.pwned, 'undefined', 'a word ran as script');
-    assert.ok(got.title.startsWith('BOPN trace: '), got.title);
+    await screenshot(tab, name);
     const traces = [trace, ...(o.compare ? [o.compare.trace] : [])];
-    assert.is(got.traces.length, traces.length, 'traces drawn');
+    assertPageShell(got, errors, { model: 'BOPN', howto: 5, traces: traces.length });
     got.traces.forEach((g, ti) => {
       const t = traces[ti], n = t.tokens.length, what = `trace ${ti}`;
       assert.equal(g.heatmaps.map((m) => m.type), t.types, `${what}: one heatmap per type`);
@@ -208,9 +141,7 @@ async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, sc
       assert.equal(g.layerRows, moduleTableRows(t.modules), `${what}: layer table`);
     });
     return { got, overlay };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 s('a tiny untrained model\'s page in headless Chromium', async () => {

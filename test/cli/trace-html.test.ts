@@ -7,10 +7,6 @@
  * (a tiny model), trace-plain.png (the bundled conll2003 model) and trace-compare.png (the bundled model
  * beside an untrained one of the same configuration, as `trace --compare` sets them).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
@@ -19,80 +15,39 @@ import { DiffusionNER } from '../../src/models/diffusionner/model.js';
 import { tablePhases, type Trace, traceSentence } from '../../src/models/diffusionner/trace.js';
 import { renderTraceHtml, type TraceHtmlOptions } from '../../src/models/diffusionner/trace-html.js';
 import { moduleTableRows } from '../../src/ner/trace.js';
+import { assertNoErrors, chromiumMissing, readTracePage, screenshot, withBrowser, withPage } from '../page-helpers.js';
 
 const s = suite('trace HTML page in headless Chromium');
-const CHROMIUM = '/usr/bin/chromium';
-const outDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'output');
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#6b8e23'];
 const rgbOf = (hex: string) => `rgb(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)})`;
 
-function chromiumMissing(): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  // setup installs it on Debian as root; elsewhere say so loudly instead of passing silently.
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing (npm test's setup installs Debian's chromium)`);
-  console.warn(`  SKIPPED: ${CHROMIUM} not installed (apt-get install chromium)`);
-  return true;
-}
-
-async function withBrowser(run: (b: Browser) => Promise<void>): Promise<void> {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // Playwright adds --headless and a fresh empty --user-data-dir itself.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try { await run(browser); } finally { await browser.close(); }
-}
-
 /** Opens the page of `trace` (and `o`), checks what every page must show, screenshots it, and returns what it counted. */
-async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, screenshot: string, width = 1200) {
-  const dir = mkdtempSync(join(tmpdir(), 'dner-html-'));
-  const page = join(dir, 'trace.html');
-  writeFileSync(page, renderTraceHtml(trace, o));
-  try {
-    const tab = await browser.newPage({ viewport: { width, height: 900 } });
-    const errors: string[] = [];
-    tab.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    tab.on('pageerror', (e) => errors.push(e.message));
-    tab.on('request', (r) => { if (!r.url().startsWith('file:')) errors.push(`network request: ${r.url()}`); });
-    await tab.goto(pathToFileURL(page).href);
-    // A string, not a function: tsx's transform would name the helpers with a __name the page lacks.
-    const got = await tab.evaluate(`(() => {
-      const all = (sel, root = document) => [...root.querySelectorAll(sel)];
-      return {
-        traces: all('[data-trace]').map((tr) => ({
-          steps: all('[data-step]', tr).length,
-          spansPerStep: all('[data-step]', tr).map((e) => e.querySelectorAll('[data-span]').length),
-          // Row #k of every step is labelled #k.
-          indices: all('[data-step]', tr).map((e) => all('[data-index]', e).map((x) => x.textContent).join(',')),
-          sideBySide: all('[data-step]', tr).every((e) => e.textContent.includes('noisy span read') && e.textContent.includes('decoded span')),
-          heatmaps: all('[data-heatmap]', tr).length,
-          heatFills: [...new Set(all('[data-heatmap] rect', tr).map((r) => r.getAttribute('fill')).filter((f) => f !== 'none'))],
-          scale: all('[data-scale]', tr).length,
-          scaleText: all('[data-scale] text', tr).map((x) => x.textContent).join(' '),
-          axes: all('[data-chart="schedule"] [data-axis]', tr).map((x) => x.textContent),
-          charts: all('[data-chart]', tr).map((x) => x.getAttribute('data-chart')),
-          entities: all('[data-entity]', tr).length,
-          heads: all('[data-entity-head]', tr).map((e) => [...e.childNodes].filter((c) => c.nodeName !== 'SUB').map((c) => c.textContent).join('').trim()),
-          layerRows: all('[data-layer-table] tr', tr).slice(1).map((r) => all('td', r).map((c) => c.textContent)),
-          track: tr.querySelector('[data-track]')?.getAttribute('data-track') ?? null,
-          sentence: tr.querySelector('[data-sentence]').textContent,
-        })),
-        howto: all('#howto li').length,
-        compareRows: all('[data-compare-table] tr').length,
-      };
-    })()`) as {
-      traces: { steps: number; spansPerStep: number[]; indices: string[]; sideBySide: boolean; heatmaps: number; heatFills: string[]; scale: number; scaleText: string;
-        axes: string[]; charts: string[]; entities: number; heads: string[]; layerRows: string[][]; track: string | null; sentence: string }[];
-      howto: number; compareRows: number;
-    };
-    if (errors.length) throw new Error(`console errors: ${errors.join('; ')}`);
+async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, name: string, width = 1200) {
+  return withPage(browser, renderTraceHtml(trace, o), width, async (tab, errors) => {
+    const got = await readTracePage<{
+      steps: number; spansPerStep: number[]; indices: string[]; sideBySide: boolean; heatmaps: number; heatFills: string[]; scale: number; scaleText: string;
+      axes: string[]; charts: string[]; entities: number; heads: string[]; track: string | null;
+    }>(tab, `
+        steps: all('[data-step]', tr).length,
+        spansPerStep: all('[data-step]', tr).map((e) => e.querySelectorAll('[data-span]').length),
+        // Row #k of every step is labelled #k.
+        indices: all('[data-step]', tr).map((e) => all('[data-index]', e).map((x) => x.textContent).join(',')),
+        sideBySide: all('[data-step]', tr).every((e) => e.textContent.includes('noisy span read') && e.textContent.includes('decoded span')),
+        heatmaps: all('[data-heatmap]', tr).length,
+        heatFills: [...new Set(all('[data-heatmap] rect', tr).map((r) => r.getAttribute('fill')).filter((f) => f !== 'none'))],
+        scale: all('[data-scale]', tr).length,
+        scaleText: all('[data-scale] text', tr).map((x) => x.textContent).join(' '),
+        axes: all('[data-chart="schedule"] [data-axis]', tr).map((x) => x.textContent),
+        charts: all('[data-chart]', tr).map((x) => x.getAttribute('data-chart')),
+        entities: all('[data-entity]', tr).length,
+        heads: all('[data-entity-head]', tr).map((e) => [...e.childNodes].filter((c) => c.nodeName !== 'SUB').map((c) => c.textContent).join('').trim()),
+        track: tr.querySelector('[data-track]')?.getAttribute('data-track') ?? null,`);
+    assertNoErrors(errors);
     // Clicking a span row follows that span through the steps.
     await tab.dispatchEvent('[data-trace="0"] [data-step="0"] [data-span="1"]', 'click');
     const followed = await tab.evaluate(`document.querySelector('[data-trace="0"] [data-track]').getAttribute('data-track')`);
-    mkdirSync(outDir, { recursive: true });
-    await tab.screenshot({ path: join(outDir, screenshot), fullPage: true });
-    if (errors.length) throw new Error(`console errors: ${errors.join('; ')}`);
+    await screenshot(tab, name);
+    assertNoErrors(errors);
     if (got.howto < 4) throw new Error(`${got.howto} lines on how to read the page`);
     if (followed !== '1') throw new Error(`clicking row #1 follows span ${followed}`);
     const traces = [trace, ...(o.compare ? [o.compare.trace] : [])];
@@ -115,10 +70,8 @@ async function checkPage(browser: Browser, trace: Trace, o: TraceHtmlOptions, sc
       if (JSON.stringify(g.layerRows) !== JSON.stringify(moduleTableRows(t.modules, tablePhases(t)))) throw new Error(`${what}: layer table of ${g.layerRows.length} rows differs from the text table's`);
       if (g.track === null) throw new Error(`${what}: no span followed through the steps`);
     });
-    return { ...got, page };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return got;
+  });
 }
 
 s('a tiny model\'s page: every step and span, the teaching parts, escaped words, no console errors', async () => {

@@ -5,7 +5,8 @@ import type { EncoderKind } from '../../ner/encoders/sentence-encoder.js';
 import { PAD, UNK } from '../../ner/encoders/vocab.js';
 import type { Device } from '../../tensor/device.js';
 import type { RNG } from '../../tensor/random.js';
-import type { NerModel, TraceHtmlOptions, TraceSettings, TraceView, TypeInfo } from '../../ner/contract.js';
+import type { TypeInfo } from '../../ner/contract.js';
+import { traceView } from '../../ner/trace.js';
 import { BINDER_DEFAULTS, type BinderConfig, checkModelConfig, defaultTrainConfig, TRAIN_CONFIG_RULES } from './config.js';
 import { descriptionTokens, typeDescriptions } from './descriptions.js';
 import { Binder } from './model.js';
@@ -44,12 +45,12 @@ export const binder = {
   inferenceFlags: [] as string[],
   defaultTrainConfig,
   /** Its trace: the layers, θ, each type's [CLS] threshold and the spans above it with their margins. */
-  trace: <TraceView>{
-    run: (model: NerModel, device: Device, tokens: string[], { inference: _inference, ...o }: TraceSettings) => traceSentence(model as Binder, device, tokens, o),
-    text: (t: unknown) => formatTrace(t as Trace),
-    summary: (t: unknown) => formatSummary(t as Trace),
-    html: (t: unknown, o: TraceHtmlOptions = {}) => renderTraceHtml(t as Trace, { label: o.label, compare: o.compare && { trace: o.compare.trace as Trace, label: o.compare.label } }),
-  },
+  trace: traceView<Trace>({
+    run: (model, device, tokens, { inference: _inference, ...o }) => traceSentence(model as Binder, device, tokens, o),
+    text: formatTrace,
+    summary: formatSummary,
+    html: renderTraceHtml,
+  }),
   create(config: Record<string, unknown>, device: Device, rng: RNG, info?: TypeInfo): Binder {
     return new Binder(withDescriptions(config as unknown as BinderConfig, info?.descriptions), { device, rng });
   },

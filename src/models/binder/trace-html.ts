@@ -12,83 +12,41 @@
  * second trace (`compare`: the same words and settings through another model) the two are drawn side by
  * side. No external resources: the traces are embedded as JSON and drawn by a small inline script.
  */
-import { MODULE_TABLE_HEAD, moduleTableRows } from '../../ner/trace.js';
+import { renderTracePage, SPAN_PAGE, type TracePage, type TracePageOptions } from '../../ner/trace-page.js';
 import type { Trace } from './trace.js';
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
+export type TraceHtmlOptions = TracePageOptions<Trace>;
 
-export interface TraceHtmlOptions { label?: string; compare?: { trace: Trace; label: string } }
-
-/** What the page's script reads of one trace: the trace less its module records, plus the layer table's rows. */
-function pageData(t: Trace, label: string | undefined) {
-  if (t.kind !== 'binder') throw new Error(`binder trace page: a '${String((t as { kind?: unknown }).kind)}' trace cannot be drawn as BINDER's`);
-  if (!t.perType.every((p) => Array.isArray(p.spans) && Array.isArray(p.start))) throw new Error('binder trace page: the trace has no span score matrices (a trace from an older version?); trace the sentence again');
-  return {
-    label: label ?? '', tokens: t.tokens, types: t.types, typeInputs: t.typeInputs, descriptions: t.descriptions, options: t.options, scales: t.scales,
-    perType: t.perType, entities: t.entities, layers: moduleTableRows(t.modules),
-  };
-}
-
-export function renderTraceHtml(t: Trace, o: TraceHtmlOptions = {}): string {
-  const traces = [pageData(t, o.label), ...(o.compare ? [pageData(o.compare.trace, o.compare.label)] : [])];
-  // `<` is escaped so no string (a word `</script>`, say) can close the script.
-  const data = JSON.stringify({ traces, layerHead: MODULE_TABLE_HEAD }).replace(/</g, '\\u003c');
-  const title = `BINDER trace: ${t.tokens.join(' ').slice(0, 80)}${o.compare ? ` (${o.label ?? 'model'} beside ${o.compare.label})` : ''}`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; }
-body.one { max-width: 1200px; } body.two { max-width: 2400px; }
-h1 { font-size: 20px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 4px 0 6px; } h3 { font-size: 15px; margin: 26px 0 6px; border-bottom: 1px solid #ddd; }
-#howto { background: #f7f7f4; border: 1px solid #e4e4dc; border-radius: 6px; padding: 6px 14px; max-width: 1150px; }
-#howto li { margin: 3px 0; } code { background: #eee; border-radius: 3px; padding: 0 3px; }
-#traces { display: grid; gap: 28px; } body.two #traces { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
-.trace { min-width: 0; }
-.sentence { display: grid; column-gap: 6px; row-gap: 3px; align-items: center; justify-content: start; margin: 8px 0 4px; overflow-x: auto; padding-bottom: 4px; }
-.word { font-size: 18px; padding: 1px 3px; border-radius: 3px; white-space: pre; text-align: center; }
-.word.on { background: #fff3b0; }
-.ent { height: 15px; border: 1.5px solid; border-radius: 4px; font-size: 10px; line-height: 13px; font-weight: 600; padding: 0 3px; overflow: hidden; white-space: nowrap; cursor: pointer; }
-.ent.on { outline: 2px solid #222; }
-svg text { font: 11px system-ui, sans-serif; } svg .axis { fill: #333; } svg .axis.on { font-weight: 700; fill: #000; }
-svg [data-cell], svg [data-start-bar], svg [data-end-bar] { cursor: pointer; }
-table { border-collapse: collapse; } td, th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; } .legend span { margin-right: 14px; white-space: nowrap; } .legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin-right: 4px; }
-.scroll { overflow-x: auto; } .layers td, .layers th { font: 12px ui-monospace, monospace; white-space: nowrap; }
-.layers td:nth-child(n+5) { text-align: right; } .layers tr.bad td { background: #fde8e8; }
-.heat { display: inline-block; margin: 0 24px 12px 0; vertical-align: top; }
-.heat h4 { margin: 4px 0; font-size: 14px; } .heat svg { display: block; } .heat h4 .thr { font-weight: 400; color: #444; margin-left: 8px; }
-.decisions tr[data-decision], .ents tr[data-entity] { cursor: pointer; } .decisions tr.on td, .ents tr.on td, .ents tr.on th { background: #fff3b0; }
+const PAGE: TracePage<Trace> = {
+  model: 'BINDER',
+  /** What the page's script reads of one trace besides the common fields. */
+  data(t) {
+    if (t.kind !== 'binder') throw new Error(`binder trace page: a '${String((t as { kind?: unknown }).kind)}' trace cannot be drawn as BINDER's`);
+    if (!t.perType.every((p) => Array.isArray(p.spans) && Array.isArray(p.start))) throw new Error('binder trace page: the trace has no span score matrices (a trace from an older version?); trace the sentence again');
+    return { typeInputs: t.typeInputs, descriptions: t.descriptions, options: t.options, scales: t.scales, perType: t.perType, entities: t.entities };
+  },
+  css: `${SPAN_PAGE.css}
+svg [data-start-bar], svg [data-end-bar] { cursor: pointer; }
+td.num { font-variant-numeric: tabular-nums; }
+.heat svg { display: block; } .heat h4 .thr { font-weight: 400; color: #444; margin-left: 8px; }
+.decisions tr[data-decision] { cursor: pointer; } .decisions tr.on td { background: #fff3b0; }
 .kept { color: #1b7a1b; font-weight: 600; } .overlap { color: #b35900; font-weight: 600; } .wide, .below { color: #777; }
-.note { color: #555; font-size: 13px; } .sel { background: #f3f3f3; border-left: 4px solid #888; padding: 4px 10px; min-height: 1.4em; }
-.legend i.ramp { display: inline-block; width: 160px; height: 12px; vertical-align: -1px; margin: 0 6px; border: 1px solid #ccc; }
-</style></head><body class="${o.compare ? 'two' : 'one'}">
-<h1>BINDER: how one sentence's span-type similarities became its entities</h1>
-<section id="howto"><ul>
-<li><b>The scores.</b> A text encoder reads [CLS] + the words, a type encoder reads each type's description (or the type has a free vector). Every span (i, j) of the words and every type get a vector; the span's score for the type is e<sup>θ</sup> × their cosine (θ is learnt; e<sup>θ</sup> is given above each trace). Words i and j alone are compared with the type the same way for the start and end scores.</li>
-<li><b>The threshold</b> is each type's own: the score of the text's [CLS] cell (0, 0), which the threshold loss trains to lie above every span that is not an entity of the type. A span is an entity candidate when its <i>margin</i> span(i, j) − span(0, 0) is above logit(φ) (0 at the default φ = 0.5); its score is σ(margin), so above φ.</li>
-<li><b>Heatmaps</b>, one per type: row i is the start word, column j the end word. The colour is the margin less logit(φ): <span style="color:#b2182b">■ warm: above the threshold</span>, <span style="color:#2166ac">■ cool: below it</span>, white at it. The lower triangle (j &lt; i, not a span) and the spans longer than the width limit (never read) are greyed. A solid black outline is an entity; a dashed one a span above the threshold that the flat read-out dropped; a dotted one a greyed span too wide to be read though above the threshold. Hover a cell for its scores; click it to see why it was kept or not.</li>
-<li><b>Start and end bars</b> under each map: each word's start and end score for the type, drawn up (warm) or down (cool) from the [CLS] position's own start and end score. They are trained by the same losses but the read-out uses only the span scores: they show where the model thinks entities of the type begin and end.</li>
-<li><b>The read-out.</b> Nested data keeps every span above its threshold (a span may take several types). Flat data goes greedily by span score (the raw score, not the margin; ties by start, end, type) and accepts a span unless it shares a word with one accepted before. The table lists every span above its threshold with its fate and why (kept; dropped for sharing a word with a span of higher score, which it names; too wide), and the nearest spans below it.</li>
-<li><b>Layer table</b>: every module call (the text output's table): a NaN (rows in red), a LayerNorm output whose std is far from 1, or an output that is all alike is where to look.</li>
-</ul></section>
-<div id="compare"></div>
-<div id="traces"></div>
-<script type="application/json" id="trace">${data}</script>
-<script>
-'use strict';
-const DATA = JSON.parse(document.getElementById('trace').textContent);
+.legend i.ramp { display: inline-block; width: 160px; height: 12px; vertical-align: -1px; margin: 0 6px; border: 1px solid #ccc; }`,
+  heading: "BINDER: how one sentence's span-type similarities became its entities",
+  howto: [
+    `<b>The scores.</b> A text encoder reads [CLS] + the words, a type encoder reads each type's description (or the type has a free vector). Every span (i, j) of the words and every type get a vector; the span's score for the type is e<sup>θ</sup> × their cosine (θ is learnt; e<sup>θ</sup> is given above each trace). Words i and j alone are compared with the type the same way for the start and end scores.`,
+    `<b>The threshold</b> is each type's own: the score of the text's [CLS] cell (0, 0), which the threshold loss trains to lie above every span that is not an entity of the type. A span is an entity candidate when its <i>margin</i> span(i, j) − span(0, 0) is above logit(φ) (0 at the default φ = 0.5); its score is σ(margin), so above φ.`,
+    `<b>Heatmaps</b>, one per type: row i is the start word, column j the end word. The colour is the margin less logit(φ): <span style="color:#b2182b">■ warm: above the threshold</span>, <span style="color:#2166ac">■ cool: below it</span>, white at it. The lower triangle (j &lt; i, not a span) and the spans longer than the width limit (never read) are greyed. A solid black outline is an entity; a dashed one a span above the threshold that the flat read-out dropped; a dotted one a greyed span too wide to be read though above the threshold. Hover a cell for its scores; click it to see why it was kept or not.`,
+    `<b>Start and end bars</b> under each map: each word's start and end score for the type, drawn up (warm) or down (cool) from the [CLS] position's own start and end score. They are trained by the same losses but the read-out uses only the span scores: they show where the model thinks entities of the type begin and end.`,
+    `<b>The read-out.</b> Nested data keeps every span above its threshold (a span may take several types). Flat data goes greedily by span score (the raw score, not the margin; ties by start, end, type) and accepts a span unless it shares a word with one accepted before. The table lists every span above its threshold with its fate and why (kept; dropped for sharing a word with a span of higher score, which it names; too wide), and the nearest spans below it.`,
+    `<b>Layer table</b>: every module call (the text output's table): a NaN (rows in red), a LayerNorm output whose std is far from 1, or an output that is all alike is where to look.`,
+  ],
+  script: `${SPAN_PAGE.script}
+
 // Type colours mean types only; the heatmaps' warm and cool mean above and below the threshold.
-const palette = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#6b8e23'];
-const allTypes = [...new Set(DATA.traces.flatMap((t) => t.types))];
-const colour = (type) => palette[Math.max(0, allTypes.indexOf(type)) % palette.length];
 const WARM = [178, 24, 43], COOL = [33, 102, 172], MID = [247, 247, 247], LOWER = '#dcdcdc', WIDE = '#ececec';
-const NS = 'http://www.w3.org/2000/svg';
-const el = (name, attrs, parent) => { const e = document.createElementNS(NS, name); for (const k in attrs) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; };
-const h = (tag, text, parent, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; if (parent) parent.appendChild(e); return e; };
-const txt = (svg, x, y, s, attrs) => { const e = el('text', Object.assign({ x, y }, attrs || {}), svg); e.textContent = s; return e; };
 const fmt = (v, d) => (v === null || v === undefined ? 'n/a' : Number(v).toFixed(d));
 const sgn = (v, d) => (v >= 0 ? '+' : '') + fmt(v, d);
-const short = (w) => (w.length > 12 ? w.slice(0, 11) + '…' : w);
 const sigmoid = (x) => 1 / (1 + Math.exp(-x));
 // logit(φ), as decode.ts marginCut.
 const marginCut = (p) => (p <= 0 ? -Infinity : p >= 1 ? Infinity : Math.log(p / (1 - p)));
@@ -100,32 +58,6 @@ function diverging(v, scale) {
 }
 const FATE = { kept: 'KEPT', overlap: 'dropped', wide: 'too wide', below: 'below threshold' };
 const FATE_ORDER = { kept: 0, overlap: 1, wide: 2, below: 3 };
-
-// Entities as bars under the words, one lane each where they overlap (nested ones stay visible).
-function sentence(parent, T, on) {
-  const n = T.tokens.length, box = h('div', undefined, parent, 'sentence');
-  box.dataset.sentence = '';
-  box.style.gridTemplateColumns = 'repeat(' + n + ', max-content)';
-  const words = T.tokens.map((w, i) => { const s = h('span', w, box, 'word'); s.style.gridRow = '1'; s.style.gridColumn = String(i + 1); s.dataset.word = String(i); s.title = '#' + i; return s; });
-  const lanes = [];
-  const ents = T.entities.map((e, k) => ({ e, k })).sort((a, b) => a.e.start - b.e.start || b.e.end - a.e.end);
-  const bars = [];
-  for (const { e, k } of ents) {
-    let lane = lanes.findIndex((end) => end <= e.start);
-    if (lane < 0) { lane = lanes.length; lanes.push(0); }
-    lanes[lane] = e.end;
-    const b = h('div', e.type + ' ' + fmt(e.score, 2), box, 'ent');
-    b.style.gridRow = String(lane + 2); b.style.gridColumn = (e.start + 1) + ' / ' + (e.end + 1);
-    b.style.background = colour(e.type) + '2e'; b.style.borderColor = colour(e.type); b.style.color = colour(e.type);
-    b.dataset.entityBar = String(k); b.dataset.type = e.type; b.dataset.text = e.text;
-    b.title = e.type + ': "' + e.text + '" words [' + e.start + ', ' + e.end + '), score σ(margin) = ' + fmt(e.score, 3) + ', margin ' + sgn(e.margin, 2) + ' (span score ' + fmt(e.raw, 2) + ')';
-    b.addEventListener('mouseenter', () => on(T.types.indexOf(e.type), e.start, e.end - 1));
-    b.addEventListener('click', () => on(T.types.indexOf(e.type), e.start, e.end - 1));
-    bars[k] = b;
-  }
-  if (!T.entities.length) { const p = h('span', 'no entities', box, 'note'); p.style.gridRow = '2'; p.style.gridColumn = '1 / ' + (n + 1); }
-  return { words, bars };
-}
 
 function renderTrace(root, T, ti) {
   const n = T.tokens.length, O = T.options, W = O.maxSpanWidth, cut = marginCut(O.threshold);
@@ -170,12 +102,10 @@ function renderTrace(root, T, ti) {
   });
 
   // Selection: one span (type y, start, end inclusive) lit in the sentence, its heatmap and the tables.
-  const sel = { parts: [] };
-  const lit = (node, cls) => { node.classList.add(cls); sel.parts.push(() => node.classList.remove(cls)); };
-  const drawn = (node) => sel.parts.push(() => node.remove());
+  const { lit, drawn, clear } = selection();
   let sent, maps = [], decisionRows = [], entRows = [], selText;
   function select(y, i, j) {
-    sel.parts.forEach((f) => f()); sel.parts = [];
+    clear();
     if (y < 0) return;
     const type = T.types[y];
     for (let w = Math.min(i, j); w <= Math.max(i, j); w++) lit(sent.words[w], 'on');
@@ -190,7 +120,7 @@ function renderTrace(root, T, ti) {
   }
 
   h('h3', 'The sentence and its entities', root);
-  sent = sentence(root, T, select);
+  sent = sentence(root, T, select, (e) => e.type + ': "' + e.text + '" words [' + e.start + ', ' + e.end + '), score σ(margin) = ' + fmt(e.score, 3) + ', margin ' + sgn(e.margin, 2) + ' (span score ' + fmt(e.raw, 2) + ')');
   selText = h('p', 'Hover or click an entity, a heatmap cell or a row of the tables.', root, 'sel'); selText.dataset.selection = '';
 
   // The colour scale: one per trace, so the types compare.
@@ -223,11 +153,7 @@ function renderTrace(root, T, ti) {
     // The corner holds the threshold, the [CLS] cell (0, 0) every cell is measured against.
     const cls = txt(svg, L - 6, Top - 6, '[CLS] ' + fmt(P.threshold, 2), { 'text-anchor': 'end', class: 'axis' });
     el('title', {}, cls).textContent = P.type + ': the [CLS] cell (0, 0) scores ' + fmt(P.threshold, 4) + ': the threshold every span of the type must beat by more than logit(φ) = ' + sgn(cut, 2);
-    const cols = T.tokens.map((w, j) => {
-      const x = L + j * cs + cs / 2, t = txt(svg, rot ? x - 2 : x, Top - 6, short(w), rot ? { transform: 'rotate(-50 ' + (x - 2) + ' ' + (Top - 6) + ')', 'text-anchor': 'start', class: 'axis' } : { 'text-anchor': 'middle', class: 'axis' });
-      el('title', {}, t).textContent = 'end word ' + j + ': ' + w; return t;
-    });
-    const rows = T.tokens.map((w, i) => { const t = txt(svg, L - 6, Top + i * cs + cs / 2 + 4, short(w), { 'text-anchor': 'end', class: 'axis' }); el('title', {}, t).textContent = 'start word ' + i + ': ' + w; return t; });
+    const { rows, cols } = gridAxes(svg, T.tokens, L, Top, cs, rot);
     const marks = el('g', { 'pointer-events': 'none' });
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
       const raw = P.spans[i * n + j], m = raw - P.threshold, fate = fateOf(y, i, j), lower = j < i, wide = !lower && !inWidth(i, j);
@@ -309,40 +235,17 @@ function renderTrace(root, T, ti) {
     });
   }
 
-  // The layer table: the text output's rows.
-  h('h3', 'Layer table', root);
-  const sc = h('div', undefined, root, 'scroll');
-  const lt = h('table', undefined, sc, 'layers'); lt.dataset.layerTable = '';
-  const lh = h('tr', undefined, lt); DATA.layerHead.forEach((c) => h('th', c, lh));
-  T.layers.forEach((row) => { const r = h('tr', undefined, lt); if (row[8] !== '0') r.className = 'bad'; row.forEach((c) => h('td', c, r)); });
+  layerTable(root, 'Layer table', T.layers);
 
   // Start on a dropped span (it names what blocked it), else the first entity.
   const d0 = list.find((d) => d.x.fate === 'overlap'), e0 = T.entities[0];
   if (d0) select(d0.y, d0.x.start, d0.x.end);
   else if (e0) select(T.types.indexOf(e0.type), e0.start, e0.end - 1);
-}
+}`,
+  compare: `  h('h2', 'Two models, the same words and settings', box);
+  compareEntities(box, A, B, (f) => (f ? [fmt(f.score, 2) + ' (margin ' + sgn(f.margin, 2) + ')', 'kept'] : ['–', 'below']));`,
+};
 
-const tracesDiv = document.getElementById('traces');
-DATA.traces.forEach((T, i) => { const sec = h('section', undefined, tracesDiv, 'trace'); sec.dataset.trace = String(i); });
-DATA.traces.forEach((T, i) => renderTrace(tracesDiv.children[i], T, i));
-
-// Two models: their entities side by side in one table first.
-if (DATA.traces.length === 2) {
-  const [A, B] = DATA.traces, box = document.getElementById('compare');
-  h('h2', 'Two models, the same words and settings', box);
-  const key = (e) => e.type + ',' + e.start + ',' + e.end;
-  const all = new Map();
-  for (const e of [...A.entities, ...B.entities]) if (!all.has(key(e))) all.set(key(e), e);
-  const tb = h('table', undefined, box); tb.dataset.compareTable = '';
-  const hr = h('tr', undefined, tb); ['entity', 'type', 'words [start, end)', A.label || 'first', B.label || 'second'].forEach((c) => h('th', c, hr));
-  [...all.values()].sort((x, y) => x.start - y.start || x.end - y.end || x.type.localeCompare(y.type)).forEach((e) => {
-    const r = h('tr', undefined, tb);
-    h('th', e.text, r).style.color = colour(e.type); h('td', e.type, r); h('td', '[' + e.start + ', ' + e.end + ')', r);
-    for (const T of [A, B]) { const f = T.entities.find((x) => key(x) === key(e)); h('td', f ? fmt(f.score, 2) + ' (margin ' + sgn(f.margin, 2) + ')' : '–', r, f ? 'kept' : 'below'); }
-  });
-  if (!all.size) h('p', 'Neither model finds an entity.', box, 'note');
-}
-</script>
-</body></html>
-`;
+export function renderTraceHtml(t: Trace, o: TraceHtmlOptions = {}): string {
+  return renderTracePage(PAGE, t, o);
 }

@@ -4,7 +4,7 @@ import { checkFolderVocab } from '../../ner/encoders/folder-vocab.js';
 import type { EncoderKind } from '../../ner/encoders/sentence-encoder.js';
 import type { Device } from '../../tensor/device.js';
 import type { RNG } from '../../tensor/random.js';
-import type { NerModel, TraceHtmlOptions, TraceSettings, TraceView } from '../../ner/contract.js';
+import { traceView } from '../../ner/trace.js';
 import { type BopnConfig, checkModelConfig, defaultTrainConfig, TRAIN_CONFIG_RULES } from './config.js';
 import { BOPN } from './model.js';
 import { formatSummary, formatTrace, traceSentence, type Trace } from './trace.js';
@@ -20,12 +20,12 @@ export const bopn = {
   inferenceFlags: ['decoding', 'overlap-filter'],
   defaultTrainConfig,
   /** Its trace: the encoder, the grid and the offset labels of one sentence, the votes and the entities they make. */
-  trace: <TraceView>{
-    run: (model: NerModel, device: Device, tokens: string[], { inference, ...o }: TraceSettings) => traceSentence(model as BOPN, device, tokens, { ...o, inference }),
-    text: (t: unknown) => formatTrace(t as Trace),
-    summary: (t: unknown) => formatSummary(t as Trace),
-    html: (t: unknown, o: TraceHtmlOptions = {}) => renderTraceHtml(t as Trace, { label: o.label, compare: o.compare && { trace: o.compare.trace as Trace, label: o.compare.label } }),
-  },
+  trace: traceView<Trace>({
+    run: (model, device, tokens, { inference, ...o }) => traceSentence(model as BOPN, device, tokens, { ...o, inference }),
+    text: formatTrace,
+    summary: formatSummary,
+    html: renderTraceHtml,
+  }),
   create(config: Record<string, unknown>, device: Device, rng: RNG): BOPN {
     return new BOPN(config as unknown as BopnConfig, { device, rng });
   },

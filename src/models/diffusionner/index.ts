@@ -4,7 +4,7 @@ import { checkFolderVocab } from '../../ner/encoders/folder-vocab.js';
 import type { EncoderKind } from '../../ner/encoders/sentence-encoder.js';
 import type { Device } from '../../tensor/device.js';
 import type { RNG } from '../../tensor/random.js';
-import type { NerModel, TraceHtmlOptions, TraceSettings, TraceView } from '../../ner/contract.js';
+import { traceView } from '../../ner/trace.js';
 import type { Trace } from './trace.js';
 import { checkModelConfig, defaultTrainConfig, type ModelConfig, TRAIN_CONFIG_RULES } from './config.js';
 import { DiffusionNER } from './model.js';
@@ -21,13 +21,13 @@ export const diffusionner = {
   inferenceFlags: ['gamma', 'k-eval', 'eta', 'start-t'],
   defaultTrainConfig,
   /** Its trace: every layer and every DDIM step of one sentence, as text, JSON and an HTML page. */
-  trace: <TraceView>{
-    run: (model: NerModel, device: Device, tokens: string[], { inference, ...o }: TraceSettings) =>
+  trace: traceView<Trace>({
+    run: (model, device, tokens, { inference, ...o }) =>
       traceSentence(model as DiffusionNER, device, tokens, { ...o, ...(inference as { steps?: number; proposals?: number; eta?: number; startT?: number }) }),
-    text: (t: unknown) => formatTrace(t as Trace),
-    summary: (t: unknown) => formatSummary(t as Trace),
-    html: (t: unknown, o: TraceHtmlOptions = {}) => renderTraceHtml(t as Trace, { label: o.label, compare: o.compare && { trace: o.compare.trace as Trace, label: o.compare.label } }),
-  },
+    text: formatTrace,
+    summary: formatSummary,
+    html: renderTraceHtml,
+  }),
   create(config: Record<string, unknown>, device: Device, rng: RNG): DiffusionNER {
     return new DiffusionNER(config as unknown as ModelConfig, { device, rng });
   },

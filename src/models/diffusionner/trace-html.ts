@@ -9,73 +9,35 @@
  * and settings through another model, an earlier checkpoint say) the two are drawn side by side.
  * No external resources: the traces are embedded as JSON and drawn by a small inline script.
  */
-import { MODULE_TABLE_HEAD, moduleTableRows } from '../../ner/trace.js';
+import { renderTracePage, type TracePage, type TracePageOptions } from '../../ner/trace-page.js';
 import { denoisingVerdict, tablePhases, type Trace } from './trace.js';
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
+export type TraceHtmlOptions = TracePageOptions<Trace>;
 
-export interface TraceHtmlOptions { label?: string; compare?: { trace: Trace; label: string } }
-
-/** What the page's script reads of one trace: the trace less its module records, plus the layer table's rows and the verdict. */
-function pageData(t: Trace, label: string | undefined) {
-  return {
-    label: label ?? '', tokens: t.tokens, types: t.types, options: t.options, steps: t.steps, entities: t.entities,
-    layers: moduleTableRows(t.modules, tablePhases(t)), verdict: denoisingVerdict(t),
-  };
-}
-
-export function renderTraceHtml(t: Trace, o: TraceHtmlOptions = {}): string {
-  const traces = [pageData(t, o.label), ...(o.compare ? [pageData(o.compare.trace, o.compare.label)] : [])];
-  // `<` is escaped so no string can close the script.
-  const data = JSON.stringify({ traces, layerHead: MODULE_TABLE_HEAD }).replace(/</g, '\\u003c');
-  const title = `DiffusionNER trace: ${t.tokens.join(' ').slice(0, 80)}${o.compare ? ` (${o.label ?? 'model'} beside ${o.compare.label})` : ''}`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; }
-body.one { max-width: 1200px; } body.two { max-width: 2400px; }
-h1 { font-size: 20px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 4px 0 6px; } h3 { font-size: 15px; margin: 26px 0 6px; border-bottom: 1px solid #ddd; }
-#howto { background: #f7f7f4; border: 1px solid #e4e4dc; border-radius: 6px; padding: 6px 14px; max-width: 1150px; }
-#howto li { margin: 3px 0; }
-#traces { display: grid; gap: 28px; } body.two #traces { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
-.trace { min-width: 0; }
-.sentence { font-size: 18px; line-height: 2; } .ent { border-radius: 4px; padding: 1px 4px; margin: 0 1px; border: 1px solid; }
+const PAGE: TracePage<Trace> = {
+  model: 'DiffusionNER',
+  /** The steps, the entities and the verdict; the layer table lists the encoder and step 1. */
+  data: (t) => ({ options: t.options, steps: t.steps, entities: t.entities, verdict: denoisingVerdict(t) }),
+  layerPhases: tablePhases,
+  css: `.sentence { font-size: 18px; line-height: 2; } .ent { border-radius: 4px; padding: 1px 4px; margin: 0 1px; border: 1px solid; }
 .ent sub { font-size: 10px; font-weight: 600; margin-left: 3px; }
 .step { margin: 6px 0 14px; } .step h4 { font-size: 13px; margin: 4px 0; font-weight: 600; }
 svg text { font: 12px system-ui, sans-serif; } svg .small { font-size: 9px; fill: #555; } svg .axis { font-size: 11px; fill: #333; }
-table { border-collapse: collapse; } td, th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: right; }
-th { text-align: left; } .legend span { margin-right: 14px; white-space: nowrap; }
-.scroll { overflow-x: auto; } .layers td, .layers th { font: 12px ui-monospace, monospace; white-space: nowrap; }
-.layers td:nth-child(-n+4) { text-align: left; } .layers tr.bad td { background: #fde8e8; }
+td, th { text-align: right; } th { text-align: left; }
 .heat { display: inline-block; margin-right: 24px; vertical-align: top; }
 .controls button { margin-right: 4px; } .controls button.on { font-weight: bold; background: #333; color: #fff; }
-.verdict { background: #eef5ee; border-left: 4px solid #5a9a5a; padding: 4px 10px; }
-.note { color: #555; font-size: 13px; }
-</style></head><body class="${o.compare ? 'two' : 'one'}">
-<h1>DiffusionNER: how one sentence was denoised</h1>
-<section id="howto"><ul>
-<li><b>What happens.</b> The model starts from K random spans (the noisy input). At each DDIM step the decoder reads every noisy span and predicts a clean one (a left and a right boundary word and a type); the sampler then moves the noisy spans part of the way towards those predictions (and adds fresh noise, η). After the last step the predictions whose P(left) + P(right) + P(type) exceeds φ are filtered into the entities.</li>
-<li><b>Spans at each step.</b> Row #k is the same proposal at every step. Left half: the noisy span the decoder read (grey); right half: the span it decoded (solid in its type's colour if kept, outlined if a candidate removed by filtering, dashed grey if below φ). Click a row to follow that span through the steps.</li>
-<li><b>Where the denoising shows.</b> A well-trained model is often sure from step 1: the right halves stay the same while the left halves converge on them (the distance chart falls). An uncertain sentence, or an earlier checkpoint set beside it (<code>--compare DIR</code>), shows decoded spans changing from step to step; <code>--start-t T</code> begins lower, so the noisy spans arrive within the trace.</li>
-<li><b>Heatmaps</b> show P(left boundary) and P(right boundary) of each span over the words, white 0 to black 1 (scale bar beside them); the magenta box marks the boundary of the noisy span the decoder read. A sure model puts all its probability on one word per row.</li>
-<li><b>Layer table</b>: every module call of the encoder and of step 1 (the text output's table): a NaN (rows in red), a LayerNorm output whose std is far from 1, or an output that is all alike is where to look.</li>
-</ul></section>
-<div id="compare"></div>
-<div id="traces"></div>
-<script type="application/json" id="trace">${data}</script>
-<script>
-'use strict';
-const DATA = JSON.parse(document.getElementById('trace').textContent);
-// Type colours (categorical) mean types only; probabilities use the grey scale below.
-const palette = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#6b8e23'];
-const allTypes = [...new Set(DATA.traces.flatMap((t) => t.types))];
-const colour = (type) => palette[Math.max(0, allTypes.indexOf(type)) % palette.length];
+.verdict { background: #eef5ee; border-left: 4px solid #5a9a5a; padding: 4px 10px; }`,
+  heading: 'DiffusionNER: how one sentence was denoised',
+  howto: [
+    `<b>What happens.</b> The model starts from K random spans (the noisy input). At each DDIM step the decoder reads every noisy span and predicts a clean one (a left and a right boundary word and a type); the sampler then moves the noisy spans part of the way towards those predictions (and adds fresh noise, η). After the last step the predictions whose P(left) + P(right) + P(type) exceeds φ are filtered into the entities.`,
+    `<b>Spans at each step.</b> Row #k is the same proposal at every step. Left half: the noisy span the decoder read (grey); right half: the span it decoded (solid in its type's colour if kept, outlined if a candidate removed by filtering, dashed grey if below φ). Click a row to follow that span through the steps.`,
+    `<b>Where the denoising shows.</b> A well-trained model is often sure from step 1: the right halves stay the same while the left halves converge on them (the distance chart falls). An uncertain sentence, or an earlier checkpoint set beside it (<code>--compare DIR</code>), shows decoded spans changing from step to step; <code>--start-t T</code> begins lower, so the noisy spans arrive within the trace.`,
+    `<b>Heatmaps</b> show P(left boundary) and P(right boundary) of each span over the words, white 0 to black 1 (scale bar beside them); the magenta box marks the boundary of the noisy span the decoder read. A sure model puts all its probability on one word per row.`,
+    `<b>Layer table</b>: every module call of the encoder and of step 1 (the text output's table): a NaN (rows in red), a LayerNorm output whose std is far from 1, or an output that is all alike is where to look.`,
+  ],
+  script: `// Probabilities use a grey scale; the type colours mean types only.
 const grey = (p) => { const v = Math.round(252 - 235 * Math.min(1, Math.max(0, p))); return 'rgb(' + v + ',' + v + ',' + v + ')'; };
 const NOISY = '#9aa0a6', MARK = '#e6007e';
-const NS = 'http://www.w3.org/2000/svg';
-const el = (name, attrs, parent) => { const e = document.createElementNS(NS, name); for (const k in attrs) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; };
-const h = (tag, text, parent, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; if (parent) parent.appendChild(e); return e; };
-const txt = (svg, x, y, s, attrs) => { const e = el('text', Object.assign({ x, y }, attrs || {}), svg); e.textContent = s; return e; };
 const fmt = (v, d) => Number(v).toFixed(d);
 
 // A small chart: x = the steps, y from 0 to yMax, with both axes labelled.
@@ -265,25 +227,12 @@ function renderTrace(root, T, ti) {
   const hr = h('tr', undefined, tb); ['step', 't', 'ᾱ(t)', 'next t', 'ᾱ(next)'].forEach((c) => h('th', c, hr));
   S.forEach((s) => { const r = h('tr', undefined, tb); [s.index + 1, s.t, fmt(s.alphaBar, 5), s.tNext, fmt(s.alphaBarNext, 5)].forEach((v) => h('td', String(v), r)); });
 
-  // The layer table: the text output's rows.
-  h('h3', 'Layer table (encoder and step 1)', root);
-  const sc = h('div', undefined, root, 'scroll');
-  const lt = h('table', undefined, sc, 'layers'); lt.dataset.layerTable = '';
-  const lh = h('tr', undefined, lt); DATA.layerHead.forEach((c) => h('th', c, lh));
-  T.layers.forEach((row) => { const r = h('tr', undefined, lt); if (row[8] !== '0') r.className = 'bad'; row.forEach((c) => h('td', c, r)); });
+  layerTable(root, 'Layer table (encoder and step 1)', T.layers);
 
   const first = S.length ? S[S.length - 1].spans.findIndex((s) => s.kept) : -1;
   if (K) select(Math.max(0, first));
-}
-
-const tracesDiv = document.getElementById('traces');
-DATA.traces.forEach((T, i) => { const sec = h('section', undefined, tracesDiv, 'trace'); sec.dataset.trace = String(i); });
-DATA.traces.forEach((T, i) => renderTrace(tracesDiv.children[i], T, i));
-
-// Two models: their steps side by side in one table first.
-if (DATA.traces.length === 2) {
-  const [A, B] = DATA.traces, box = document.getElementById('compare');
-  h('h2', 'Two models, the same words, seed and settings', box);
+}`,
+  compare: `  h('h2', 'Two models, the same words, seed and settings', box);
   const tb = h('table', undefined, box); tb.dataset.compareTable = '';
   const hr = h('tr', undefined, tb);
   ['step', 't', A.label + ': words apart', 'changed', 'kept', B.label + ': words apart', 'changed', 'kept'].forEach((c) => h('th', c, hr));
@@ -291,9 +240,9 @@ if (DATA.traces.length === 2) {
     const r = h('tr', undefined, tb), a = A.steps[i], b = B.steps[i];
     [i + 1, (a || b).t].concat(...[a, b].map((s) => (s ? [fmt(s.distance, 2), s.index ? s.changed : '–', s.spans.filter((x) => x.kept).length] : ['', '', '']))).forEach((v) => h('td', String(v), r));
   }
-  for (const T of [A, B]) h('p', T.label + ': ' + (T.entities.length ? T.entities.map((e) => e.text + ' [' + e.type + ']').join(', ') : 'no entities'), box);
-}
-</script>
-</body></html>
-`;
+  for (const T of [A, B]) h('p', T.label + ': ' + (T.entities.length ? T.entities.map((e) => e.text + ' [' + e.type + ']').join(', ') : 'no entities'), box);`,
+};
+
+export function renderTraceHtml(t: Trace, o: TraceHtmlOptions = {}): string {
+  return renderTracePage(PAGE, t, o);
 }

@@ -12,40 +12,22 @@
  * all against torch's float64 run on the same (float32-representable) weights.
  * Fixture: scripts/fixtures/make_binder.py (needs torch; this test does not).
  */
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as T from '../../../src/index.js';
-import { readSafetensors } from '../../../src/nn/safetensors.js';
 import { Binder, LOSS_TERMS } from '../../../src/models/binder/model.js';
 import { SPAN_FOLDS, type SpanFold } from '../../../src/models/binder/config.js';
-import type { SentenceIn } from '../../../src/ner/contract.js';
 import type { Device } from '../../../src/tensor/device.js';
 import { assertClose, DEVICES } from '../../helpers.js';
+import { checkGradients, fixtureBatch, openFixture, parityReport, parityRuns, worst } from '../../parity-helpers.js';
 
 const s = suite('BINDER equals a PyTorch BINDER on shared weights');
-const fx = readSafetensors(join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'fixtures', 'binder.safetensors'), { f64: true });
-const get = (k: string) => fx.get(k) ?? (() => { throw new Error(`fixture has no ${k}`); })();
+const fixture = openFixture('binder.safetensors'), fx = fixture.tensors, get = fixture.get;
 
 const TYPES = ['A', 'B', 'C'];
 const VOCAB = Array.from({ length: 15 }, (_, i) => `w${i}`);
 /** The mask settings: fixture tag and maskTiny. */
 const TINIES = [['tiny_1e-13', 1e-13], ['tiny_1e-4', 1e-4]] as const;
-const lengths = Array.from(get('lengths').data);
-const [B, N] = get('ids').shape;
-const ids = get('ids').data;
-/** The fixture's sentences: words w<id>, entities from its (sentence, start, end inclusive, type) rows. */
-const sentences: SentenceIn[] = lengths.map((n, b) => ({
-  tokens: Array.from({ length: n }, (_, j) => VOCAB[ids[b * N + j]]),
-  entities: [],
-}));
-{
-  const e = get('entities');
-  for (let r = 0; r < e.shape[0]; r++) {
-    const [b, start, end, type] = Array.from(e.data.slice(4 * r, 4 * r + 4));
-    (sentences[b].entities as { start: number; end: number; type: string }[]).push({ start, end: end + 1, type: TYPES[type] });
-  }
-}
+const { lengths, B, N, ids, sentences } = fixtureBatch(fixture, VOCAB, TYPES);
 const descLengths = Array.from(get('desc_lengths').data);
 const LD = get('desc_ids').shape[1];
 const descriptions = descLengths.map((n, k) => Array.from({ length: n }, (_, j) => VOCAB[get('desc_ids').data[k * LD + j]]).join(' '));
@@ -57,21 +39,10 @@ const descriptions = descLengths.map((n, k) => Array.from({ length: n }, (_, j) 
 // gradients within 2.6e-15 of their tensor's largest |g|.
 const SCORE_TOL = { rtol: 1e-4, atol: 2e-5 };
 const LOSS_TOL = { rtol: 1e-5, atol: 0 };
-const GRAD_RTOL = 1e-4, GRAD_ATOL_PER_MAX = 1e-5;
+const GRAD_TOL = { rtol: 1e-4, atolPerMax: 1e-5 };
 const F64_SCORE_TOL = { rtol: 1e-11, atol: 1e-12 };
 const F64_LOSS_TOL = { rtol: 1e-12, atol: 0 };
-const F64_GRAD_RTOL = 1e-10, F64_GRAD_ATOL_PER_MAX = 1e-12;
-
-const RUNS = () => [...DEVICES.map((dev) => ({ dev, dtype: 'f32' as const })), { dev: DEVICES[0], dtype: 'f64' as const }];
-/** DNER_PARITY_REPORT=1 prints the largest errors of every run. */
-const report = process.env.DNER_PARITY_REPORT === '1';
-
-/** The largest absolute error, and the largest error relative to the tensor's largest |expected|. */
-function worst(actual: ArrayLike<number>, expected: ArrayLike<number>): { abs: number; rel: number } {
-  let abs = 0, big = 0;
-  for (let i = 0; i < expected.length; i++) { abs = Math.max(abs, Math.abs(actual[i] - expected[i])); big = Math.max(big, Math.abs(expected[i])); }
-  return { abs, rel: big ? abs / big : abs };
-}
+const F64_GRAD_TOL = { rtol: 1e-10, atolPerMax: 1e-12 };
 
 /** A BINDER on the fixture's weights, in train mode with every dropout 0. */
 async function fixtureModel(dev: Device, dtype: 'f32' | 'f64', spanFold: SpanFold): Promise<Binder> {
@@ -108,20 +79,7 @@ async function checkLossesAndGradients(model: Binder, r: { terms: Record<string,
     assertClose([got], [want], tol, `${name} loss (${tag}) on ${where}`);
     lossWorst = Math.max(lossWorst, Math.abs(got - want) / Math.abs(want));
   }
-  const prefix = `${tag}.grad.`;
-  const theirs = new Set([...fx.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
-  let gradWorst = { abs: 0, rel: 0, name: '' };
-  for (const [name, p] of model.namedParameters()) {
-    if (!theirs.delete(name)) throw new Error(`${name}: torch has no gradient for it`);
-    if (!p.grad || p.grad.dtype !== dtype) throw new Error(`${name}: no ${dtype} gradient on ${where}`);
-    const expected = get(prefix + name).data, actual = await p.grad.data();
-    const largest = Math.max(...Array.from(expected, Math.abs));
-    const t = dtype === 'f64' ? { rtol: F64_GRAD_RTOL, atol: F64_GRAD_ATOL_PER_MAX * largest } : { rtol: GRAD_RTOL, atol: GRAD_ATOL_PER_MAX * largest };
-    assertClose(actual, expected, t, `d loss / d ${name} (${tag}) on ${where}`);
-    const w = worst(actual, expected);
-    if (w.rel > gradWorst.rel) gradWorst = { ...w, name };
-  }
-  if (theirs.size) throw new Error(`torch has gradients for parameters the model lacks: ${[...theirs].join(', ')}`);
+  const gradWorst = await checkGradients(model, fixture, `${tag}.grad.`, dtype, dtype === 'f64' ? F64_GRAD_TOL : GRAD_TOL, where, tag);
   return { lossWorst, gradWorst };
 }
 
@@ -133,7 +91,7 @@ function rows(key: string): string[] {
 
 for (const spanFold of SPAN_FOLDS) {
   s(`${spanFold} span projection: scores, every loss term and every gradient under both mask settings, and the read-out, match torch (f32 on every device, f64 on cpu)`, async () => {
-    for (const { dev, dtype } of RUNS()) {
+    for (const { dev, dtype } of parityRuns()) {
       const where = `${dev.name} (${dtype})`;
       let model = await fixtureModel(dev, dtype, spanFold);
       let b = model.batch(sentences, dev);
@@ -163,7 +121,7 @@ for (const spanFold of SPAN_FOLDS) {
         if (i > 0) { model.disposeBatch(b); model.dispose(); model = await fixtureModel(dev, dtype, spanFold); b = model.batch(sentences, dev); }
         const r = await model.lossAndBackward(b, { maskTiny });
         const { lossWorst, gradWorst: g } = await checkLossesAndGradients(model, r, tag, dtype, where);
-        if (report) {
+        if (parityReport) {
           console.log(`${spanFold} ${tag} ${where}: scores abs (rel) ${sw.join(', ')}; loss terms rel ${lossWorst.toExponential(1)}; `
             + `gradients worst ${g.name}: abs ${g.abs.toExponential(1)}, ${g.rel.toExponential(1)} of |g|max`);
         }
@@ -180,7 +138,7 @@ for (const spanFold of SPAN_FOLDS) {
 // one-batch loss: the padded positions and cells are masked entries that stay in the softmax, and a part has
 // fewer of them (in torch, the threshold loss is 3.7e-11 lower in parts under 1e-13, 0.35% lower under 1e-4).
 s('the batch in two parts: every loss term and every gradient match torch\'s run of the same parts, under both mask settings', async () => {
-  for (const { dev, dtype } of RUNS()) {
+  for (const { dev, dtype } of parityRuns()) {
     for (const [tag, maskTiny] of TINIES) {
       const where = `${dev.name} (${dtype}), 2 parts`;
       const model = await fixtureModel(dev, dtype, 'folded');
@@ -189,7 +147,7 @@ s('the batch in two parts: every loss term and every gradient match torch\'s run
       if (parts !== '5 | 3,1') throw new Error(`${where}: parts ${parts}`);
       const r = await model.lossAndBackward(b, { maskTiny });
       const { lossWorst, gradWorst: g } = await checkLossesAndGradients(model, r, `parts.${tag}`, dtype, where);
-      if (report) console.log(`folded parts.${tag} ${where}: loss terms rel ${lossWorst.toExponential(1)}; gradients worst ${g.name}: abs ${g.abs.toExponential(1)}, ${g.rel.toExponential(1)} of |g|max`);
+      if (parityReport) console.log(`folded parts.${tag} ${where}: loss terms rel ${lossWorst.toExponential(1)}; gradients worst ${g.name}: abs ${g.abs.toExponential(1)}, ${g.rel.toExponential(1)} of |g|max`);
       model.disposeBatch(b);
       model.dispose();
     }
