@@ -11,8 +11,10 @@ not from the official code, at word level as ours (scratch encoders, a learnt [C
   projections: five Linear(H -> d) (type_start/end/span_linear on t, start/end_linear on h), each
     -> Dropout (linear_dropout) -> F.normalize (x / max(|x|, 1e-12))
   span vectors: span_linear(cat[h_i; h_j; W(w_ij)]) over every cell of the (n', n') grid, the official
-    concatenated form (B, n', n', 2H + d), w_ij = min(j - i + 1, span_widths) for j >= i and 0 (the padding
-    row of an Embedding(span_widths + 1, d, padding_idx=0)) for j < i -> Dropout -> F.normalize
+    concatenated form (B, n', n', 2H + d) (span_fold 'concat', the default), or its exact fold
+    A·h_i + B·h_j + (C·W)[w_ij] + b by broadcasting ('folded', ours's default; span_linear.weight = [A | B | C]),
+    w_ij = min(j - i + 1, span_widths) for j >= i and 0 (the padding row of an Embedding(span_widths + 1, d,
+    padding_idx=0)) for j < i -> Dropout -> F.normalize
   scores: e^θ · cosine: start/end (B, M, n'), span (B, M, n'·n') with cell (i, j) at i·n' + j (our layout);
     θ = min(θ, ln 100) with clamp_temperature
   losses: log(mask + tiny) added to the scores, log-softmax. Negatives of (sentence b, type k): every real
@@ -22,10 +24,13 @@ not from the official code, at word level as ours (scratch encoders, a learnt [C
     among {gold} ∪ negatives(b, k). Each 0.2 start + 0.2 end + 0.6 span; total 0.5 mention + 0.5 threshold.
   read-out: span (i <= j real words, at most max_span_width words) of type k kept when
     span[k, i, j] > span[k, 0, 0]; flat: greedy by (-score, start, end, type), no shared word.
-The masks are built here from the notes' rules (an independent implementation of model.ts lossTargets).
+The masks are built here from the notes' rules (an independent implementation of model.ts lossTargets), on
+the host, and moved to the scores' device.
 
 It is the oracle of test/fixtures/binder.safetensors (scripts/fixtures/make_binder.py runs it in float64
-with every dropout 0, no character CNN), and is meant to be the e2e benchmark's BINDER peer.
+with every dropout 0, no character CNN, the concatenated span projection) and the e2e benchmark's BINDER
+peer (bench/peers/torch_e2e.py: float32, the config's sizes, dropouts and span fold; infer_scores as
+Binder.infer).
 """
 import math
 
@@ -83,10 +88,13 @@ class Binder(nn.Module):
     def __init__(self, vocab, types, hidden=256, embedding=None, chars=0, char_embedding=0, char_filters=50, lstm_layers=2,
                  dropout=0.1, embedding_dropout=0.0, word_dropout=0.0, position_features=True, linear_size=128,
                  linear_dropout=0.1, span_widths=256, max_span_width=30, type_inputs="descriptions", tied_embeddings=False,
-                 clamp_temperature=False):
+                 clamp_temperature=False, span_fold="concat"):
         super().__init__()
         if type_inputs not in ("descriptions", "embeddings"):
             raise ValueError(f"type_inputs must be descriptions or embeddings, got {type_inputs!r}")
+        if span_fold not in ("concat", "folded"):
+            raise ValueError(f"span_fold must be concat or folded, got {span_fold!r}")
+        self.span_fold = span_fold
         embedding = hidden if embedding is None else embedding
         H, d = hidden, linear_size
         self.M, self.hidden, self.d = types, H, d
@@ -139,7 +147,7 @@ class Binder(nn.Module):
             x = torch.cat([x, (char_cnn.conv(windows) + cmask).max(1).values.reshape(B, N, -1)], -1)
         x = torch.cat([cls.unsqueeze(0).expand(B, 1, x.shape[-1]), x], 1)  # (B, 1 + N, width)
         x = self.drop(x, self.embedding_dropout)
-        packed = pack_padded_sequence(x, torch.tensor([1 + int(n) for n in lengths]), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(x, torch.tensor([1 + int(n) for n in lengths], device="cpu"), batch_first=True, enforce_sorted=False)
         h, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=1 + N)
         if self.position_features:
             pos = sinusoidal(N, self.hidden, h.dtype, h.device)
@@ -162,14 +170,21 @@ class Binder(nn.Module):
         return torch.exp(theta.clamp(max=MAX_LOGIT_SCALE) if self.clamp_temperature else theta)
 
     def span_vectors(self, h):
-        """Linear(cat[h_i; h_j; W(w_ij)]) for every cell, (B, n', n', d): the official concatenation."""
+        """Linear(cat[h_i; h_j; W(w_ij)]) for every cell, (B, n', n', d): the official concatenation, or folded."""
         B, n1, H = h.shape
-        w = self.width_embeddings(width_ids(n1, self.span_widths, h.device))  # (n', n', d)
+        widths = width_ids(n1, self.span_widths, h.device)
+        if self.span_fold == "folded":
+            # As model.ts spanVectors: A·h_i + B·h_j + (C·W)[w_ij] + b, the table's row 0 held at zero (no gradient).
+            a, b_, c = self.span_linear.weight.split([H, H, self.d], 1)
+            table = torch.cat([self.width_embeddings.weight.new_zeros(1, self.d), self.width_embeddings.weight[1:]], 0)
+            u, v = F.linear(h, a), F.linear(h, b_, self.span_linear.bias)  # (B, n', d) each
+            return u[:, :, None] + v[:, None] + F.linear(table, c)[widths][None]
+        w = self.width_embeddings(widths)  # (n', n', d)
         cells = torch.cat([h[:, :, None].expand(B, n1, n1, H), h[:, None, :].expand(B, n1, n1, H), w[None].expand(B, n1, n1, self.d)], -1)
         return self.span_linear(cells)
 
-    def forward(self, batch):
-        """Scores in our layout: start, end (B, M, n'), span (B, M, n'·n')."""
+    def forward(self, batch, boundaries=True):
+        """Scores in our layout: start, end (B, M, n') (None unless boundaries), span (B, M, n'·n')."""
         h = self.encode(self.word_embed, self.char_cnn, self.lstm, self.text_cls, batch["ids"], batch["lengths"], batch.get("chars"), batch.get("cmask"))
         B, n1, _ = h.shape
         t = self.type_vectors(batch)
@@ -179,8 +194,8 @@ class Binder(nn.Module):
 
         spans = F.normalize(self.drop(self.span_vectors(h), self.linear_dropout), dim=-1, eps=NORM_EPS).reshape(B, n1 * n1, self.d)
         return {
-            "start": typed(self.type_start_linear, self.project(self.start_linear, h), self.start_logit_scale),
-            "end": typed(self.type_end_linear, self.project(self.end_linear, h), self.end_logit_scale),
+            "start": typed(self.type_start_linear, self.project(self.start_linear, h), self.start_logit_scale) if boundaries else None,
+            "end": typed(self.type_end_linear, self.project(self.end_linear, h), self.end_logit_scale) if boundaries else None,
             "span": typed(self.type_span_linear, spans, self.span_logit_scale),
         }
 
@@ -188,13 +203,14 @@ class Binder(nn.Module):
 # ---- losses (notes §2.3, spec §3.3) ------------------------------------------------------------------------
 def negative_masks(lengths, gold, M, n1, dtype=torch.float64):
     """Per (b, k) the negatives, 1 = in the softmax: start, end (B, M, n'), span (B, M, n', n').
-    gold[b]: sentence b's mentions (type, start, end inclusive), word indices from 0."""
+    gold[b]: sentence b's mentions (type, start, end inclusive), word indices from 0. On the host."""
     B = len(lengths)
-    start, end, span = torch.zeros(B, M, n1, dtype=dtype), torch.zeros(B, M, n1, dtype=dtype), torch.zeros(B, M, n1, n1, dtype=dtype)
+    cpu = dict(dtype=dtype, device="cpu")
+    start, end, span = torch.zeros(B, M, n1, **cpu), torch.zeros(B, M, n1, **cpu), torch.zeros(B, M, n1, n1, **cpu)
     for b, n in enumerate(lengths):
         start[b, :, 1:n + 1] = 1
         end[b, :, 1:n + 1] = 1
-        span[b, :, 1:n + 1, 1:n + 1] = torch.ones(n, n, dtype=dtype).triu()
+        span[b, :, 1:n + 1, 1:n + 1] = torch.ones(n, n, **cpu).triu()
         for (k, s, e) in gold[b]:
             start[b, k, s + 1] = 0
             end[b, k, e + 1] = 0
@@ -206,9 +222,9 @@ def negative_masks(lengths, gold, M, n1, dtype=torch.float64):
 
 
 def masked_nll(scores, mask, target, tiny):
-    """-log softmax(scores + log(mask + tiny))[target] per row: scores, mask (R, C), target (R) long."""
-    logp = F.log_softmax(scores + torch.log(mask + tiny), -1)
-    return -logp.gather(1, target[:, None])[:, 0]
+    """-log softmax(scores + log(mask + tiny))[target] per row: scores, mask (R, C), target (R) long (moved to the scores' device)."""
+    logp = F.log_softmax(scores + torch.log(mask.to(scores.device) + tiny), -1)
+    return -logp.gather(1, target.to(scores.device)[:, None])[:, 0]
 
 
 def losses(scores, lengths, gold, tiny=1e-13, weights=None, threshold_loss=True):
@@ -221,7 +237,7 @@ def losses(scores, lengths, gold, tiny=1e-13, weights=None, threshold_loss=True)
     terms = {}
     for part in ("start", "end", "span"):
         x, m = scores[part].reshape(B * M, -1), neg[part].reshape(B * M, -1)
-        terms["threshold" + part.capitalize()] = masked_nll(x, m, torch.zeros(B * M, dtype=torch.long), tiny).mean()
+        terms["threshold" + part.capitalize()] = masked_nll(x, m, torch.zeros(B * M, dtype=torch.long, device="cpu"), tiny).mean()
     mentions = [(b, k, s, e) for b in range(B) for (k, s, e) in gold[b]]
     for part in ("start", "end", "span"):
         if not mentions:
@@ -235,16 +251,16 @@ def losses(scores, lengths, gold, tiny=1e-13, weights=None, threshold_loss=True)
             rows.append(scores[part][b, k])
             masks.append(m)
             targets.append(at)
-        terms["mention" + part.capitalize()] = masked_nll(torch.stack(rows), torch.stack(masks), torch.tensor(targets), tiny).mean()
+        terms["mention" + part.capitalize()] = masked_nll(torch.stack(rows), torch.stack(masks), torch.tensor(targets, device="cpu"), tiny).mean()
     for kind in ("mention", "threshold"):
         terms[kind] = sum(w[p] * terms[kind + p.capitalize()] for p in ("start", "end", "span"))
     total = w["mention"] * terms["mention"] + (w["threshold"] * terms["threshold"] if threshold_loss else 0)
     return terms, total
 
 
-def train_step(model, opt, batch, tiny=1e-13, max_norm=1.0):
+def train_step(model, opt, batch, tiny=1e-13, max_norm=1.0, weights=None, threshold_loss=True):
     """One optimiser step: forward, loss, backward, clipping, AdamW (the loss read back, as ours does)."""
-    _, value = losses(model(batch), batch["lengths"], batch["gold"], tiny)
+    _, value = losses(model(batch), batch["lengths"], batch["gold"], tiny, weights, threshold_loss)
     opt.zero_grad()
     value.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
@@ -273,6 +289,17 @@ def flat_greedy(spans):
         if all(c[1] < k[0] or k[1] < c[0] for k in kept):
             kept.append(c)
     return sorted(kept, key=lambda x: (x[0], x[1], x[2]))
+
+
+@torch.no_grad()
+def infer_scores(model, batch):
+    """As Binder.infer: the span scores only (no start or end), read back; per sentence its (M, n, n) span
+    scores over its words and the M [CLS] cell scores (the thresholds), on the host."""
+    span = model(batch, boundaries=False)["span"]
+    B, M, cells = span.shape
+    n1 = int(round(math.sqrt(cells)))
+    g = span.reshape(B, M, n1, n1).cpu().numpy()
+    return [(np.ascontiguousarray(g[b, :, 1:n + 1, 1:n + 1]), g[b, :, 0, 0].copy()) for b, n in enumerate(batch["lengths"])]
 
 
 @torch.no_grad()

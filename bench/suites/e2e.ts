@@ -8,13 +8,23 @@
  * AdamW with the config's clipping and label smoothing) and inference sentences/s (model.infer) at
  * B = 16, and at B = 8 on DiffusionNER's scratch eval batch (the same 8 sentences), so that the row
  * "<BOPN case>: inference B=8 / DiffusionNER scratch H=256 gamma=5 K=60 (same sentences)" (unit ×)
- * compares the two models in one run, ours and PyTorch's each.
+ * compares the two models in one run, ours and PyTorch's each. Then BINDER with the model settings of
+ * configs/binder-conll2003.json (scratch text and type encoders H = 256, 2 BiLSTM layers, character CNNs,
+ * d = 128, folded span projection, M = 4 types read through the built-in CoNLL-2003 descriptions, the
+ * model made by the registry's create as the trainer makes it, so its vocabulary holds the descriptions'
+ * words): training sentences/s at the config's batch, B = 8 (forward, the mention and threshold losses
+ * with the train section's weights and mask tiny, backward, clipping, AdamW with the trainer's groups:
+ * the encoders at lr × encoderLrScale), inference sentences/s (model.infer) at B = 8 (DiffusionNER's
+ * scratch eval batch, with its row "<BINDER case>: inference B=8 / DiffusionNER ..." as BOPN's) and at
+ * the config's eval batch, B = 16 (BOPN's B = 16 eval batch).
  * Peak memory of each case. The PyTorch peer (bench/peers/torch_e2e.py: DiffusionNER from
- * diffusionner_torch.py, forward parity tested by test/ner/torch-parity.test.ts; BOPN from bopn_torch.py,
- * the model of the parity fixture of test/models/bopn/torch-parity.test.ts; same sizes and batches) runs in
- * the same invocation when torch is installed, on the CPU here and as CUDA eager on a GPU machine, and the
- * ratio ours / PyTorch is recorded. --quick: the DiffusionNER scratch configuration at γ = 5, K = 60 and
- * the CoNLL-like BOPN case only.
+ * diffusionner_torch.py, forward parity tested by test/ner/torch-parity.test.ts; BOPN from bopn_torch.py
+ * and BINDER from binder_torch.py, the models of the parity fixtures of test/models/bopn/torch-parity.test.ts
+ * and test/models/binder/torch-parity.test.ts, in float32; same sizes, settings and batches, BINDER's
+ * with the same description word ids) runs in the same invocation when torch is installed, on the CPU
+ * here and as CUDA eager on a GPU machine, and the ratio ours / PyTorch is recorded. --quick: the
+ * DiffusionNER scratch configuration at γ = 5, K = 60, the CoNLL-like BOPN case and the BINDER case, each
+ * with few repetitions.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +34,10 @@ import { AdamW, clipGradNorm, decayGroups } from '../../src/nn/optim.js';
 import { DiffusionNER, type ModelConfig } from '../../src/models/diffusionner/model.js';
 import { BOPN } from '../../src/models/bopn/model.js';
 import type { BopnConfig } from '../../src/models/bopn/config.js';
+import type { Binder } from '../../src/models/binder/model.js';
+import { LOSS_DEFAULTS as BINDER_LOSS_DEFAULTS } from '../../src/models/binder/config.js';
+import { descriptionTokens } from '../../src/models/binder/descriptions.js';
+import { factory } from '../../src/models/index.js';
 import { benchDir, type PeerRow, runPeer, type SuiteContext } from '../common.js';
 
 const B = 8;
@@ -146,6 +160,12 @@ export async function run(ctx: SuiteContext): Promise<void> {
     });
   }
   for (const c of bopnCases) peerJob.push(await bopnCase(dev, c, wordList, charList, dnerEval, mine));
+  // BINDER: the CoNLL-2003 config's model and train sections, the same words and characters (the model adds its descriptions').
+  const binderCases: BinderCase[] = [{
+    name: 'BINDER CoNLL-like H=256 M=4', configFile: 'binder-conll2003.json', types, lengths: [5, 30],
+    trainSteps: ctx.quick ? 3 : reps(8), inferReps: ctx.quick ? 1 : reps(3),
+  }];
+  for (const c of binderCases) peerJob.push(await binderCase(dev, c, wordList, charList, dnerEval, mine));
 
   const peer = runPeer<(PeerRow & { name: string; value: number; unit: string })[]>('torch_e2e.py', { cases: peerJob }, 'PyTorch peer', 1_800_000);
   const theirs = new Map((peer ?? []).map((p) => [p.name, p.value]));
@@ -158,10 +178,11 @@ export async function run(ctx: SuiteContext): Promise<void> {
   }
   // BOPN's inference rate over DiffusionNER's at γ = 5, K = 60: the same 8 sentences, each model in this run.
   const dner = `${cases[0].name}: inference B=${B} gamma=5 K=60`;
-  for (const c of bopnCases.filter((x) => x.sameAsDiffusionNER)) {
+  // BINDER's likewise: its B = 8 eval batch is DiffusionNER's.
+  for (const c of [...bopnCases.filter((x) => x.sameAsDiffusionNER), ...binderCases]) {
     const name = `${c.name}: inference B=${B} / DiffusionNER ${cases[0].name} gamma=5 K=60 (same sentences)`;
-    const bopnName = `${c.name}: inference B=${B}`;
-    const pair = (m: Map<string, number>) => (m.has(bopnName) && m.has(dner) ? m.get(bopnName)! / m.get(dner)! : null);
+    const rowName = `${c.name}: inference B=${B}`;
+    const pair = (m: Map<string, number>) => (m.has(rowName) && m.has(dner) ? m.get(rowName)! / m.get(dner)! : null);
     const o = pair(ours), t = pair(theirs);
     if (o !== null) ctx.record({ name, variant: 'ours', device: 'webgpu', value: o, unit: '×' });
     if (t !== null) ctx.record({ name, variant: 'pytorch', device: peer![0].device, value: t, unit: '×' });
@@ -232,5 +253,86 @@ async function bopnCase(dev: T.GpuDevice, c: BopnCase, vocab: string[], chars: s
   return {
     kind: 'bopn', name: c.name, model: peer, trainSteps: c.trainSteps, inferReps: c.inferReps, labelSmoothing, maxGradNorm, lr,
     batches: batches.map(job), evalBatches: evalSets.map(job),
+  };
+}
+
+interface BinderCase {
+  name: string;
+  /** configs/<file>: its model section (less minFreq: the vocabulary is given), its train section's batch, rates, clipping and loss settings and its eval batch are the case's. */
+  configFile: string;
+  types: string[];
+  lengths: [number, number];
+  trainSteps: number;
+  inferReps: number;
+}
+
+/**
+ * Times one BINDER case (ours) and returns its job for the peer. The sentences are the same RNG draws as
+ * BOPN's: the first 8 are DiffusionNER's scratch eval batch (BINDER's B = 8 eval batch), the first 16
+ * BOPN's B = 16 eval batch (BINDER's at the config's eval batch), and the training batches the first 24
+ * in threes of the config's batch.
+ */
+async function binderCase(dev: T.GpuDevice, c: BinderCase, vocab: string[], chars: string[], dnerEval: Sent[] | null, mine: Mine): Promise<Record<string, unknown>> {
+  const file = JSON.parse(readFileSync(join(benchDir, '..', 'configs', c.configFile), 'utf8')) as
+    { model: Record<string, unknown>; train: Record<string, number | boolean>; eval: { batch?: number } };
+  // minFreq builds a vocabulary from training data (newEncoderConfig): here the vocabulary is given.
+  const { minFreq: _minFreq, ...settings } = file.model;
+  const train = file.train as Record<string, number> & { thresholdLoss?: boolean; correctBias?: boolean };
+  const batchSize = train.batch ?? B, evalSize = file.eval.batch ?? 16;
+  const lr = train.lr ?? 1e-3, encoderLrScale = train.encoderLrScale ?? 1, weightDecay = train.weightDecay ?? 0, maxGradNorm = train.maxGradNorm ?? 1;
+  const loss = { ...BINDER_LOSS_DEFAULTS, ...Object.fromEntries(Object.entries(train).filter(([k]) => k in BINDER_LOSS_DEFAULTS)) };
+  const rng = new T.RNG(3);
+  const pool = sentences(rng, Math.max(3 * batchSize, evalSize, B), c.lengths, vocab.length - 2, c.types);
+  const batches = Array.from({ length: 3 }, (_, i) => pool.slice(i * batchSize, (i + 1) * batchSize));
+  dev.backend.pool.resetPeak();
+  // As the trainer makes a new model (src/ner/train/setup.ts): the registry's create, the types file's descriptions (none: the built-in CoNLL-2003 set).
+  const model = factory.create({ ...settings, vocab, chars, types: c.types }, dev, new T.RNG(1), { descriptions: {} }) as Binder;
+  if (model.kind !== 'binder') throw new Error(`${c.configFile}: a ${model.kind} model, not binder`);
+  // The trainer's groups: the encoders' parameters at lr × encoderLrScale.
+  const groups = model.parameterGroups().flatMap((g) => decayGroups(g.parameters, weightDecay).map((d) => (g.name === 'encoder' ? { ...d, lrScale: encoderLrScale } : d)))
+    .filter((g) => g.params.length);
+  const opt = new AdamW(groups, { lr, eps: 1e-6, correctBias: train.correctBias ?? false, decayAfter: true });
+  const onePart = (b: ReturnType<Binder['batch']>) => {
+    if (b.parts.length !== 1) throw new Error(`${c.name}: a batch in ${b.parts.length} parts (the peer takes one)`);
+    return b;
+  };
+  let k = 0;
+  const step = async () => {
+    const b = onePart(model.batch(batches[k++ % batches.length], dev));
+    await model.lossAndBackward(b, file.train);
+    model.disposeBatch(b);
+    opt.step((await clipGradNorm(model.parameters(), maxGradNorm)).scale);
+    opt.zeroGrad();
+  };
+  model.train();
+  const trainSecs = await timed(step, c.trainSteps);
+  mine(`${c.name}: training B=${batchSize}`, batchSize / trainSecs, 'sentences/s');
+  model.eval();
+  const evalSets = [dnerEval ?? pool.slice(0, B), pool.slice(0, evalSize)];
+  for (const sents of evalSets) {
+    const b = onePart(model.batch(sents, dev));
+    const secs = await timed(() => model.infer(b), c.inferReps);
+    mine(`${c.name}: inference B=${sents.length}`, sents.length / secs, 'sentences/s');
+    model.disposeBatch(b);
+  }
+  mine(`${c.name}: peak memory`, dev.backend.pool.counters.peakLiveBytes / 2 ** 20, 'MiB (live GPU buffers)');
+  const mc = model.c;
+  const peer = {
+    vocab: mc.vocab.length, types: c.types.length, hidden: mc.hidden, embedding: mc.embedding, chars: mc.chars.length, char_embedding: mc.charEmbedding,
+    char_filters: mc.charFilters, lstm_layers: mc.lstmLayers, dropout: mc.dropout, embedding_dropout: mc.embeddingDropout, word_dropout: mc.wordDropout,
+    position_features: mc.positionFeatures, linear_size: mc.linearSize, linear_dropout: mc.linearDropout, span_widths: mc.spanWidths,
+    max_span_width: mc.maxSpanWidth, type_inputs: mc.typeInputs, tied_embeddings: mc.tiedEmbeddings, clamp_temperature: mc.clampTemperature, span_fold: mc.spanFold,
+  };
+  // The descriptions as the type encoder reads them (Binder's descriptionInputs).
+  const descriptions: Sent[] = (mc.descriptions ?? []).map((d) => ({ tokens: descriptionTokens(d, mc.clitics), entities: [] }));
+  const index = new Map(mc.vocab.map((w, i) => [w, i])), charIndex = new Map(mc.chars.map((ch, i) => [ch, i]));
+  opt.dispose();
+  model.dispose();
+  const job = (bs: Sent[]) => peerBatch(bs, index, charIndex, c.types, mc.maxChars);
+  return {
+    kind: 'binder', name: c.name, model: peer, trainSteps: c.trainSteps, inferReps: c.inferReps, lr, encoderLrScale, weightDecay, maxGradNorm,
+    maskTiny: loss.maskTiny, thresholdLoss: loss.thresholdLoss,
+    weights: { mention: loss.mentionLossWeight, threshold: loss.thresholdLossWeight, start: loss.startLossWeight, end: loss.endLossWeight, span: loss.spanLossWeight },
+    batches: batches.map(job), evalBatches: evalSets.map(job), descriptions: job(descriptions),
   };
 }

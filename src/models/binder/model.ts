@@ -14,11 +14,12 @@
 import * as T from '../../ops/index.js';
 import { Dropout, Embedding, type InitOptions, Linear } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
-import { type Device, largestTensorBytes, resolveDevice } from '../../tensor/device.js';
+import { type Device, resolveDevice } from '../../tensor/device.js';
 import { defaultRng, type RNG } from '../../tensor/random.js';
 import { tidy } from '../../tensor/scope.js';
 import { noGrad, type Tensor } from '../../tensor/tensor.js';
 import type { CliticStyle } from '../../text/tokenize.js';
+import { cellsThatFit, groupByCells } from '../../ner/batch-parts.js';
 import type { DecodeSettings, NerModel, ParameterGroup, SentenceIn, StepLosses } from '../../ner/contract.js';
 import { bertInput } from '../../ner/encoders/bert-input.js';
 import { type EncoderInputs, isScratchEncoderParameter, SentenceEncoder, type WordsIn } from '../../ner/encoders/sentence-encoder.js';
@@ -174,21 +175,12 @@ export class Binder extends Module implements NerModel<Batch, SpanScores> {
   cellBudget(device: Device): number {
     const c = this.c;
     const widest = Math.max(c.linearSize, c.spanFold === 'concat' ? 2 * c.hidden + c.linearSize : 0, c.types.length);
-    const bytes = this.dtype === 'f64' ? 8 : 4;
-    return Math.max(1, Math.floor(largestTensorBytes(device) / (bytes * widest)));
+    return cellsThatFit(device, widest, this.dtype);
   }
 
   /** `budget`: the most cells a part may hold (default: what the device can bind). */
   batch(sentences: readonly SentenceIn[], device: Device, budget = this.cellBudget(device)): Batch {
-    const parts: BatchPart[] = [];
-    let group: SentenceIn[] = [], longest = 0;
-    for (const s of sentences) {
-      const len = Math.max(s.tokens.length, 1), n1 = Math.max(longest, len) + 1;
-      if (group.length && (group.length + 1) * n1 * n1 > budget) { parts.push(this.batchPart(group, device)); group = []; longest = 0; }
-      group.push(s);
-      longest = Math.max(longest, len);
-    }
-    if (group.length) parts.push(this.batchPart(group, device));
+    const parts = groupByCells(sentences, budget, 1).map((group) => this.batchPart(group, device));
     const descriptions = this.type_encoder ? this.type_encoder.encoder.inputs(this.descriptionInputs, device, this.training) : null;
     return { parts, descriptions };
   }

@@ -8,11 +8,12 @@
 import * as T from '../../ops/index.js';
 import { Dropout, Embedding, type InitOptions, Linear } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
-import { type Device, largestTensorBytes, resolveDevice } from '../../tensor/device.js';
+import { type Device, resolveDevice } from '../../tensor/device.js';
 import { defaultRng, type RNG } from '../../tensor/random.js';
 import { tidy } from '../../tensor/scope.js';
 import { noGrad, type Tensor } from '../../tensor/tensor.js';
 import type { CliticStyle } from '../../text/tokenize.js';
+import { cellsThatFit, groupByCells } from '../../ner/batch-parts.js';
 import type { DecodeSettings, InferenceSettings, NerModel, ParameterGroup, SentenceIn, StepLosses } from '../../ner/contract.js';
 import { type EncoderInputs, isScratchEncoderParameter, SentenceEncoder, type WordsIn } from '../../ner/encoders/sentence-encoder.js';
 import { type Candidate, filterCandidates } from '../../ner/spans.js';
@@ -103,22 +104,12 @@ export class BOPN extends Module implements NerModel<Batch, GridOutputs> {
   cellBudget(device: Device): number {
     const c = this.c, M = c.types.length, L = this.labelCount;
     const widest = Math.max(c.hidden + 2 * c.gridEmbedding, c.biaffine + 1, 2 * M * L, c.secondBranch === 'unfolded' ? M * c.hidden : 0);
-    const bytes = this.prompts.dtype === 'f64' ? 8 : 4;
-    return Math.max(1, Math.floor(largestTensorBytes(device) / (bytes * widest)));
+    return cellsThatFit(device, widest, this.prompts.dtype);
   }
 
   /** `budget`: the most cells a part may hold (default: what the device can bind). */
   batch(sentences: readonly SentenceIn[], device: Device, budget = this.cellBudget(device)): Batch {
-    const parts: BatchPart[] = [];
-    let group: SentenceIn[] = [], longest = 0;
-    for (const s of sentences) {
-      const len = Math.max(s.tokens.length, 1), n = Math.max(longest, len);
-      if (group.length && (group.length + 1) * n * n > budget) { parts.push(this.batchPart(group, device)); group = []; longest = 0; }
-      group.push(s);
-      longest = Math.max(longest, len);
-    }
-    if (group.length) parts.push(this.batchPart(group, device));
-    return { parts };
+    return { parts: groupByCells(sentences, budget).map((group) => this.batchPart(group, device)) };
   }
 
   private batchPart(sentences: readonly SentenceIn[], device: Device): BatchPart {
