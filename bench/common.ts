@@ -118,7 +118,8 @@ export function writeMarkdown(): void {
     ' `npm run bench -- matmul memory e2e` with the background training paused, on a host where our 1024³ matmul measured 11.6–22.6 GFLOP/s across the session' +
     ' (33.5 in session 3) while torch.matmul gave 112–154: read them as a slow day. The memory table is session 12\'s `npm run bench -- memory` (training paused),' +
     ' after the subgroup layerNorm, on a slower host still (copy 4.24 GB/s, a dispatch 57 µs against 8–13 on good days).' +
-    ' The `-quick` tables are `npm run bench -- --quick --tag quick` (all four suites, 96 s, session 11).',
+    ' The `-quick` tables are `npm run bench -- --quick --tag quick` (all four suites, 96 s, session 11), except e2e-quick:' +
+    ' `npm run bench -- e2e --quick --tag quick` on 2026-12-07 (DiffusionNER, BOPN and BINDER, on an Intel host, nothing else running).',
     '',
   ];
   for (const f of files) {
