@@ -38,6 +38,7 @@ import type { Binder } from '../../src/models/binder/model.js';
 import { LOSS_DEFAULTS as BINDER_LOSS_DEFAULTS } from '../../src/models/binder/config.js';
 import { descriptionTokens } from '../../src/models/binder/descriptions.js';
 import { factory } from '../../src/models/index.js';
+import type { NerModel } from '../../src/ner/contract.js';
 import { benchDir, type PeerRow, runPeer, type SuiteContext } from '../common.js';
 
 const B = 8;
@@ -203,6 +204,38 @@ interface BopnCase {
 
 const BOPN_B = 16;
 
+/**
+ * Times a grid model (BOPN, BINDER): training steps over `batches` (forward, loss, backward, clipping,
+ * AdamW) and inference on each of `evalSets`, then records its peak memory. Every batch must be one part,
+ * as the peer takes it.
+ */
+async function timeGridModel(dev: T.GpuDevice, name: string, model: NerModel<{ parts: unknown[] }>, opt: AdamW, batches: Sent[][], evalSets: Sent[][],
+  weights: Record<string, unknown>, maxGradNorm: number, reps: { trainSteps: number; inferReps: number }, mine: Mine): Promise<void> {
+  const onePart = (b: { parts: unknown[] }) => {
+    if (b.parts.length !== 1) throw new Error(`${name}: a batch in ${b.parts.length} parts (the peer takes one)`);
+    return b;
+  };
+  let k = 0;
+  const step = async () => {
+    const b = onePart(model.batch(batches[k++ % batches.length], dev));
+    await model.lossAndBackward(b, weights);
+    model.disposeBatch(b);
+    opt.step((await clipGradNorm(model.parameters(), maxGradNorm)).scale);
+    opt.zeroGrad();
+  };
+  model.train();
+  const trainSecs = await timed(step, reps.trainSteps);
+  mine(`${name}: training B=${batches[0].length}`, batches[0].length / trainSecs, 'sentences/s');
+  model.eval();
+  for (const sents of evalSets) {
+    const b = onePart(model.batch(sents, dev));
+    const secs = await timed(() => model.infer(b, {}, new T.RNG(0)), reps.inferReps);
+    mine(`${name}: inference B=${sents.length}`, sents.length / secs, 'sentences/s');
+    model.disposeBatch(b);
+  }
+  mine(`${name}: peak memory`, dev.backend.pool.counters.peakLiveBytes / 2 ** 20, 'MiB (live GPU buffers)');
+}
+
 /** Times one BOPN case (ours) and returns its job for the peer. */
 async function bopnCase(dev: T.GpuDevice, c: BopnCase, vocab: string[], chars: string[], dnerEval: Sent[] | null, mine: Mine): Promise<Record<string, unknown>> {
   const file = JSON.parse(readFileSync(join(benchDir, '..', 'configs', c.configFile), 'utf8')) as { model: Record<string, unknown>; train: Record<string, number> };
@@ -215,30 +248,8 @@ async function bopnCase(dev: T.GpuDevice, c: BopnCase, vocab: string[], chars: s
   dev.backend.pool.resetPeak();
   const model = new BOPN({ ...(settings as Partial<BopnConfig>), vocab, chars, types: c.types } as BopnConfig, { device: dev, rng: new T.RNG(1) });
   const opt = new AdamW(decayGroups(model.namedParameters(), 0), { lr, eps: 1e-6, correctBias: true, decayAfter: true });
-  const onePart = (b: ReturnType<BOPN['batch']>) => {
-    if (b.parts.length !== 1) throw new Error(`${c.name}: a batch in ${b.parts.length} parts (the peer takes one)`);
-    return b;
-  };
-  let k = 0;
-  const step = async () => {
-    const b = onePart(model.batch(batches[k++ % batches.length], dev));
-    await model.lossAndBackward(b, { labelSmoothing });
-    model.disposeBatch(b);
-    opt.step((await clipGradNorm(model.parameters(), maxGradNorm)).scale);
-    opt.zeroGrad();
-  };
-  model.train();
-  const trainSecs = await timed(step, c.trainSteps);
-  mine(`${c.name}: training B=${BOPN_B}`, BOPN_B / trainSecs, 'sentences/s');
-  model.eval();
   const evalSets = [batches[0], ...(small ? [small] : [])];
-  for (const sents of evalSets) {
-    const b = onePart(model.batch(sents, dev));
-    const secs = await timed(() => model.infer(b, {}), c.inferReps);
-    mine(`${c.name}: inference B=${sents.length}`, sents.length / secs, 'sentences/s');
-    model.disposeBatch(b);
-  }
-  mine(`${c.name}: peak memory`, dev.backend.pool.counters.peakLiveBytes / 2 ** 20, 'MiB (live GPU buffers)');
+  await timeGridModel(dev, c.name, model, opt, batches, evalSets, { labelSmoothing }, maxGradNorm, c, mine);
   const mc = model.c;
   const peer = {
     vocab: vocab.length, types: c.types.length, hidden: mc.hidden, embedding: mc.embedding, chars: chars.length, char_embedding: mc.charEmbedding,
@@ -292,30 +303,8 @@ async function binderCase(dev: T.GpuDevice, c: BinderCase, vocab: string[], char
   const groups = model.parameterGroups().flatMap((g) => decayGroups(g.parameters, weightDecay).map((d) => (g.name === 'encoder' ? { ...d, lrScale: encoderLrScale } : d)))
     .filter((g) => g.params.length);
   const opt = new AdamW(groups, { lr, eps: 1e-6, correctBias: train.correctBias ?? false, decayAfter: true });
-  const onePart = (b: ReturnType<Binder['batch']>) => {
-    if (b.parts.length !== 1) throw new Error(`${c.name}: a batch in ${b.parts.length} parts (the peer takes one)`);
-    return b;
-  };
-  let k = 0;
-  const step = async () => {
-    const b = onePart(model.batch(batches[k++ % batches.length], dev));
-    await model.lossAndBackward(b, file.train);
-    model.disposeBatch(b);
-    opt.step((await clipGradNorm(model.parameters(), maxGradNorm)).scale);
-    opt.zeroGrad();
-  };
-  model.train();
-  const trainSecs = await timed(step, c.trainSteps);
-  mine(`${c.name}: training B=${batchSize}`, batchSize / trainSecs, 'sentences/s');
-  model.eval();
   const evalSets = [dnerEval ?? pool.slice(0, B), pool.slice(0, evalSize)];
-  for (const sents of evalSets) {
-    const b = onePart(model.batch(sents, dev));
-    const secs = await timed(() => model.infer(b), c.inferReps);
-    mine(`${c.name}: inference B=${sents.length}`, sents.length / secs, 'sentences/s');
-    model.disposeBatch(b);
-  }
-  mine(`${c.name}: peak memory`, dev.backend.pool.counters.peakLiveBytes / 2 ** 20, 'MiB (live GPU buffers)');
+  await timeGridModel(dev, c.name, model, opt, batches, evalSets, file.train, maxGradNorm, c, mine);
   const mc = model.c;
   const peer = {
     vocab: mc.vocab.length, types: c.types.length, hidden: mc.hidden, embedding: mc.embedding, chars: mc.chars.length, char_embedding: mc.charEmbedding,
