@@ -12,6 +12,7 @@ const SUITES: Record<string, () => Promise<{ run: (ctx: SuiteContext) => Promise
   memory: () => import('./suites/memory.js'),
   layers: () => import('./suites/layers.js'),
   e2e: () => import('./suites/e2e.js'),
+  serve: () => import('./suites/serve.js'),
 };
 
 const { values, positionals } = parseArgs({

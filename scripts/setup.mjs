@@ -115,14 +115,21 @@ if (!adapter.ok) {
   log(`WebGPU adapter: ${adapter.info.description} (${adapter.info.vendor}, ${adapter.info.architecture})`);
 }
 
-if (process.argv.includes('--test') && !existsSync('/usr/bin/chromium')) {
+/** Installs a Debian package the tests drive (as root with apt-get), or says what is skipped without it. */
+function testPackage(pkg, binary, needs) {
+  if (existsSync(binary)) return;
   if (process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
     try {
-      sh('apt-get install -y -qq chromium');
+      sh(`apt-get install -y -qq ${pkg}`);
     } catch {
-      try { sh('apt-get update -qq'); sh('apt-get install -y -qq chromium'); } catch (e) { log(`could not install chromium: ${e.message}`); }
+      try { sh('apt-get update -qq'); sh(`apt-get install -y -qq ${pkg}`); } catch (e) { log(`could not install ${pkg}: ${e.message}`); }
     }
   } else {
-    log('the HTML trace test needs a headless chromium at /usr/bin/chromium (apt-get install chromium); it is skipped without one');
+    log(`${needs} needs ${binary} (apt-get install ${pkg}); it is skipped without one`);
   }
+}
+
+if (process.argv.includes('--test')) {
+  testPackage('chromium', '/usr/bin/chromium', 'the HTML page tests (trace views, the server\'s page)');
+  testPackage('redis-server', '/usr/bin/redis-server', 'the corpus tests (a real Redis on loopback)');
 }

@@ -12,8 +12,9 @@ const src = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 
 /**
  * What each layer may import (besides itself), as ../shared/DESIGN.md draws it: tensor -> kernels -> ops
- * -> nn -> ner (the task) -> models/<kind> -> models/index (the registry) -> api -> cli; diffusion feeds
- * only models/diffusionner. A model folder is a layer of its own (`models/<kind>`), so no model imports
+ * -> nn -> ner (the task) -> models/<kind> -> models/index (the registry) -> api -> serve, corpus (the
+ * HTTP server and the Redis corpus jobs, both on the public API) -> cli; diffusion feeds only
+ * models/diffusionner. A model folder is a layer of its own (`models/<kind>`), so no model imports
  * another. index.ts is the package's entry (engine + api).
  */
 const ENGINE = ['tensor', 'kernels', 'ops'];
@@ -32,7 +33,9 @@ const ALLOWED: Record<string, string[]> = {
   engine: ['tensor', 'ops'],
   api: [...TASK, 'models/index'],
   index: ['engine', 'api'],
-  cli: [...TASK, 'models/index', 'api', 'engine'],
+  serve: [...TASK, 'models/index', 'api'],
+  corpus: [...TASK, 'models/index', 'api'],
+  cli: [...TASK, 'models/index', 'api', 'engine', 'serve', 'corpus'],
 };
 /** Layers that compute only: no file system, processes or network. */
 const PURE = ['tensor', 'kernels', 'ops', 'diffusion'];

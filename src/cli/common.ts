@@ -1,7 +1,7 @@
 /** What several commands share: the device, a model folder with its recorded choices, and the decoding and inference settings from the flags. */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { getDevice, type Device } from '../tensor/device.js';
+import { getDevice, selectAdapter, type Device } from '../tensor/device.js';
 import { DEFAULT_MODE } from '../ner/defaults.js';
 import { readSelection, type Selection } from '../ner/selection.js';
 import type { FilterMode } from '../ner/spans.js';
@@ -16,6 +16,10 @@ export type Values = Record<string, FlagValue>;
 export async function deviceOf(values: Values): Promise<Device> {
   const kind = (values.device as string | undefined) ?? process.env.DNER_DEVICE ?? 'webgpu';
   if (kind !== 'cpu' && kind !== 'webgpu') throw new UsageError(`DNER_DEVICE must be cpu or webgpu, got '${kind}'`);
+  if (values.adapter !== undefined) {
+    if (kind === 'cpu') throw new UsageError('--adapter chooses a WebGPU adapter; it does not go with the cpu device');
+    await selectAdapter(values.adapter as string);
+  }
   const device = await getDevice(kind);
   // The command's process ends when its work does; the summary line comes with it.
   const progress = showCompileProgress(device);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from './command.js';
 import { averageCommand } from './commands/average.js';
+import { corpusCommand } from './commands/corpus.js';
 import { deviceCommand } from './commands/device.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
@@ -13,11 +14,13 @@ import { kernelCommand } from './commands/kernel.js';
 import { modelsCommand } from './commands/models.js';
 import { predictCommand } from './commands/predict.js';
 import { progressCommand } from './commands/progress.js';
+import { serveCommand } from './commands/serve.js';
 import { traceCommand } from './commands/trace.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 import { commandHelp, parseCommand, UsageError } from './parse.js';
 
-const COMMANDS: Command[] = [trainCommand, evalCommand, predictCommand, traceCommand, exportCommand, averageCommand, progressCommand, modelsCommand, deviceCommand, kernelCommand];
+const COMMANDS: Command[] = [trainCommand, evalCommand, predictCommand, traceCommand, exportCommand, averageCommand, progressCommand, serveCommand, corpusCommand, workerCommand, modelsCommand, deviceCommand, kernelCommand];
 const byName = new Map(COMMANDS.map((c) => [c.name, c]));
 
 /** The package's version (package.json is two folders up from src/cli and from dist/cli alike). */

@@ -14,7 +14,8 @@ export type ValueRule =
   | { choice: readonly string[] }
   | 'path' | 'text' | 'min-score';
 
-export interface FlagSpec { type: 'string' | 'boolean'; arg?: string; value?: ValueRule; help: string }
+/** `multiple`: the flag may be given more than once; its value is then the list of every value given. */
+export interface FlagSpec { type: 'string' | 'boolean'; arg?: string; value?: ValueRule; multiple?: true; help: string }
 
 export const FLAGS = {
   // what to read and write
@@ -58,7 +59,23 @@ export const FLAGS = {
   values: { type: 'string', arg: 'MODULE,...|all', value: 'text', help: 'with --json: also record the tensor values of these modules, named as in the layer table (* matches anything: \'decoder.span_layers.0.*\'); all: every module (~100 MB for 8 words: prints the size)' },
   'start-t': { type: 'string', arg: 'T', value: { int: 0 }, help: 'trace: begin DDIM at timestep T instead of the top (999); the decoder then treats the random spans as partly denoised, so the noisy spans visibly arrive; DiffusionNER only' },
   compare: { type: 'string', arg: 'DIR|NAME', value: 'path', help: 'trace: also trace the sentence with this model (an earlier checkpoint, say), same seed and settings, and set it beside the first' },
+  // serving and corpus tagging
+  port: { type: 'string', arg: 'N', value: { int: 0, max: 65535 }, help: 'the port to listen on (default 8080; 0 picks a free one, printed at start)' },
+  host: { type: 'string', arg: 'HOST', value: 'text', help: 'the address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)' },
+  'max-batch': { type: 'string', arg: 'N', value: { int: 1, max: 4096 }, help: 'dynamic batching: at most N texts from concurrent requests are tagged together (default 32; 1 turns batching off)' },
+  'max-wait-ms': { type: 'string', arg: 'MS', value: { number: 'nonneg' }, help: 'dynamic batching: how long the first waiting request waits for others to join its batch (default 5)' },
+  'max-queue': { type: 'string', arg: 'N', value: { int: 1 }, help: 'requests that may wait; past it the server answers 503 with Retry-After (default 256)' },
+  'max-texts': { type: 'string', arg: 'N', value: { int: 1 }, help: 'texts one request may carry; more is answered 413 (default 256)' },
+  redis: { type: 'string', arg: 'URL', value: 'text', help: 'the Redis server that holds the corpus jobs (redis://HOST:PORT[/DB]; default redis://127.0.0.1:6379)' },
+  name: { type: 'string', arg: 'NAME', value: 'text', help: 'the corpus\'s name (letters, digits, . _ -)' },
+  input: { type: 'string', arg: 'FILE', value: 'path', multiple: true, help: 'an input file (one document per line); repeat it, or list more files after it' },
+  'shard-size': { type: 'string', arg: 'N', value: { int: 1 }, help: 'documents per shard job (default 500)' },
+  wait: { type: 'boolean', help: 'wait until every shard is done instead of failing while some are left' },
+  'out-dir': { type: 'string', arg: 'DIR', value: 'path', help: 'keep shard results as files in this folder (a filesystem every worker and collect share) instead of in Redis' },
+  'lock-seconds': { type: 'string', arg: 'N', value: { int: 1 }, help: 'a shard whose worker stops renewing its lock for this long (a killed worker) goes back to the queue for another (default 30)' },
+  'max-doc-chars': { type: 'string', arg: 'N', value: { int: 1 }, help: 'a document longer than this many characters is not tagged; its line gets an error instead (default 1000000)' },
   // other
+  adapter: { type: 'string', arg: 'N|NAME', value: 'text', help: 'the WebGPU adapter (GPU): its number in `diffusionner device --list`, or its name or part of it (case-sensitive); default: DNER_ADAPTER, else Dawn\'s choice' },
   'no-verify': { type: 'boolean', help: 'load the model even if model.safetensors does not match its model.safetensors.sha256' },
   device: { type: 'string', arg: 'webgpu|cpu', value: { choice: ['webgpu', 'cpu'] }, help: 'where to compute (default webgpu; cpu is the plain-TypeScript reference, slower)' },
   f16: { type: 'boolean', help: 'store the weights as f16 (half the size)' },

@@ -11,7 +11,7 @@ import { FLAGS, type FlagName, type FlagSpec, type ValueRule } from './flags.js'
 
 export class UsageError extends Error {}
 
-export type FlagValue = string | boolean | number | number[] | MinScore | undefined;
+export type FlagValue = string | string[] | boolean | number | number[] | MinScore | undefined;
 export interface Parsed { values: Record<string, FlagValue>; positionals: string[] }
 
 /** A command's flags: names from the table, optionally narrowed (eval's list-valued --gamma). */
@@ -84,7 +84,7 @@ export function parseCommand(command: string, args: readonly string[], flags: Co
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: o.positionals, strict: true, options: Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, { type: v.type }])) });
+    parsed = parseArgs({ args: argv, allowPositionals: o.positionals, strict: true, options: Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, { type: v.type, multiple: !!v.multiple }])) });
   } catch (e) {
     const msg = (e as Error).message;
     const unknown = /Unknown option '(-{1,2}[^']*)'/.exec(msg)?.[1];
@@ -102,7 +102,8 @@ export function parseCommand(command: string, args: readonly string[], flags: Co
   const values: Record<string, FlagValue> = {};
   for (const [k, v] of Object.entries(parsed.values)) {
     const spec = specs[k];
-    values[k] = typeof v === 'string' ? checkValue(k, v, spec.value, o.lists?.includes(k)) : (v as boolean);
+    if (Array.isArray(v)) values[k] = v.map((x) => checkValue(k, String(x), spec.value) as string);
+    else values[k] = typeof v === 'string' ? checkValue(k, v, spec.value, o.lists?.includes(k)) : (v as boolean);
   }
   return { values, positionals: parsed.positionals };
 }

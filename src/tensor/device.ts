@@ -4,6 +4,7 @@
  * else the DNER_DEVICE environment variable, else webgpu.
  */
 import { WebGPUBackend } from './webgpu/backend.js';
+import { listAdapters, resolveAdapterChoice } from './webgpu/adapters.js';
 
 export type DeviceKind = 'cpu' | 'webgpu';
 
@@ -22,6 +23,8 @@ export const cpu: CpuDevice = Object.freeze({ kind: 'cpu', name: 'cpu' });
 let gpuDevice: GpuDevice | null = null;
 let gpuInit: Promise<GpuDevice> | null = null;
 let defaultKind: DeviceKind | null = null;
+/** The adapter chosen with `selectAdapter` (else DNER_ADAPTER), as Dawn's name flag; undefined: Dawn's default. */
+let adapterChoice: { choice: string; name: string } | undefined;
 
 function envKind(): DeviceKind {
   const v = (process.env.DNER_DEVICE ?? 'webgpu').toLowerCase();
@@ -34,9 +37,20 @@ export function largestTensorBytes(device: Device): number {
   return device.kind === 'cpu' ? Infinity : device.backend.device.limits.maxStorageBufferBindingSize;
 }
 
+/**
+ * Chooses the WebGPU adapter (an index into `diffusionner device --list`, or a name or part of one)
+ * before the device starts; one process uses one adapter. DNER_ADAPTER makes the same choice.
+ */
+export async function selectAdapter(choice: string): Promise<void> {
+  if (adapterChoice?.choice === choice) return;
+  if (gpuInit) throw new Error(`--adapter ${choice}: the WebGPU device has already started${adapterChoice ? ` on adapter ${adapterChoice.choice}` : ''}; choose the adapter before anything runs`);
+  adapterChoice = { choice, name: resolveAdapterChoice(choice, await listAdapters()).name };
+}
+
 /** Initialises (once) and returns the WebGPU device. */
-export function initWebGPU(): Promise<GpuDevice> {
-  gpuInit ??= WebGPUBackend.create().then((backend) => {
+export async function initWebGPU(): Promise<GpuDevice> {
+  if (!gpuInit && !adapterChoice && process.env.DNER_ADAPTER) await selectAdapter(process.env.DNER_ADAPTER);
+  gpuInit ??= WebGPUBackend.create('high-performance', adapterChoice?.name).then((backend) => {
     gpuDevice = Object.freeze({ kind: 'webgpu' as const, name: 'webgpu' as const, backend });
     // Destroying the device lets the process end; Dawn otherwise keeps it alive.
     process.once('beforeExit', () => { backend.destroy(); gpuDevice = null; gpuInit = null; });

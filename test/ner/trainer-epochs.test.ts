@@ -40,10 +40,12 @@ s('without a dev set: one folder per epoch, the last equal to the final model, t
   if (readSelection(join(out, 'epochs', 'epoch-1'))?.threshold !== 2.5) throw new Error('the epoch folder lacks the configured φ');
 });
 
-s('with a dev set: every epoch is kept (not only the best), each with the φ chosen on dev for it', async () => {
+s('with a dev set: every epoch is kept (not only the best), each with the φ chosen on dev for it; metrics.json has each epoch\'s peak memory and host probe', async () => {
   await train(cfg('dev', { keepEpochModels: true }, join(dir, 'd.jsonl')), T.cpu, quiet);
   const out = join(dir, 'dev');
-  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { epochs: { dev: { threshold: number } }[] };
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { epochs: { dev: { threshold: number }; peakRssMiB: number; peakGpuLiveMiB: number; matmulProbe: { n: number; gflops: number } }[] };
+  // Each epoch records the process's peak memory and the host's speed (for reading runs against each other).
+  for (const m of metrics.epochs) if (!(m.peakRssMiB > 10 && m.peakGpuLiveMiB === 0 && m.matmulProbe.n === 128 && m.matmulProbe.gflops > 0)) throw new Error(JSON.stringify(m));
   for (const e of [1, 2, 3]) {
     const sel = readSelection(join(out, 'epochs', `epoch-${e}`));
     if (sel?.threshold !== metrics.epochs[e - 1].dev.threshold || sel.split !== 'dev') throw new Error(`epoch ${e}: ${JSON.stringify(sel)}`);

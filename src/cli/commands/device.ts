@@ -1,14 +1,23 @@
-import { getDevice } from '../../tensor/device.js';
+import { getDevice, selectAdapter } from '../../tensor/device.js';
+import { listAdapters } from '../../tensor/webgpu/adapters.js';
 import { pickVariant } from '../../kernels/matmul.js';
 import type { Command } from '../command.js';
 
 export const deviceCommand: Command = {
   name: 'device',
-  usage: 'device [--json]',
-  summary: 'The WebGPU adapter: its name, features, limits and the matmul variant it gets.',
-  flags: ['json'],
+  usage: 'device [--list] [--adapter N|NAME] [--json]',
+  summary: 'The WebGPU adapter: its name, features, limits and the matmul variant it gets; --list numbers every adapter for --adapter.',
+  flags: [['list', { help: 'list the WebGPU adapters (GPUs), numbered as --adapter takes them' }], 'adapter', 'json'],
   positionals: false,
   async run({ values }) {
+    if (values.list) {
+      const adapters = await listAdapters();
+      if (values.json) { console.log(JSON.stringify(adapters)); return; }
+      if (!adapters.length) console.log('no WebGPU adapters (run npm run setup, or install a Vulkan driver)');
+      for (const a of adapters) console.log(`${a.index}: ${a.name} (${a.backend})`);
+      return;
+    }
+    if (values.adapter !== undefined) await selectAdapter(values.adapter as string);
     // The adapter whatever DNER_DEVICE says: this command is about the WebGPU side.
     const gpu = await getDevice('webgpu');
     if (gpu.kind !== 'webgpu') throw new Error('no WebGPU adapter');

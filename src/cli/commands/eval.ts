@@ -12,11 +12,11 @@ import { UsageError } from '../parse.js';
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage: 'eval --model DIR --data FILE [--gamma N,...] [--k-eval N,...] [--eta X] [--decoding centres|offsets|votes] [--overlap-filter] [--threshold X,...] [--seed N] [--mode flat|nested] [--dedupe] [--json FILE] [--predictions FILE [--errors-only]] [--device webgpu|cpu] [--no-verify]',
+  usage: 'eval --model DIR --data FILE [--gamma N,...] [--k-eval N,...] [--eta X] [--decoding centres|offsets|votes] [--overlap-filter] [--threshold X,...] [--seed N] [--mode flat|nested] [--dedupe] [--json FILE] [--predictions FILE [--errors-only]] [--device webgpu|cpu] [--adapter N|NAME] [--no-verify]',
   summary: 'Scores a model on labelled data: strict micro and per-type precision, recall and F1, then the same by entity length in words (1, 2, 3, 4+) and, on nested data or with --mode nested, for outermost and nested entities. Lists of --threshold values are scored from one inference (choose φ on dev, then apply it to test); lists of --gamma and --k-eval (DiffusionNER) add one run per pair.',
   more: 'Length: a predicted entity\'s length counts for precision, a gold entity\'s for recall. Nesting: an entity is nested when another entity of its own set (the sentence\'s gold entities for recall, its predicted ones for precision) contains it, outermost otherwise. --predictions writes one line per sentence, {origin, tokens, gold, predicted, falsePositives, falseNegatives}, entities as {start, end (exclusive word indices), type, text} and predicted ones with score (confidence in [0, 1]); with a sweep or a grid, the predictions are those of the reported (best) setting, which the message names.',
   flags: ['model', 'data', ['json', { type: 'string', arg: 'FILE', value: 'path', help: 'also write the scores (with the breakdowns by length and nesting, and a sweep\'s every point) as JSON to FILE' }],
-    'predictions', 'errors-only', 'gamma', 'k-eval', 'eta', 'decoding', 'overlap-filter', 'threshold', 'seed', 'mode', 'dedupe', 'device', 'no-verify'],
+    'predictions', 'errors-only', 'gamma', 'k-eval', 'eta', 'decoding', 'overlap-filter', 'threshold', 'seed', 'mode', 'dedupe', 'device', 'adapter', 'no-verify'],
   positionals: false,
   lists: ['gamma', 'k-eval', 'threshold'],
   async run({ values }) {

@@ -5,9 +5,9 @@ import { UsageError } from '../parse.js';
 
 export const kernelCommand: Command = {
   name: 'kernel',
-  usage: 'kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--seed N]   (kernel --list)',
+  usage: 'kernel NAME [--shape a,b,...] [--device webgpu|cpu] [--adapter N|NAME] [--seed N]   (kernel --list)',
   summary: 'Runs one kernel on random input: its error against the cpu reference, its time and its rate.',
-  flags: ['list', 'shape', 'device', 'seed'],
+  flags: ['list', 'shape', 'device', 'adapter', 'seed'],
   positionals: true,
   async run({ values, positionals }) {
     const [name] = positionals;

@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { DEFAULT_SEED, MAX_WORDS } from '../../ner/defaults.js';
 import { toConll, toSpacy } from '../../ner/formats.js';
+import { jsonlDocument, TEXT_FIELD } from '../../ner/inputs.js';
 import { type DocumentInput, type MinScore, type PredictReport, readLines, tagStream, type TaggedDocument } from '../../ner/predict.js';
 import type { Command } from '../command.js';
 import { decodingOf, deviceOf, inferenceOf, loadModelOf, modelDirOf } from '../common.js';
@@ -8,23 +9,17 @@ import { UsageError } from '../parse.js';
 
 interface Doc { line: number; input: DocumentInput; id?: unknown }
 
-/** A JSONL document: the text field (or pre-tokenised `tokens`) and an `id` to copy, or one line naming what is wrong. */
-function jsonlDocument(text: string, line: number, where: string, field: string): Doc | null {
-  if (text.trim() === '') return null;
-  let rec: unknown;
-  try { rec = JSON.parse(text); } catch (e) { throw new Error(`${where}:${line}: malformed JSON (${(e as Error).message.split('\n')[0].slice(0, 120)})`); }
-  if (!rec || typeof rec !== 'object' || Array.isArray(rec)) throw new Error(`${where}:${line}: expected a JSON object`);
-  const r = rec as Record<string, unknown>;
-  const id = 'id' in r ? { id: r.id } : {};
-  if (typeof r[field] === 'string') return { line, input: r[field] as string, ...id };
-  if (Array.isArray(r.tokens) && r.tokens.every((t) => typeof t === 'string' && t !== '' && !/\s/.test(t))) return { line, input: { tokens: r.tokens as string[] }, ...id };
-  throw new Error(`${where}:${line}: no text: expected a string field '${field}' (--text-field) or a list of words 'tokens'`);
+/** A JSONL document: the text field (or pre-tokenised `tokens`) and an `id` to copy; a bad line stops the command, naming it. */
+function jsonlLine(text: string, line: number, where: string, field: string): Doc | null {
+  const d = jsonlDocument(text, field);
+  if (d && 'error' in d) throw new Error(`${where}:${line}: ${d.error}`);
+  return d && { line, ...d };
 }
 
 async function* documents(source: AsyncIterable<{ text: string; line: number }>, where: string, jsonl: boolean, field: string): AsyncGenerator<Doc> {
   for await (const { text, line } of source) {
     if (!jsonl) { yield { line, input: text }; continue; }
-    const d = jsonlDocument(text, line, where, field);
+    const d = jsonlLine(text, line, where, field);
     if (d) yield d;
   }
 }
@@ -37,10 +32,10 @@ function printText(doc: TaggedDocument): void {
 
 export const predictCommand: Command = {
   name: 'predict',
-  usage: 'predict --model DIR|NAME ["text" ["text" ...] | --file FILE | < stdin] [--format text|jsonl] [--text-field NAME] [--output text|jsonl|conll|spacy | --json] [--min-score X|TYPE=X,...] [--gamma N] [--k-eval N] [--eta X] [--decoding centres|offsets|votes] [--overlap-filter] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N] [--device webgpu|cpu] [--no-verify]',
+  usage: 'predict --model DIR|NAME ["text" ["text" ...] | --file FILE | < stdin] [--format text|jsonl] [--text-field NAME] [--output text|jsonl|conll|spacy | --json] [--min-score X|TYPE=X,...] [--gamma N] [--k-eval N] [--eta X] [--decoding centres|offsets|votes] [--overlap-filter] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--max-words N] [--device webgpu|cpu] [--adapter N|NAME] [--no-verify]',
   summary: 'Tags documents: each quoted argument, or each line of --file or stdin, is one document (plain text, or with --format jsonl a JSON object with a text field or pre-tokenised "tokens"), split into sentences and words. Entities carry their type, text, a score in [0, 1] and character offsets into the document. A sentence longer than --max-words is tagged in overlapping windows.',
   more: 'JSON output (--output jsonl, or --json): one object per input line with a document, {"line", "id"?, "sentences": [{"tokens", "start", "end", "windowed"?}], "entities": [{"type", "text", "score", "start", "end", "startCp", "endCp", "sentence", "tokenStart", "tokenEnd"}]}; start/end count UTF-16 code units, startCp/endCp code points, and line counts every physical line from 1, blank ones too.',
-  flags: ['model', 'file', 'format', 'text-field', 'output', 'json', 'min-score', 'gamma', 'k-eval', 'eta', 'decoding', 'overlap-filter', 'threshold', 'seed', 'mode', 'dedupe', 'max-words', 'device', 'no-verify'],
+  flags: ['model', 'file', 'format', 'text-field', 'output', 'json', 'min-score', 'gamma', 'k-eval', 'eta', 'decoding', 'overlap-filter', 'threshold', 'seed', 'mode', 'dedupe', 'max-words', 'device', 'adapter', 'no-verify'],
   positionals: true,
   async run({ values, positionals }) {
     const file = values.file as string | undefined;
@@ -51,7 +46,7 @@ export const predictCommand: Command = {
     if (values.json && values.output && values.output !== 'jsonl') throw new UsageError(`--json is --output jsonl; it cannot go with --output ${values.output}`);
     const output = (values.output as string | undefined) ?? (values.json ? 'jsonl' : 'text');
     const jsonl = ((values.format as string | undefined) ?? (file?.endsWith('.jsonl') ? 'jsonl' : 'text')) === 'jsonl';
-    const field = (values['text-field'] as string | undefined) ?? 'text';
+    const field = (values['text-field'] as string | undefined) ?? TEXT_FIELD;
     const dev = await deviceOf(values);
     const model = await loadModelOf(dir, dev, values);
     // Several quoted texts are several documents; several bare words are one the shell split.

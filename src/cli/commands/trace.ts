@@ -8,9 +8,9 @@ import { UsageError } from '../parse.js';
 
 export const traceCommand: Command = {
   name: 'trace',
-  usage: 'trace --model DIR|NAME "text" [--json [--values MODULE,...|all]] [--html FILE] [--start-t T] [--compare DIR|NAME] [--gamma N] [--k-eval N] [--eta X] [--decoding centres|offsets|votes] [--overlap-filter] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--device webgpu|cpu] [--no-verify]',
+  usage: 'trace --model DIR|NAME "text" [--json [--values MODULE,...|all]] [--html FILE] [--start-t T] [--compare DIR|NAME] [--gamma N] [--k-eval N] [--eta X] [--decoding centres|offsets|votes] [--overlap-filter] [--threshold X] [--seed N] [--mode flat|nested] [--dedupe] [--device webgpu|cpu] [--adapter N|NAME] [--no-verify]',
   summary: 'Traces one sentence through the model: every layer\'s output statistics and, for DiffusionNER, every DDIM step\'s K spans; for BOPN, each type\'s label grid and the spans its offset labels vote for (README, "Reading a trace").',
-  flags: ['model', 'json', 'html', 'values', 'start-t', 'compare', 'gamma', 'k-eval', 'eta', 'decoding', 'overlap-filter', 'threshold', 'seed', 'mode', 'dedupe', 'device', 'no-verify'],
+  flags: ['model', 'json', 'html', 'values', 'start-t', 'compare', 'gamma', 'k-eval', 'eta', 'decoding', 'overlap-filter', 'threshold', 'seed', 'mode', 'dedupe', 'device', 'adapter', 'no-verify'],
   positionals: true,
   async run({ values, positionals }) {
     const { dir, selection } = modelDirOf('trace', values);

@@ -30,9 +30,9 @@ async function trainUntilDoneOrSignal(cfg: TrainConfig, device: Device, o: Train
 
 export const trainCommand: Command = {
   name: 'train',
-  usage: `train --config FILE [--out DIR] [--resume [--reschedule]] [--init DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu]\n       diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--kind ${MODEL_KINDS.join('|')}] [--mode flat|nested] [--out DIR] ...`,
+  usage: `train --config FILE [--out DIR] [--resume [--reschedule]] [--init DIR] [--max-steps N] [--epochs N] [--lr X] [--seed N] [--keep-epoch-models] [--device webgpu|cpu] [--adapter N|NAME]\n       diffusionner train --train FILE [--dev FILE] [--test FILE] [--types FILE] [--kind ${MODEL_KINDS.join('|')}] [--mode flat|nested] [--out DIR] ...`,
   summary: 'Trains a model: from a config (configs/*.json; model.kind picks the model), or from data files with the default settings of --kind (default diffusionner). Writes OUT/model (the best epoch on dev), checkpoints, train.log, steps.jsonl and metrics.json.',
-  flags: ['config', 'train', 'dev', 'test', 'types', 'kind', 'mode', 'out', 'resume', 'reschedule', 'init', 'max-steps', 'epochs', 'lr', 'seed', 'keep-epoch-models', 'device'],
+  flags: ['config', 'train', 'dev', 'test', 'types', 'kind', 'mode', 'out', 'resume', 'reschedule', 'init', 'max-steps', 'epochs', 'lr', 'seed', 'keep-epoch-models', 'device', 'adapter'],
   positionals: false,
   more: 'Ctrl-C (SIGINT) or SIGTERM stops after the current step: a checkpoint is written, and where it stopped and the command that resumes are printed (exit status 130 or 143); a second one exits at once.',
   async run({ values }) {

@@ -13,12 +13,14 @@ import { join } from 'node:path';
 import { clipGradNorm, linearWarmupDecay, twoStageSchedule } from '../../nn/optim.js';
 import { saveModelFolder, writeFileAtomic } from '../../nn/folder.js';
 import type { Device } from '../../tensor/device.js';
+import { memoryStats } from '../../tensor/stats.js';
 import type { TrainConfig } from '../config.js';
 import { TRAIN_DEFAULTS } from '../defaults.js';
 import type { ModelFactory, NerModel } from '../contract.js';
 import type { Sentence } from '../data.js';
 import { chooseThreshold, readSelection, type Selection } from '../selection.js';
 import { epochOrder } from './buckets.js';
+import { matmulProbe } from './host-probe.js';
 import { saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { evaluate, evaluateThresholds, type EvalResult } from './evaluate.js';
 import { type ProgressMode, progressBar, progressLine } from './progress.js';
@@ -70,6 +72,8 @@ export interface TrainResult {
 /** A run in progress: its set-up, and what the loop keeps between steps. */
 interface Loop {
   run: Run; o: TrainOptions; progressMode: ProgressMode; stepsFile: string;
+  /** The host's matmul speed when this process started the run (host-probe.ts). */
+  hostProbe: { n: number; gflops: number };
   /** Consecutive non-finite steps. */
   badInARow: number;
   bestDev?: EvalResult;
@@ -80,7 +84,7 @@ export async function train(factory: ModelFactory, cfg: TrainConfig, device: Dev
   const run = await setUpRun(factory, cfg, device, o);
   const { st } = run;
   const loop: Loop = {
-    run, o, progressMode: o.progress ?? process.stderr.isTTY ?? false, badInARow: 0,
+    run, o, hostProbe: await matmulProbe(device), progressMode: o.progress ?? process.stderr.isTTY ?? false, badInARow: 0,
     // One line per optimiser step; a resumed run appends again from its checkpoint's step.
     stepsFile: join(cfg.out, 'steps.jsonl'),
     bestDev: (st.metrics as { dev?: EvalResult }[]).reduce<EvalResult | undefined>((b, m) => (m.dev && (!b || m.dev.micro.f1 > b.micro.f1) ? m.dev : b), undefined),
@@ -91,7 +95,11 @@ export async function train(factory: ModelFactory, cfg: TrainConfig, device: Dev
     if (await stopRequested(loop)) return stopNow(loop);
     const { finished, seconds } = await trainEpoch(loop);
     if (await stopRequested(loop)) return stopNow(loop);
-    const entry: Record<string, unknown> = { epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: seconds, trainSentencesPerSecond: st.seen / seconds };
+    const entry: Record<string, unknown> = {
+      epoch: st.epoch, steps: st.step, complete: finished, skippedSteps: st.skippedSteps, trainSeconds: seconds, trainSentencesPerSecond: st.seen / seconds,
+      // Peaks so far in this process (a resumed run's restart resets them), and the host's speed at its start.
+      peakRssMiB: process.resourceUsage().maxRSS / 1024, peakGpuLiveMiB: memoryStats(device).peakLiveBytes / 2 ** 20, matmulProbe: loop.hostProbe,
+    };
     const r = await endOfEpoch(loop, seconds);
     if (!r) return stopNow(loop);
     const folder = join(cfg.out, 'model');

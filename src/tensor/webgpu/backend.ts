@@ -127,13 +127,15 @@ export class WebGPUBackend {
     });
   }
 
-  static async create(powerPreference: GPUPowerPreference = 'high-performance'): Promise<WebGPUBackend> {
+  /** `adapterName`: Dawn's adapter flag, a substring of the adapter's name (adapters.ts resolves a user's choice to one). */
+  static async create(powerPreference: GPUPowerPreference = 'high-performance', adapterName?: string): Promise<WebGPUBackend> {
     Object.assign(globalThis, globals);
     // Trap 1: the GPU object must stay reachable for the life of the process.
     const g = globalThis as unknown as { __dnerGpu?: GPU };
     // Kernels bound their own indices (shapes travel as uniforms), so Dawn's per-access clamping is
     // redundant work; DNER_WEBGPU_ROBUST=1 turns it back on for debugging.
     const flags = process.env.DNER_WEBGPU_ROBUST === '1' ? [] : ['enable-dawn-features=disable_robustness'];
+    if (adapterName !== undefined) flags.push(`adapter=${adapterName}`);
     g.__dnerGpu ??= create(flags);
     const gpu = g.__dnerGpu;
     const adapter = await gpu.requestAdapter({ powerPreference });
