@@ -4,11 +4,16 @@
 # node_modules, then runs the steps named as arguments; their logs and result files come back in one
 # archive, $OUT/gpu-out.tgz (the device tool returns at most 8 files).
 # TEST_TIMEOUT and BENCH_TIMEOUT (seconds) bound the test and bench steps; GPU_TAG overrides the tag.
-#   steps: test | test-engine | test-ner | test:WORD[,WORD...] | probes | cpuprof | tune | tuneT | profile | e2e | matmul | layers | memory
+#   steps: test | test-engine | test-ner | test:WORD[,WORD...] | probes | cpuprof | tune | tuneT | profile | e2e | matmul | layers | memory | serve | corpus
+# serve and corpus (issue 42's checks) need .dev/redis/ (redis-server and its libraries, docs/ENGINE.md).
 set -o pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 xz -dc .dev/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 [ -d node_modules/webgpu ] || tar -xJf .dev/nm.tar.xz
+# A carried redis-server (the corpus step's), on PATH as /usr/bin/redis-server is where the tests look.
+if [ -x .dev/redis/redis-server ] && ! [ -x /usr/bin/redis-server ]; then
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s/.dev/redis/lib exec %s/.dev/redis/redis-server "$@"\n' "$PWD" "$PWD" > /usr/bin/redis-server; chmod +x /usr/bin/redis-server
+fi
 T="node node_modules/tsx/dist/cli.mjs"
 # Results are tagged by the GPU's model (h100, h200, ...) so runs on different kinds stay apart.
 TAG=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | grep -oiE 'h[0-9]{3}|a[0-9]{2,3}|l[0-9]{1,2}s?' | head -1 | tr A-Z a-z)
@@ -30,6 +35,10 @@ for step in "$@"; do
     tuneT) SHAPES='[[960,256,256],[960,256,1024],[960,1024,256],[2048,2048,2048]]' REPS=10 VARIANT=tiled TR='[false,true]' \
           CFGS='[[128,128,8,8,8],[64,64,16,4,4],[32,32,8,4,4]]' timeout 120 $T bench/tune-matmul.ts 2>&1 | tee "$LOG/tuneT.txt" ;;
     profile) timeout 150 $T bench/profile.ts --steps 3 --shapes 2>&1 | tee "$LOG/profile.txt" | tail -70 ;;
+    serve) timeout ${BENCH_TIMEOUT:-300} $T bench/run.ts serve --tag $TAG 2>&1 | tee "$LOG/serve.txt" | tail -40
+          cp bench/results/serve-$TAG.json bench/results/serve-$TAG.meta.json "$LOG/" ;;
+    corpus) timeout ${BENCH_TIMEOUT:-300} $T bench/corpus.ts --docs ${CORPUS_DOCS:-3000} --shard-size 250 --tag $TAG 2>&1 | tee "$LOG/corpus.txt" | tail -30
+          cp bench/results/corpus-$TAG.json bench/results/corpus-$TAG.meta.json "$LOG/" ;;
     e2e|matmul|layers|memory) timeout ${BENCH_TIMEOUT:-300} $T bench/run.ts $step --tag $TAG 2>&1 | tee "$LOG/$step.txt" | tail -45
           cp bench/results/$step-$TAG.json bench/results/$step-$TAG.meta.json "$LOG/" ;;
     *) echo "unknown step $step"; exit 2 ;;

@@ -16,7 +16,7 @@ const root = join(benchDir, '..');
 const MAX_BATCH = 32;
 
 /** The first `n` CoNLL-2003 test sentences as text (words joined by spaces). */
-function sentences(n: number): string[] {
+export function sentences(n: number): string[] {
   const lines = readFileSync(join(root, '..', 'shared', 'data', 'conll2003', 'test.jsonl'), 'utf8').split('\n').filter(Boolean);
   return lines.slice(0, n).map((l) => (JSON.parse(l) as { tokens: string[] }).tokens.join(' ')).filter((t) => t.split(' ').length >= 4);
 }
@@ -52,10 +52,10 @@ async function load(url: string, texts: string[], connections: number, amount: n
   return { requests: ok, perSecond: ok / (result.duration), p50: result.latency.p50, p99: result.latency.p99, failed: result.non2xx + result.errors + result.timeouts + (amount - ok - result.non2xx - result.errors - result.timeouts) };
 }
 
-async function scrape(url: string): Promise<{ rss: number; gpuLive: number }> {
+async function scrape(url: string): Promise<{ rss: number; gpuLive: number; gpuPooled: number; heap: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-  return { rss: read('dner_process_resident_memory_bytes'), gpuLive: read('dner_gpu_live_bytes') };
+  return { rss: read('dner_process_resident_memory_bytes'), gpuLive: read('dner_gpu_live_bytes'), gpuPooled: read('dner_gpu_pooled_bytes'), heap: read('dner_nodejs_heap_size_used_bytes') };
 }
 
 export async function run(ctx: SuiteContext): Promise<void> {
@@ -82,10 +82,10 @@ export async function run(ctx: SuiteContext): Promise<void> {
   await memoryRun(ctx, texts);
 }
 
-async function memoryRun(ctx: SuiteContext, texts: string[]): Promise<void> {
+export async function memoryRun(ctx: SuiteContext, texts: string[]): Promise<void> {
   const server = await startServe(MAX_BATCH);
   try {
-    const [warm, total, every] = ctx.quick ? [200, 1000, 100] : [1000, 5000, 500];
+    const [warm, total, every] = ctx.quick ? [300, 2000, 200] : [1000, 5000, 500];
     await load(server.url, texts, 8, warm);
     const samples = [await scrape(server.url)];
     for (let sent = 0; sent < total; sent += every) {
@@ -97,6 +97,8 @@ async function memoryRun(ctx: SuiteContext, texts: string[]): Promise<void> {
     const rss = samples.map((s) => s.rss), gpu = samples.map((s) => s.gpuLive);
     console.log(`  RSS MiB per ${every} requests: ${rss.map((x) => (x / 2 ** 20).toFixed(0)).join(' ')}`);
     console.log(`  live GPU MiB per ${every} requests: ${gpu.map((x) => (x / 2 ** 20).toFixed(1)).join(' ')}`);
+    console.log(`  pooled GPU MiB per ${every} requests: ${samples.map((s) => (s.gpuPooled / 2 ** 20).toFixed(1)).join(' ')}`);
+    console.log(`  JS heap MiB per ${every} requests: ${samples.map((s) => (s.heap / 2 ** 20).toFixed(1)).join(' ')}`);
     ctx.record({ name: `RSS spread over ${total} requests (max − min) / min`, variant: `every ${every}`, device: 'webgpu', value: spread(rss), unit: '%' });
     ctx.record({ name: `live GPU bytes spread over ${total} requests`, variant: `every ${every}`, device: 'webgpu', value: spread(gpu), unit: '%' });
     ctx.record({ name: 'RSS at the end', variant: `after ${warm + total} requests`, device: 'webgpu', value: rss.at(-1)! / 2 ** 20, unit: 'MiB' });

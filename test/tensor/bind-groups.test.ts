@@ -33,6 +33,28 @@ s('the pool hands out its oldest free buffer of a size, whatever order buffers c
   pool.afterSubmit();
 });
 
+s('a smaller request takes a free buffer up to twice its size, never a larger one, and the counters follow the buffer', () => {
+  if (!webgpu) return;
+  const pool = new BufferPool(webgpu.backend.device, 1 << 24);
+  const big = pool.acquire(8192, false, 'test');
+  const huge = pool.acquire(65536, false, 'test');
+  pool.release(big);
+  pool.release(huge);
+  pool.afterSubmit();
+  const created = pool.counters.buffersCreated;
+  const small = pool.acquire(4096, false, 'test'); // 8192 serves 4096: twice its size
+  if (small !== big || pool.counters.buffersCreated !== created) throw new Error('a free buffer of twice the size was not reused');
+  if (pool.counters.liveBytes !== 8192 || pool.counters.pooledBytes !== 65536) {
+    throw new Error(`counters ${JSON.stringify(pool.counters)} do not follow the 8192-byte buffer handed out`);
+  }
+  const tiny = pool.acquire(1024, false, 'test'); // 65536 is too large for 1024: a new buffer
+  if (tiny === huge || pool.counters.buffersCreated !== created + 1 || tiny.size !== 1024) throw new Error('a buffer over twice the size was handed out');
+  for (const b of [small, tiny]) pool.release(b);
+  pool.emptyCache();
+  pool.afterSubmit();
+  if (pool.counters.liveBytes !== 0 || pool.counters.pooledBytes !== 0) throw new Error(`counters left at ${JSON.stringify(pool.counters)}`);
+});
+
 s('a buffer the pool gives up while the unsubmitted batch still reads it lives until that batch is submitted', async () => {
   if (!webgpu) return;
   const dev = webgpu;

@@ -39,8 +39,18 @@ type Lists = Map<number, GPUBuffer[]>;
 const serials = new WeakMap<GPUBuffer, number>();
 let nextSerial = 0;
 
+/**
+ * A free buffer of `size`'s bucket, else of the next larger buckets up to twice `size` (kernels bound
+ * their own indices, so a larger buffer serves). Without the larger ones, a process fed ever new shapes (a
+ * server's batches) keeps creating buffers until it has met every combination of sizes, and its memory
+ * grows for thousands of requests; with them, what larger work left behind serves the smaller.
+ */
 function take(lists: Lists, size: number): GPUBuffer | undefined {
-  return lists.get(size)?.pop();
+  for (let s = size; s <= 2 * size; s = bucketSize(s + 1)) {
+    const buf = lists.get(s)?.pop();
+    if (buf) return buf;
+  }
+  return undefined;
 }
 /** Keeps each list in descending serial order, so pop() takes the oldest. */
 function put(lists: Lists, buf: GPUBuffer): void {
@@ -70,10 +80,10 @@ export class BufferPool {
     const size = bucketSize(bytes);
     let buf = forUpload ? undefined : take(this.recent, size);
     if (buf) {
-      this.counters.recentBytes -= size;
-      this.counters.pooledBytes -= size;
+      this.counters.recentBytes -= buf.size;
+      this.counters.pooledBytes -= buf.size;
     } else if ((buf = take(this.free, size))) {
-      this.counters.pooledBytes -= size;
+      this.counters.pooledBytes -= buf.size;
     } else {
       const max = this.device.limits.maxStorageBufferBindingSize;
       if (size > max) {
@@ -84,7 +94,7 @@ export class BufferPool {
       serials.set(buf, nextSerial++);
       this.counters.buffersCreated++;
     }
-    this.counters.liveBytes += size;
+    this.counters.liveBytes += buf.size;
     if (this.counters.liveBytes > this.counters.peakLiveBytes) this.counters.peakLiveBytes = this.counters.liveBytes;
     return buf;
   }
