@@ -5,7 +5,9 @@
 # archive, $OUT/gpu-out.tgz (the device tool returns at most 8 files).
 # TEST_TIMEOUT and BENCH_TIMEOUT (seconds) bound the test and bench steps; GPU_TAG overrides the tag.
 #   steps: test | test-engine | test-ner | test:WORD[,WORD...] | probes | cpuprof | tune | tuneT | profile | e2e | matmul | layers | memory | serve | corpus
-# serve and corpus (issue 42's checks) need .dev/redis/ (redis-server and its libraries, docs/ENGINE.md).
+#          | epoch:diffusionner|bopn|binder (one timed CoNLL-2003 training epoch, train only, the model's config)
+# serve and corpus need .dev/redis/ (redis-server and its libraries, docs/ENGINE.md); serve, corpus and
+# epoch need .dev/shared/data/conll2003/ (train.jsonl, test.jsonl).
 set -o pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 xz -dc .dev/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
@@ -14,6 +16,8 @@ xz -dc .dev/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 if [ -x .dev/redis/redis-server ] && ! [ -x /usr/bin/redis-server ]; then
   printf '#!/bin/sh\nLD_LIBRARY_PATH=%s/.dev/redis/lib exec %s/.dev/redis/redis-server "$@"\n' "$PWD" "$PWD" > /usr/bin/redis-server; chmod +x /usr/bin/redis-server
 fi
+# The data sets travel as .dev/shared (a copy of the files of ../shared/data that the steps read).
+[ -e ../shared ] || [ ! -d .dev/shared ] || ln -s "$PWD/.dev/shared" ../shared
 T="node node_modules/tsx/dist/cli.mjs"
 # Results are tagged by the GPU's model (h100, h200, ...) so runs on different kinds stay apart.
 TAG=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | grep -oiE 'h[0-9]{3}|a[0-9]{2,3}|l[0-9]{1,2}s?' | head -1 | tr A-Z a-z)
@@ -39,6 +43,10 @@ for step in "$@"; do
           cp bench/results/serve-$TAG.json bench/results/serve-$TAG.meta.json "$LOG/" ;;
     corpus) timeout ${BENCH_TIMEOUT:-300} $T bench/corpus.ts --docs ${CORPUS_DOCS:-3000} --shard-size 250 --tag $TAG 2>&1 | tee "$LOG/corpus.txt" | tail -30
           cp bench/results/corpus-$TAG.json bench/results/corpus-$TAG.meta.json "$LOG/" ;;
+    epoch:*) kind=${step#epoch:}
+          case $kind in diffusionner) cfg=configs/conll2003.json ;; *) cfg=configs/$kind-conll2003.json ;; esac
+          node -e 'const c=require("./"+process.argv[1]); c.data={train:require("path").resolve("../shared/data/conll2003/train.jsonl")}; c.train.checkpointEvery=1e9; console.log(JSON.stringify(c))' "$cfg" > /tmp/epoch-$kind.json
+          timeout ${EPOCH_TIMEOUT:-300} $T src/cli/diffusionner.ts train --config /tmp/epoch-$kind.json --epochs 1 --out /tmp/epoch-$kind 2>&1 | tee "$LOG/epoch-$kind.txt" | grep -E "^(model|epoch 1: [0-9]+ s)" ;;
     e2e|matmul|layers|memory) timeout ${BENCH_TIMEOUT:-300} $T bench/run.ts $step --tag $TAG 2>&1 | tee "$LOG/$step.txt" | tail -45
           cp bench/results/$step-$TAG.json bench/results/$step-$TAG.meta.json "$LOG/" ;;
     *) echo "unknown step $step"; exit 2 ;;
