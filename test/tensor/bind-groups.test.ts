@@ -52,7 +52,8 @@ s('a smaller request takes a free buffer up to twice its size, never a larger on
   for (const b of [small, tiny]) pool.release(b);
   pool.emptyCache();
   pool.afterSubmit();
-  if (pool.counters.liveBytes !== 0 || pool.counters.pooledBytes !== 0) throw new Error(`counters left at ${JSON.stringify(pool.counters)}`);
+  const after: { liveBytes: number; pooledBytes: number } = pool.counters;
+  if (after.liveBytes !== 0 || after.pooledBytes !== 0) throw new Error(`counters left at ${JSON.stringify(after)}`);
 });
 
 s('a buffer the pool gives up while the unsubmitted batch still reads it lives until that batch is submitted', async () => {
