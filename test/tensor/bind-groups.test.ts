@@ -33,9 +33,19 @@ s('the pool hands out its oldest free buffer of a size, whatever order buffers c
   pool.afterSubmit();
 });
 
-s('a smaller request takes a free buffer up to twice its size, never a larger one, and the counters follow the buffer', () => {
+s('with reuseLarger, a smaller request takes a free buffer up to twice its size, never a larger one, and the counters follow the buffer', () => {
   if (!webgpu) return;
+  const exact = new BufferPool(webgpu.backend.device, 1 << 24); // the default: the request's own bucket only
+  const b8192 = exact.acquire(8192, false, 'test');
+  exact.release(b8192);
+  exact.afterSubmit();
+  const b4096 = exact.acquire(4096, false, 'test');
+  if (b4096 === b8192 || b4096.size !== 4096) throw new Error('without reuseLarger a larger buffer was handed out');
+  exact.release(b4096);
+  exact.emptyCache();
+  exact.afterSubmit();
   const pool = new BufferPool(webgpu.backend.device, 1 << 24);
+  pool.reuseLarger = true;
   const big = pool.acquire(8192, false, 'test');
   const huge = pool.acquire(65536, false, 'test');
   pool.release(big);
@@ -54,6 +64,19 @@ s('a smaller request takes a free buffer up to twice its size, never a larger on
   pool.afterSubmit();
   const after: { liveBytes: number; pooledBytes: number } = pool.counters;
   if (after.liveBytes !== 0 || after.pooledBytes !== 0) throw new Error(`counters left at ${JSON.stringify(after)}`);
+});
+
+s('the pool counts the buffers it hands out and keeps', () => {
+  if (!webgpu) return;
+  const pool = new BufferPool(webgpu.backend.device, 1 << 24);
+  const bufs = [0, 1, 2].map(() => pool.acquire(1024, false, 'test'));
+  if (pool.counters.liveBuffers !== 3) throw new Error(`${pool.counters.liveBuffers} live buffers counted, not 3`);
+  bufs.forEach((b) => pool.release(b));
+  const counted: { liveBuffers: number; pooledBuffers: number } = pool.counters;
+  if (counted.pooledBuffers !== 3 || counted.liveBuffers !== 0) throw new Error(`pooled ${counted.pooledBuffers}, live ${counted.liveBuffers}: expected 3, 0`);
+  pool.emptyCache();
+  pool.afterSubmit();
+  if (pool.counters.pooledBuffers !== 0) throw new Error('emptyCache left pooled buffers counted');
 });
 
 s('a buffer the pool gives up while the unsubmitted batch still reads it lives until that batch is submitted', async () => {

@@ -6,6 +6,8 @@
  * does not), and bind groups are cached by (pipeline, buffers). A destroyed buffer's groups could never
  * be found again (a new buffer gets a new id), and are dropped so that they do not pile up.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** Layout entries of group 0, read from the kernel's WGSL declarations. */
 export function layoutEntries(code: string, kernel: string): GPUBindGroupLayoutEntry[] {
@@ -25,6 +27,27 @@ export function layoutEntries(code: string, kernel: string): GPUBindGroupLayoutE
 
 const MAX_GROUPS = 8192;
 
+/**
+ * A bind group has no destroy(): Dawn frees one when V8 collects its JS object, and V8, which does not
+ * see the native memory behind it, collects old objects rarely. On lavapipe every bind group holds a
+ * 4 KiB mapping of its own, and Linux allows a process 65,530 (vm.max_map_count); past them lavapipe's
+ * next allocation fails and the process dies with a segfault. BINDER training, whose length-bucketed
+ * batches bind ever new buffer sets, held ~57,000 dropped groups and crashed so. So once the cache has
+ * dropped MAX_GROUPS groups, a full garbage collection frees them.
+ */
+let fullGc: (() => void) | null | undefined;
+function collectGarbage(): void {
+  if (fullGc === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      fullGc = runInNewContext('gc') as () => void;
+    } catch {
+      fullGc = null;
+    }
+  }
+  fullGc?.();
+}
+
 export class BindGroupCache {
   private groups = new Map<string, GPUBindGroup>();
   private ids = new WeakMap<GPUBuffer, number>();
@@ -33,6 +56,8 @@ export class BindGroupCache {
   private keysOf = new Map<number, string[]>();
   hits = 0;
   misses = 0;
+  /** Groups dropped from the cache since the last collection: garbage that still holds native memory. */
+  private dropped = 0;
 
   get size(): number {
     return this.groups.size;
@@ -66,13 +91,22 @@ export class BindGroupCache {
   forget(buf: GPUBuffer): void {
     const id = this.ids.get(buf);
     if (id === undefined) return;
-    for (const key of this.keysOf.get(id) ?? []) this.groups.delete(key);
+    for (const key of this.keysOf.get(id) ?? []) if (this.groups.delete(key)) this.noteDropped(1);
     this.keysOf.delete(id);
     this.ids.delete(buf);
   }
 
   clear(): void {
+    this.noteDropped(this.groups.size);
     this.groups.clear();
     this.keysOf.clear();
+  }
+
+  private noteDropped(n: number): void {
+    this.dropped += n;
+    if (this.dropped >= MAX_GROUPS) {
+      this.dropped = 0;
+      collectGarbage();
+    }
   }
 }

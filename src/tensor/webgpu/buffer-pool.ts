@@ -21,6 +21,8 @@ export function bucketSize(bytes: number): number {
 export interface PoolCounters {
   liveBytes: number;
   pooledBytes: number;
+  liveBuffers: number;
+  pooledBuffers: number;
   /** Pooled bytes released since the last submit (part of pooledBytes). */
   recentBytes: number;
   buffersCreated: number;
@@ -40,13 +42,11 @@ const serials = new WeakMap<GPUBuffer, number>();
 let nextSerial = 0;
 
 /**
- * A free buffer of `size`'s bucket, else of the next larger buckets up to twice `size` (kernels bound
- * their own indices, so a larger buffer serves). Without the larger ones, a process fed ever new shapes (a
- * server's batches) keeps creating buffers until it has met every combination of sizes, and its memory
- * grows for thousands of requests; with them, what larger work left behind serves the smaller.
+ * A free buffer of `size`'s bucket; with `reuseLarger`, else of the next larger buckets up to twice
+ * `size` (kernels bound their own indices, so a larger buffer serves).
  */
-function take(lists: Lists, size: number): GPUBuffer | undefined {
-  for (let s = size; s <= 2 * size; s = bucketSize(s + 1)) {
+function take(lists: Lists, size: number, reuseLarger: boolean): GPUBuffer | undefined {
+  for (let s = size; s <= (reuseLarger ? 2 * size : size); s = bucketSize(s + 1)) {
     const buf = lists.get(s)?.pop();
     if (buf) return buf;
   }
@@ -70,7 +70,16 @@ export class BufferPool {
   private recent: Lists = new Map();
   /** Buffers to destroy right after the next submit. */
   private doomed: GPUBuffer[] = [];
-  readonly counters: PoolCounters = { liveBytes: 0, pooledBytes: 0, recentBytes: 0, buffersCreated: 0, peakLiveBytes: 0 };
+  readonly counters: PoolCounters = { liveBytes: 0, pooledBytes: 0, liveBuffers: 0, pooledBuffers: 0, recentBytes: 0, buffersCreated: 0, peakLiveBytes: 0 };
+  /**
+   * Let a request take a free buffer up to twice its size. Without it, a process fed ever new shapes (a
+   * server's batches) keeps creating buffers until it has met every combination of sizes, and its memory
+   * grows for thousands of requests; with it, what larger work left behind serves the smaller. Off by
+   * default: repeated work settles on the same buffers (and so on cached bind groups) more slowly with it
+   * (the same DiffusionNER batch tagged eight times in a row still created 9 bind groups the eighth time,
+   * against none from the sixth time without it), and training repeats its work.
+   */
+  reuseLarger = false;
 
   /** `beforeDestroy` hears of each buffer the pool destroys (the backend drops its cached bind groups). */
   constructor(private device: GPUDevice, private maxPooledBytes: number, private beforeDestroy: (buf: GPUBuffer) => void = () => {}) {}
@@ -78,12 +87,14 @@ export class BufferPool {
   /** `forUpload`: the buffer will be written with queue.writeBuffer, so it must not be in the pending batch. */
   acquire(bytes: number, forUpload: boolean, label: string): GPUBuffer {
     const size = bucketSize(bytes);
-    let buf = forUpload ? undefined : take(this.recent, size);
+    let buf = forUpload ? undefined : take(this.recent, size, this.reuseLarger);
     if (buf) {
       this.counters.recentBytes -= buf.size;
       this.counters.pooledBytes -= buf.size;
-    } else if ((buf = take(this.free, size))) {
+      this.counters.pooledBuffers--;
+    } else if ((buf = take(this.free, size, this.reuseLarger))) {
       this.counters.pooledBytes -= buf.size;
+      this.counters.pooledBuffers--;
     } else {
       const max = this.device.limits.maxStorageBufferBindingSize;
       if (size > max) {
@@ -95,6 +106,7 @@ export class BufferPool {
       this.counters.buffersCreated++;
     }
     this.counters.liveBytes += buf.size;
+    this.counters.liveBuffers++;
     if (this.counters.liveBytes > this.counters.peakLiveBytes) this.counters.peakLiveBytes = this.counters.liveBytes;
     return buf;
   }
@@ -105,11 +117,13 @@ export class BufferPool {
 
   release(buf: GPUBuffer): void {
     this.counters.liveBytes -= buf.size;
+    this.counters.liveBuffers--;
     if (this.counters.pooledBytes + buf.size > this.maxPooledBytes) {
       this.doom(buf);
       return;
     }
     this.counters.pooledBytes += buf.size;
+    this.counters.pooledBuffers++;
     this.counters.recentBytes += buf.size;
     put(this.recent, buf);
   }
@@ -143,6 +157,7 @@ export class BufferPool {
     this.free.clear();
     this.recent.clear();
     this.counters.pooledBytes = 0;
+    this.counters.pooledBuffers = 0;
     this.counters.recentBytes = 0;
   }
 }
