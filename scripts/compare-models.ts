@@ -26,6 +26,8 @@ interface RowSpec {
   eval: string;
   /** Where the run predates the trainer's own peak-memory record: the externally sampled VmHWM. */
   peakRssMiB?: number;
+  /** What a reader must know to read the row's speed figures (another run beside it, say): a footnote. */
+  note?: string;
 }
 interface Scores { precision: number; recall: number; f1: number }
 interface Epoch { trainSeconds: number; trainSentencesPerSecond: number; peakRssMiB?: number; peakGpuLiveMiB?: number; matmulProbe?: { gflops: number } }
@@ -41,7 +43,7 @@ const range = (xs: number[], digits: number) => {
   return lo === hi ? f(lo, digits) : `${f(lo, digits)}–${f(hi, digits)}`;
 };
 
-function row(spec: RowSpec): string[] {
+function row(spec: RowSpec, footnote: string): string[] {
   const metrics = readJson<{ epochs: Epoch[]; test?: { sentencesPerSecond: number } }>(join(root, spec.run, 'metrics.json'));
   const ev = readJson<Evaluation>(join(root, spec.eval));
   const log = readFileSync(join(root, spec.run, 'train.log'), 'utf8');
@@ -59,7 +61,7 @@ function row(spec: RowSpec): string[] {
     `${f(ev.micro.precision)} / ${f(ev.micro.recall)} / **${f(ev.micro.f1)}**`,
     ['1', '2', '3', '4+'].map((k) => f(L[k]?.f1 ?? NaN, 1)).join(' / '),
     nested.gold ? `${f(nested.f1, 1)} / ${f(outermost.f1, 1)}` : '—',
-    `${epochs.length} ep, ${f(seconds / 60, 0)} min`,
+    `${epochs.length} ep, ${f(seconds / 60, 0)} min${footnote}`,
     f(sentences / seconds, 1), f(metrics.test?.sentencesPerSecond ?? ev.sentencesPerSecond, 1),
     rss ? `${f(rss / 1024, 1)} GiB${epochs.some((e) => e.peakRssMiB) ? '' : ' (sampled)'}` : '—', gpu,
     parameters, probes.length ? range(probes, 0) : '—',
@@ -69,8 +71,12 @@ function row(spec: RowSpec): string[] {
 export function comparisonTable(specs: RowSpec[]): string {
   const head = ['model', 'data', 'test P / R / F1', 'F1 by length 1 / 2 / 3 / 4+', 'nested / outermost F1', 'training',
     'train sent/s', 'infer sent/s', 'peak RSS', 'peak live GPU MiB', 'parameters', 'matmul probe GFLOP/s'];
-  const lines = [head, head.map((h, i) => (i < 2 ? '---' : '---:'))].concat(specs.map(row));
-  return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  const noted = specs.filter((s) => s.note);
+  const marker = (s: RowSpec) => (s.note ? ` [${noted.indexOf(s) + 1}]` : '');
+  const lines = [head, head.map((h, i) => (i < 2 ? '---' : '---:'))].concat(specs.map((s) => row(s, marker(s))));
+  const table = lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  const notes = noted.map((s, i) => `[${i + 1}] ${s.model}, ${s.dataset}: ${s.note}`);
+  return notes.length ? `${table}\n\n${notes.join('\n\n')}` : table;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

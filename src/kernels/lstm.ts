@@ -193,27 +193,27 @@ ${treeSum(W, 1)}
 
 /**
  * WGSL shared by the subgroup steps: workgroup g covers units block (g % nJ) and batch elements
- * bBase .. bBase + S − 1; per batch element bb: its length, whether this step runs for it, and its time t.
+ * bBase .. bBase + P − 1 (P ≤ S); per batch element bb: its length, whether this step runs for it, and its time t.
  */
-function subgroupPrologue(S: number): string {
+function subgroupPrologue(S: number, P: number): string {
   return `${subgroupEntry(S)}
   let H4 = u.H / 4u;
   let nJ = (H4 + ${S - 1}u) / ${S}u;
-  if (g >= nJ * ((u.B + ${S - 1}u) / ${S}u)) { return; }
+  if (g >= nJ * ((u.B + ${P - 1}u) / ${P}u)) { return; }
   let jOk = (g % nJ) * ${S}u + lane < H4;
   let j4 = min((g % nJ) * ${S}u + lane, H4 - 1u);
-  let bBase = (g / nJ) * ${S}u;
-${range(S).map((bb) => `  let b${bb} = min(bBase + ${bb}u, u.B - 1u); let len${bb} = u32(max(LEN[b${bb}], 0));
+  let bBase = (g / nJ) * ${P}u;
+${range(P).map((bb) => `  let b${bb} = min(bBase + ${bb}u, u.B - 1u); let len${bb} = u32(max(LEN[b${bb}], 0));
   let act${bb} = bBase + ${bb}u < u.B && u.step < len${bb};
   let t${bb} = timeOf(min(u.step, max(len${bb}, 1u) - 1u), max(len${bb}, 1u));`).join('\n')}`;
 }
 
-function subgroupForwardSource(S: number): string {
+function subgroupForwardSource(S: number, P: number): string {
   return `enable subgroups;
 ${HEADER}
 ${FORWARD_BINDINGS}
-${subgroupPrologue(S)}
-${range(S).map((bb) => `  let row${bb} = (b${bb} * u.L + t${bb}) * 4u * H4;
+${subgroupPrologue(S, P)}
+${range(P).map((bb) => `  let row${bb} = (b${bb} * u.L + t${bb}) * 4u * H4;
   ${range(4).map((k) => `var a${bb}_${k} = XW[row${bb} + ${k}u * H4 + j4];`).join(' ')}`).join('\n')}
   if (u.step > 0u) {
     // This lane's batch element supplies its h_prev row; its previous time is clamped into range when
@@ -224,11 +224,11 @@ ${range(S).map((bb) => `  let row${bb} = (b${bb} * u.L + t${bb}) * 4u * H4;
     for (var m4 = 0u; m4 < H4; m4++) {
       let hOwn = select(vec4<f32>(0.0), HS[hpOwn + m4], ownRuns);
       ${range(4).map((k) => range(4).map((e) => `let w${k}${e} = WHH[(${k}u * u.H + 4u * j4 + ${e}u) * H4 + m4];`).join(' ')).join('\n      ')}
-${range(S).map((bb) => `      { let h = subgroupBroadcast(hOwn, ${bb}u);
+${range(P).map((bb) => `      { let h = subgroupBroadcast(hOwn, ${bb}u);
         ${range(4).map((k) => `a${bb}_${k} += vec4<f32>(dot(h, w${k}0), dot(h, w${k}1), dot(h, w${k}2), dot(h, w${k}3));`).join(' ')} }`).join('\n')}
     }
   }
-${range(S).map((bb) => `  if (act${bb} && jOk) {
+${range(P).map((bb) => `  if (act${bb} && jOk) {
     var cPrev = vec4<f32>(0.0);
     if (u.step > 0u) { cPrev = C[(b${bb} * u.L + prevOf(t${bb})) * H4 + j4]; }
     var ig: vec4<f32>; var fg: vec4<f32>; var gg: vec4<f32>; var og: vec4<f32>; var hv: vec4<f32>; var cc: vec4<f32>;
@@ -249,7 +249,7 @@ function subgroupBackwardSource(S: number): string {
 ${HEADER}
 ${BACKWARD_BINDINGS}
 fn nextOf(t: u32) -> u32 { return select(t + 1u, t - 1u, u.reverse != 0u); }
-${subgroupPrologue(S)}
+${subgroupPrologue(S, S)}
 ${range(S).map((bb) => `  let hasNext${bb} = act${bb} && u.step + 1u < len${bb};
   let rn${bb} = (b${bb} * u.L + min(nextOf(t${bb}), u.L - 1u)) * 4u * H4;
   var dh${bb} = select(vec4<f32>(0.0), DHS[(b${bb} * u.L + t${bb}) * H4 + j4], act${bb});`).join('\n')}
@@ -283,8 +283,20 @@ ${range(S).map((bb) => `  if (act${bb} && jOk) {
 }`;
 }
 
-function subgroupGroups(d: LstmDims, S: number): [number, number] {
-  return grid1d(Math.ceil(d.H / 4 / S) * Math.ceil(d.B / S), 1);
+function subgroupGroups(d: LstmDims, S: number, P: number): [number, number] {
+  return grid1d(Math.ceil(d.H / 4 / S) * Math.ceil(d.B / P), 1);
+}
+
+/**
+ * Batch elements per workgroup of the subgroup forward step: S, or the power of two that covers a
+ * smaller batch. The step's code is unrolled over them, so lavapipe compiles the P = 8 step in ~4.8 s
+ * (a third of a cold `npm start`, which tags 4 sentences, then traces one) and a P = 1 step far faster;
+ * a small batch also wastes no lanes on absent elements. The sums run in the same order for every P.
+ */
+function forwardBatchPerGroup(d: LstmDims, S: number): number {
+  let P = 1;
+  while (P < S && P < d.B) P *= 2;
+  return P;
 }
 
 /** Runs all steps; Hs and C must be zero-filled by the caller (padding stays 0). */
@@ -296,9 +308,9 @@ export function launchLstmForward(dev: GpuDevice, xw: Tensor, whh: Tensor, lens:
     return;
   }
   if (variant.kind === 'subgroup') {
-    const { S } = variant;
-    const spec = { key: `lstm_fwd_sg:${S}`, name: 'lstm_forward_step', code: () => subgroupForwardSource(S) };
-    for (let s = 0; s < steps; s++) dev.backend.dispatch(spec, [xw.buffer, whh.buffer, lens.buffer, hs.buffer, c.buffer, g.buffer], uni(d, s), subgroupGroups(d, S));
+    const { S } = variant, P = forwardBatchPerGroup(d, S);
+    const spec = { key: `lstm_fwd_sg:${S}:${P}`, name: 'lstm_forward_step', code: () => subgroupForwardSource(S, P) };
+    for (let s = 0; s < steps; s++) dev.backend.dispatch(spec, [xw.buffer, whh.buffer, lens.buffer, hs.buffer, c.buffer, g.buffer], uni(d, s), subgroupGroups(d, S, P));
     return;
   }
   const V = vectorised(d);
@@ -391,7 +403,7 @@ export function launchLstmBackward(dev: GpuDevice, whh: Tensor, lens: Tensor, c:
   if (variant.kind === 'subgroup') {
     const { S } = variant;
     const spec = { key: `lstm_bwd_sg:${S}`, name: 'lstm_backward_step', code: () => subgroupBackwardSource(S) };
-    for (let s = steps - 1; s >= 0; s--) dev.backend.dispatch(spec, [whh.buffer, lens.buffer, c.buffer, g.buffer, dhs.buffer, da.buffer, dcCarry.buffer], uni(d, s), subgroupGroups(d, S));
+    for (let s = steps - 1; s >= 0; s--) dev.backend.dispatch(spec, [whh.buffer, lens.buffer, c.buffer, g.buffer, dhs.buffer, da.buffer, dcCarry.buffer], uni(d, s), subgroupGroups(d, S, S));
     return;
   }
   const V = vectorised(d);

@@ -4,6 +4,7 @@ import * as fc from 'fast-check';
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
+import { launchLstmForward } from '../../src/kernels/lstm.js';
 import { assertClose, assertProperty, assertThrows, DEVICES, kernelVariants, randomValues, webgpu, withKernelVariant } from '../helpers.js';
 
 const s = suite('fused LSTM');
@@ -52,6 +53,30 @@ s('fused and op-by-op layers agree (f64 reference) on random shapes, lengths and
       }
     }
   }, 10);
+});
+
+s('one sentence gets bitwise the same LSTM step outputs alone and in a batch, with every variant', async () => {
+  // The subgroup step packs as many batch elements into a workgroup as the batch needs (1, 2, 4 or 8),
+  // so tagging a sentence alone or beside others must not change a single bit (eval counts depend on it).
+  if (!webgpu) return;
+  const dev = webgpu, H = 36, L = 5, seed = 7;
+  const whh = T.tensor(Float32Array.from(randomValues(4 * H * H, seed, -0.5, 0.5)), { shape: [4 * H, H], device: dev });
+  const forward = (B: number, lengths: number[]) => {
+    const xw = T.tensor(Float32Array.from(randomValues(B * L * 4 * H, seed + 1, -1, 1)), { shape: [B, L, 4 * H], device: dev });
+    const lens = T.tensor(Int32Array.from(lengths), { shape: [B], device: dev });
+    const [hs, c, g] = [[B, L, H], [B, L, H], [B, L, 4 * H]].map((shape) => T.zeros(shape, { device: dev }));
+    launchLstmForward(dev, xw, whh, lens, hs, c, g, { B, L, H, reverse: false }, L);
+    return hs.data();
+  };
+  for (const variant of kernelVariants(dev, ['split'])) await withKernelVariant('DNER_LSTM', variant, async () => {
+    // randomValues(n, seed) is a prefix of randomValues(m > n, seed), so element 0's inputs are the same in every batch.
+    const alone = await forward(1, [L]);
+    for (const B of [2, 3, 8, 11]) {
+      const batched = (await forward(B, Array.from({ length: B }, (_, i) => L - (i % L)))).slice(0, L * H);
+      const differing = batched.filter((v, i) => v !== alone[i]).length;
+      if (differing) throw new Error(`${variant}: batch ${B} changes ${differing} of element 0's ${L * H} outputs`);
+    }
+  });
 });
 
 s('a variant name the LSTM kernels do not have is a clear error', async () => {
