@@ -1,12 +1,12 @@
 /** Differentiable neural-network primitives: softmax, layer norm, matmul/linear, gather/scatter. */
 import { cpuIndexAdd, cpuIndexSelect, launchIndexAdd, launchIndexSelect, type IndexView } from '../kernels/gather.js';
 import { cpuLayerNorm, cpuLayerNormBackward, launchLayerNorm, launchLayerNormBackward } from '../kernels/layernorm.js';
-import { type Activation, cpuMatmul, launchMatmul, type MatmulDims } from '../kernels/matmul.js';
+import { type Activation, cpuMatmul, fusesActivation, launchMatmul, type MatmulDims } from '../kernels/matmul.js';
 import { type AxisView, cpuSoftmax, cpuSoftmaxBackward, launchSoftmax, launchSoftmaxBackward } from '../kernels/softmax.js';
 import { fmtShape, normAxis, shapeEq, sizeOf, splitAtAxis } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkTensor, empty, needsGrad, record, requireDType, requireFloat, sameDevice, sameDType } from './core.js';
-import { gelu } from './elementwise.js';
+import { gelu, relu } from './elementwise.js';
 import { cpuDropout, launchDropout } from '../kernels/dropout.js';
 import { reshape } from './shape-ops.js';
 
@@ -110,13 +110,20 @@ export function matmul(a: Tensor, b: Tensor, o: MatmulOptions = {}): Tensor {
     sameDevice('matmul', a, bias);
     if (!shapeEq(bias.shape, [N])) throw new Error(`matmul: bias ${fmtShape(bias.shape)} must be [${N}]`);
   }
-  // GELU's backward needs the pre-activation: record it as a separate op when gradients are on.
-  if (act === 'gelu' && needsGrad(a, b, ...(bias ? [bias] : []))) return gelu(matmul(a, b, { ...o, act: 'none' }));
   const d: MatmulDims = {
     batch, M, N, K, transA, transB, act,
     aStride: na === 1 && batch > 1 ? 0 : M * K,
     bStride: nb === 1 && batch > 1 ? 0 : K * N,
   };
+  const grads = needsGrad(a, b, ...(bias ? [bias] : []));
+  // GELU's backward needs the pre-activation: record it as a separate op when gradients are on. Where
+  // the kernel has no activation epilogue (fusesActivation), the activation is always a separate op.
+  if (act !== 'none' && ((act === 'gelu' && grads) || (device.kind === 'webgpu' && !fusesActivation(device, d)))) {
+    const pre = matmul(a, b, { ...o, act: 'none' });
+    const out = act === 'gelu' ? gelu(pre) : relu(pre);
+    if (!grads) pre.dispose();
+    return out;
+  }
   const out = empty(device, dtype, [...batchShape, M, N]);
   if (device.kind === 'cpu') cpuMatmul(a.array, b.array, bias ? bias.array : null, out.array, d);
   else launchMatmul(device, a, b, bias, out, d);

@@ -101,6 +101,27 @@ s('K = 0 gives act(bias) in every webgpu variant and on the cpu (no first slab i
   }
 });
 
+s('an activation applied after the product is bitwise the fused epilogue (webgpu, every variant)', async () => {
+  // Where the matmul has no activation epilogue (fusesActivation false: lavapipe's regblock), T.matmul
+  // applies relu or gelu as an elementwise pass; the values must not change by a bit.
+  if (!webgpu) return;
+  const dev = webgpu, M = 37, N = 44, K = 29;
+  const a = T.tensor(Float32Array.from(randomValues(M * K, 3)), { shape: [M, K], device: dev });
+  const b = T.tensor(Float32Array.from(randomValues(N * K, 4)), { shape: [N, K], device: dev });
+  const bias = T.tensor(Float32Array.from(randomValues(N, 5)), { shape: [N], device: dev });
+  for (const act of ['relu', 'gelu'] as const) {
+    for (const variant of ['regblock', 'tiled', 'naive']) await withKernelVariant('DNER_MATMUL', variant, async () => {
+      if (variant === 'regblock' && !dev.backend.hasSubgroups) return;
+      const fused = T.Tensor.empty(dev, 'f32', [1, M, N]);
+      launchMatmul(dev, a, b, bias, fused, { batch: 1, M, N, K, transA: false, transB: true, aStride: M * K, bStride: N * K, act });
+      const viaOp = await T.matmul(a, b, { transB: true, bias, act }).data();
+      const want = await fused.data();
+      const differing = viaOp.filter((v, i) => !Object.is(v, want[i])).length;
+      if (differing) throw new Error(`${variant} ${act}: ${differing} of ${M * N} values differ from the fused epilogue`);
+    });
+  }
+});
+
 s('more row tiles or batches than one dispatch may have are split across dispatches (webgpu, every variant)', async () => {
   if (!webgpu) return;
   const dev = webgpu;
