@@ -290,7 +290,7 @@ function subgroupGroups(d: LstmDims, S: number, P: number): [number, number] {
 /**
  * Batch elements per workgroup of the subgroup forward step: S, or the power of two that covers a
  * smaller batch. The step's code is unrolled over them, so lavapipe compiles the P = 8 step in ~4.8 s
- * (a third of a cold `npm start`, which tags 4 sentences, then traces one) and a P = 1 step far faster;
+ * (a sixth of a cold `npm start`, which tags 4 sentences, then traces one) and a P = 1 step far faster;
  * a small batch also wastes no lanes on absent elements. The sums run in the same order for every P.
  */
 function forwardBatchPerGroup(d: LstmDims, S: number): number {

@@ -396,7 +396,7 @@ export function pickVariant(dev: GpuDevice, d: MatmulDims): MatmulPlan {
  * Whether the kernel this product runs on applies the activation in its epilogue. Not lavapipe's
  * regblock kernel: each (bias, activation) epilogue is a pipeline of its own, fully unrolled, which
  * takes lavapipe 3–4 s to compile (a cold `npm start` compiled bias+relu and bias+gelu beside plain
- * bias), while the elementwise pass that replaces it costs a few per cent of the product. The values are
+ * bias), while the elementwise pass that replaces it cost no measurable speed (docs/RESULTS.md). The values are
  * the same bit for bit: the pass applies the same WGSL function to the same f32 pre-activation.
  */
 export function fusesActivation(dev: GpuDevice, d: MatmulDims): boolean {
