@@ -11,7 +11,7 @@
  *   npx tsx scripts/compare-models.ts --write    # and put it into docs/COMPARISON.md
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,10 +19,10 @@ const DOC = join(root, 'docs', 'COMPARISON.md');
 const BEGIN = '<!-- table: scripts/compare-models.ts -->';
 const END = '<!-- end of table -->';
 
-interface RowSpec {
+export interface RowSpec {
   model: string;
   dataset: string;
-  /** The training run's folder, relative to the repository. */
+  /** The training run's folder, relative to the repository (or absolute). */
   run: string;
   /** `eval --json` of the chosen model on test. */
   eval: string;
@@ -64,9 +64,9 @@ const f = (x: number, digits = 2) => x.toFixed(digits);
 
 /** Reads a row's figures from its run folder and its test evaluation. */
 function readFigures(spec: RowSpec): Figures {
-  const metrics = readJson<{ epochs: Epoch[]; test?: { sentencesPerSecond: number } }>(join(root, spec.run, 'metrics.json'));
-  const ev = readJson<Evaluation>(join(root, spec.eval));
-  const log = readFileSync(join(root, spec.run, 'train.log'), 'utf8');
+  const metrics = readJson<{ epochs: Epoch[]; test?: { sentencesPerSecond: number } }>(resolve(root, spec.run, 'metrics.json'));
+  const ev = readJson<Evaluation>(resolve(root, spec.eval));
+  const log = readFileSync(resolve(root, spec.run, 'train.log'), 'utf8');
   const parameters = /model: ([\d,]+) parameters/.exec(log)?.[1];
   const epochs = metrics.epochs;
   const seconds = epochs.reduce((s, e) => s + e.trainSeconds, 0);
@@ -91,8 +91,8 @@ function readFigures(spec: RowSpec): Figures {
 }
 
 /** The run's figures where its folder is here (they replace the stored ones), else the stored figures. */
-function figuresOf(spec: RowSpec): Figures {
-  if (existsSync(join(root, spec.run, 'metrics.json')) || !spec.figures) return readFigures(spec);
+export function figuresOf(spec: RowSpec): Figures {
+  if (existsSync(resolve(root, spec.run, 'metrics.json')) || !spec.figures) return readFigures(spec);
   return spec.figures;
 }
 
@@ -118,7 +118,7 @@ export function comparisonTable(specs: RowSpec[]): string {
     'train sent/s', 'infer sent/s', 'peak RSS', 'peak live GPU MiB', 'parameters', 'matmul probe GFLOP/s'];
   const noted = specs.filter((s) => s.note);
   const marker = (s: RowSpec) => (s.note ? ` [${noted.indexOf(s) + 1}]` : '');
-  const lines = [head, head.map((h, i) => (i < 2 ? '---' : '---:'))].concat(specs.map((s) => row(s, s.figures!, marker(s))));
+  const lines = [head, head.map((h, i) => (i < 2 ? '---' : '---:'))].concat(specs.map((s) => row(s, s.figures ?? figuresOf(s), marker(s))));
   const table = lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   const notes = noted.map((s, i) => `[${i + 1}] ${s.model}, ${s.dataset}: ${s.note}`);
   return notes.length ? `${table}\n\n${notes.join('\n\n')}` : table;
