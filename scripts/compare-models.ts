@@ -61,6 +61,7 @@ const readJson = <T>(path: string): T => {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 };
 const f = (x: number, digits = 2) => x.toFixed(digits);
+const range = ([lo, hi]: [number, number], digits: number) => (f(lo, digits) === f(hi, digits) ? f(lo, digits) : `${f(lo, digits)}–${f(hi, digits)}`);
 
 /** Reads a row's figures from its run folder and its test evaluation. */
 function readFigures(spec: RowSpec): Figures {
@@ -97,7 +98,6 @@ export function figuresOf(spec: RowSpec): Figures {
 }
 
 function row(spec: RowSpec, x: Figures, footnote: string): string[] {
-  const [lo, hi] = x.matmulProbeGflops ?? [0, 0];
   return [
     spec.model, spec.dataset,
     `${f(x.test.precision)} / ${f(x.test.recall)} / **${f(x.test.f1)}**`,
@@ -108,17 +108,17 @@ function row(spec: RowSpec, x: Figures, footnote: string): string[] {
     x.peakRssMiB ? `${f(x.peakRssMiB / 1024, 1)} GiB${x.peakRssSampled ? ' (sampled)' : ''}` : '—',
     x.peakGpuLiveMiB ? f(x.peakGpuLiveMiB, 0) : '—',
     x.parameters ? x.parameters.toLocaleString('en-US') : '?',
-    !x.matmulProbeGflops ? '—' : f(lo, 0) === f(hi, 0) ? f(lo, 0) : `${f(lo, 0)}–${f(hi, 0)}`,
+    x.matmulProbeGflops ? range(x.matmulProbeGflops, 0) : '—',
   ];
 }
 
-/** The table of rows whose figures are filled in (see `figuresOf`). */
+/** The table, each row's figures from its run where present, else as stored (`figuresOf`). */
 export function comparisonTable(specs: RowSpec[]): string {
   const head = ['model', 'data', 'test P / R / F1', 'F1 by length 1 / 2 / 3 / 4+', 'nested / outermost F1', 'training',
     'train sent/s', 'infer sent/s', 'peak RSS', 'peak live GPU MiB', 'parameters', 'matmul probe GFLOP/s'];
   const noted = specs.filter((s) => s.note);
   const marker = (s: RowSpec) => (s.note ? ` [${noted.indexOf(s) + 1}]` : '');
-  const lines = [head, head.map((h, i) => (i < 2 ? '---' : '---:'))].concat(specs.map((s) => row(s, s.figures ?? figuresOf(s), marker(s))));
+  const lines = [head, head.map((h, i) => (i < 2 ? '---' : '---:'))].concat(specs.map((s) => row(s, figuresOf(s), marker(s))));
   const table = lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   const notes = noted.map((s, i) => `[${i + 1}] ${s.model}, ${s.dataset}: ${s.note}`);
   return notes.length ? `${table}\n\n${notes.join('\n\n')}` : table;
