@@ -16,7 +16,7 @@ import { type Device, type DeviceKind, getDevice } from './tensor/device.js';
 import type { InferenceSettings, NerModel } from './ner/contract.js';
 import { parseRecord, readSentences } from './ner/data.js';
 import { DEFAULT_MODE, DEFAULT_SEED } from './ner/defaults.js';
-import { type MinScore, type TagOptions as StreamOptions, tagStream, type TaggedDocument } from './ner/predict.js';
+import { type DocumentInput, type MinScore, type TagOptions as StreamOptions, tagStream, type TaggedDocument } from './ner/predict.js';
 import { readSelection, type Selection } from './ner/selection.js';
 import type { FilterMode } from './ner/spans.js';
 import { type EvalBreakdowns, evaluateThresholds, type EvalResult, type SentencePredictions } from './ner/train/evaluate.js';
@@ -24,7 +24,8 @@ import type { TrainEvent, TrainOptions, TrainResult } from './ner/train/loop.js'
 import { tokenizeText } from './text/tokenize.js';
 import { modelKind, openModel, parseTrainConfig, readTrainConfig, resolveModelDir, train as trainModel, type TrainConfig } from './models/index.js';
 
-export type { Entity, MinScore, TaggedDocument, TaggedSentence } from './ner/predict.js';
+export type { DocumentInput, Entity, MinScore, TaggedDocument, TaggedSentence } from './ner/predict.js';
+export { toConll, toSpacy } from './ner/formats.js';
 export type { EntityRecord, EvalBreakdowns, EvalResult, PredictedEntityRecord, SentencePredictions } from './ner/train/evaluate.js';
 export type { BucketScores, LengthBucket, NestingBucket, Scores } from './ner/metrics.js';
 export type { TrainEvent, TrainResult } from './ner/train/loop.js';
@@ -81,6 +82,14 @@ export interface EvaluateOptions extends TagOptions {
  */
 export type Evaluation = Omit<EvalResult, keyof EvalBreakdowns | 'predictions'> & EvalBreakdowns & { threshold: number; predictions?: SentencePredictions[] };
 
+/** A document the API can tag, or a TypeError naming the one that is not. */
+function checkDocument(d: unknown, i: number): void {
+  if (typeof d === 'string') return;
+  const tokens = (d as { tokens?: unknown } | null)?.tokens;
+  if (Array.isArray(tokens) && tokens.every((t) => typeof t === 'string' && t !== '' && !/\s/.test(t))) return;
+  throw new TypeError(`tag: document ${i} is ${d === null ? 'null' : Array.isArray(d) ? 'an array' : typeof d}${Array.isArray(tokens) ? ' whose tokens are not all non-empty words without spaces' : ''}, not a string or { tokens: string[] }`);
+}
+
 export class Model {
   /** The model folder it was loaded from. */
   readonly dir: string;
@@ -103,20 +112,25 @@ export class Model {
     };
   }
 
-  /** Tags one document, or several (results in input order). */
-  tag(text: string, o?: TagOptions): Promise<TaggedDocument>;
-  tag(texts: readonly string[], o?: TagOptions): Promise<TaggedDocument[]>;
-  async tag(input: string | readonly string[], o: TagOptions = {}): Promise<TaggedDocument | TaggedDocument[]> {
-    const texts = typeof input === 'string' ? [input] : input;
-    for (const [i, t] of texts.entries()) if (typeof t !== 'string') throw new TypeError(`tag: text ${i} is ${typeof t}, not a string`);
+  /**
+   * Tags one document, or several (results in input order). A document is text, or a sentence already
+   * split into words (`{ tokens: ['New', 'York'] }`), which is tagged as it is.
+   */
+  tag(doc: DocumentInput, o?: TagOptions): Promise<TaggedDocument>;
+  tag(docs: readonly DocumentInput[], o?: TagOptions): Promise<TaggedDocument[]>;
+  async tag(input: DocumentInput | readonly DocumentInput[], o: TagOptions = {}): Promise<TaggedDocument | TaggedDocument[]> {
+    const one = !Array.isArray(input);
+    const docs = (one ? [input] : input) as readonly DocumentInput[];
+    docs.forEach(checkDocument);
     const out: TaggedDocument[] = [];
-    for await (const { tagged } of tagStream(this.ner, this.device, texts, (t) => t, this.streamOptions(o))) out.push(tagged);
-    return typeof input === 'string' ? out[0] : out;
+    for await (const { tagged } of tagStream(this.ner, this.device, docs, (d) => d, this.streamOptions(o))) out.push(tagged);
+    return one ? out[0] : out;
   }
 
   /** Tags documents as they arrive (an array, a generator, a stream of lines) and yields each in order, in bounded memory. */
-  async *tagStream(texts: AsyncIterable<string> | Iterable<string>, o: TagOptions = {}): AsyncGenerator<TaggedDocument> {
-    for await (const { tagged } of tagStream(this.ner, this.device, texts, (t) => t, this.streamOptions(o))) yield tagged;
+  async *tagStream(docs: AsyncIterable<DocumentInput> | Iterable<DocumentInput>, o: TagOptions = {}): AsyncGenerator<TaggedDocument> {
+    let i = 0;
+    for await (const { tagged } of tagStream(this.ner, this.device, docs, (d) => { checkDocument(d, i++); return d; }, this.streamOptions(o))) yield tagged;
   }
 
   /**

@@ -11,25 +11,29 @@ import type { Device } from '../tensor/device.js';
 
 const SHOW_AFTER_MS = 3000, EVERY_MS = 2000;
 
-export function showCompileProgress(device: Device): { done(): void } {
+/** Where the lines go and what the time is (tests give their own). */
+export interface ProgressSink { write(text: string): void; tty: boolean; now(): number }
+const stderrSink: ProgressSink = { write: (t) => process.stderr.write(t), tty: !!process.stderr.isTTY, now: () => performance.now() };
+
+export function showCompileProgress(device: Device, sink: ProgressSink = stderrSink): { done(): void } {
   if (device.kind !== 'webgpu') return { done() {} };
-  const backend = device.backend, tty = !!process.stderr.isTTY;
+  const backend = device.backend, tty = sink.tty;
   if (process.env.DNER_COMPILE_REPORT) backend.firstDispatches = [];
   let first = 0, lastNew = 0, shown = false, lastShown = 0;
   const line = () => `preparing GPU kernels (a first run compiles them; Mesa caches them for later runs): ${backend.counters.pipelinesCompiled} so far, ${((lastNew - first) / 1000).toFixed(0)} s`;
   backend.onCompile = () => {
-    const now = performance.now();
+    const now = sink.now();
     first ||= now;
     lastNew = now;
     if (now - first < SHOW_AFTER_MS || now - lastShown < EVERY_MS) return;
     shown = true; lastShown = now;
-    process.stderr.write(tty ? `\r${line()}   ` : `${line()}\n`);
+    sink.write(tty ? `\r${line()}   ` : `${line()}\n`);
   };
   return {
     done() {
       backend.onCompile = null;
       if (process.env.DNER_COMPILE_REPORT) writeFileSync(process.env.DNER_COMPILE_REPORT, JSON.stringify(backend.firstDispatches));
-      if (shown) process.stderr.write(`${tty ? '\r' : ''}prepared ${backend.counters.pipelinesCompiled} GPU kernels over ${((lastNew - first) / 1000).toFixed(0)} s (first use; cached for later runs)${tty ? '   ' : ''}\n`);
+      if (shown) sink.write(`${tty ? '\r' : ''}prepared ${backend.counters.pipelinesCompiled} GPU kernels over ${((lastNew - first) / 1000).toFixed(0)} s (first use; cached for later runs)${tty ? '   ' : ''}\n`);
     },
   };
 }

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
- * `npm start [-- "any text"]`: the main job. Loads the DiffusionNER model bundled in models/conll2003
- * (trained from scratch on CoNLL-2003 by this project's `train` command) through the public API, tags a
- * few example sentences or the user's text, prints the entities and a compact denoising trace of the
- * first sentence, and says how to get the full trace and its HTML view.
+ * `npm start [-- "any text" | --file FILE | -]`: the main job. Loads the DiffusionNER model bundled in
+ * models/conll2003 (trained from scratch on CoNLL-2003 by this project's `train` command) through the
+ * public API, tags a few example sentences or the user's documents (quoted arguments, or each line of a
+ * file or of stdin; a .jsonl file's lines are JSON objects with a "text" field or "tokens"), prints the
+ * entities and a compact denoising trace of the first sentence, and says how to get the full trace and
+ * its HTML view.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel } from '../api.js';
+import { type DocumentInput, loadModel } from '../api.js';
+import { jsonlDocument, TEXT_FIELD } from '../ner/inputs.js';
+import { readLines } from '../ner/predict.js';
 import { BUNDLED_MODELS } from '../models/index.js';
 import { showCompileProgress } from './compile-progress.js';
 
@@ -20,12 +24,31 @@ const EXAMPLES = [
   'Microsoft shares rose 3 percent on the Nasdaq after Bill Gates spoke in Seattle .',
 ];
 
+/** Each non-blank line of a file (`--file FILE`) or of stdin (`-`) as a document. */
+async function documentsOf(args: string[]): Promise<DocumentInput[]> {
+  const file = args[0] === '--file' ? args[1] : undefined;
+  if (args[0] === '--file' && (args.length !== 2 || !file)) fail('npm start: --file takes one path (npm start -- --file doc.txt)');
+  if (args[0] === '-' && args.length !== 1) fail('npm start: - (read stdin) takes no other arguments');
+  if (file && (!existsSync(file) || !statSync(file).isFile())) fail(`npm start: ${file}: no such file (--file)`);
+  const where = file ?? 'stdin', docs: DocumentInput[] = [];
+  for await (const { text, line } of readLines(file ? createReadStream(file) : process.stdin, where)) {
+    if (!file?.endsWith('.jsonl')) { docs.push(text); continue; }
+    const d = jsonlDocument(text, TEXT_FIELD);
+    if (d && 'error' in d) fail(`npm start: ${where}:${line}: ${d.error}`);
+    if (d) docs.push(d.input);
+  }
+  return docs;
+}
+
+function fail(message: string): never { console.error(message); process.exit(2); }
+
 const t0 = performance.now();
-// Several quoted arguments are several documents; bare words are one document the shell split.
 const args = process.argv.slice(2);
-const given = args.length > 1 && args.some((a) => /\s/.test(a)) ? args : [args.join(' ')];
-const texts = (args.length ? given : EXAMPLES).filter((t) => t.trim());
-if (!texts.length) { console.error('npm start: nothing to tag (give a sentence: npm start -- "Obama visited Paris .")'); process.exit(2); }
+// Several quoted arguments are several documents; bare words are one document the shell split.
+const given = args[0] === '--file' || args[0] === '-' ? await documentsOf(args)
+  : args.length > 1 && args.some((a) => /\s/.test(a)) ? args : [args.join(' ')];
+const texts = (args.length ? given : EXAMPLES).filter((t) => typeof t !== 'string' || t.trim());
+if (!texts.length) fail('npm start: nothing to tag (give a sentence: npm start -- "Obama visited Paris .", or --file FILE, or - for stdin)');
 if (!existsSync(join(MODEL, 'config.json'))) {
   console.error(`npm start: the bundled model is missing (${MODEL}). Train one: npx diffusionner train --config configs/conll2003.json, then npx diffusionner export --model runs/conll2003/model --out models/conll2003 --f16`);
   process.exit(2);

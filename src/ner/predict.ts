@@ -58,24 +58,29 @@ export interface TagOptions {
   onBatch?: (windowsTagged: number) => void;
 }
 
-/** Lines of a byte stream, decoded strictly: invalid UTF-8 is an error naming the line. */
+/**
+ * Lines of a byte stream, decoded strictly: invalid UTF-8 is an error naming the line. A line's chunks
+ * are joined once, at its end, so that a line of any length is copied once, not once per chunk.
+ */
 export async function* readLines(stream: Readable | AsyncIterable<Uint8Array>, name: string): AsyncGenerator<{ text: string; line: number }> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending: Buffer = Buffer.alloc(0), line = 0;
+  let parts: Buffer[] = [], line = 0;
   const decode = (bytes: Buffer) => {
     line++;
     try { return decoder.decode(bytes); } catch { throw new Error(`${name}:${line}: invalid UTF-8`); }
   };
   for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
-    pending = Buffer.concat([pending, Buffer.from(chunk)]);
-    let nl: number;
-    while ((nl = pending.indexOf(10)) >= 0) {
-      const text = decode(pending.subarray(0, nl)).replace(/\r$/, '');
-      pending = pending.subarray(nl + 1);
+    let rest = Buffer.from(chunk), nl: number;
+    while ((nl = rest.indexOf(10)) >= 0) {
+      parts.push(rest.subarray(0, nl));
+      const text = decode(parts.length === 1 ? parts[0] : Buffer.concat(parts)).replace(/\r$/, '');
+      parts = [];
+      rest = rest.subarray(nl + 1);
       yield { text, line };
     }
+    if (rest.length) parts.push(rest);
   }
-  if (pending.length) yield { text: decode(pending), line };
+  if (parts.length) yield { text: decode(Buffer.concat(parts)), line };
 }
 
 /**

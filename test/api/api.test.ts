@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
-import { bundledModelNames, evaluate, loadModel, train, type TrainEvent } from '../../src/api.js';
+import { bundledModelNames, evaluate, loadModel, toConll, toSpacy, train, type TrainEvent } from '../../src/api.js';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('public API');
@@ -51,7 +51,15 @@ s('train from a config object reports every step and epoch; the model folder it 
   if (fp !== detailed.micro.predicted - detailed.micro.tp || fn !== detailed.micro.gold - detailed.micro.tp) throw new Error(JSON.stringify(detailed));
   const trace = await model.trace('x Paris y') as { steps: unknown[]; tokens: string[] };
   if (trace.tokens.join(' ') !== 'x Paris y' || trace.steps.length !== 5 || !/How it was denoised/.test(model.formatTrace(trace, 'summary')) || !/<html/i.test(model.formatTrace(trace, 'html'))) throw new Error('trace');
-  await assertThrows(() => model.tag([3 as unknown as string]), /tag: text 0 is number, not a string/);
+  // A pre-tokenised sentence is tagged as it is (its words joined by spaces); a document renders as CoNLL and spaCy.
+  const words = await model.tag({ tokens: ['x', 'w1', 'Paris', 'y'] }, { threshold: 0 });
+  if (words.text !== 'x w1 Paris y' || words.sentences.length !== 1 || !words.entities.length
+    || words.entities.some((e) => words.text.slice(e.start, e.end) !== e.text)) throw new Error(JSON.stringify(words));
+  const conll = toConll(words).split('\n'), spacy = toSpacy(words);
+  if (conll.slice(2, 6).map((l) => l.split('\t')[0]).join(' ') !== 'x w1 Paris y' || spacy.text !== words.text || spacy.ents.length !== words.entities.length) throw new Error(JSON.stringify({ conll, spacy }));
+  await assertThrows(() => model.tag([3 as unknown as string]), /^tag: document 0 is number, not a string or \{ tokens: string\[\] \}$/);
+  await assertThrows(() => model.tag(['ok', { tokens: ['New York'] }]), /^tag: document 1 is object whose tokens are not all non-empty words without spaces/);
+  await assertThrows(async () => { for await (const _ of model.tagStream(['ok', null as unknown as string])) { /* drain */ } }, /^tag: document 1 is null/);
   model.dispose();
 });
 

@@ -94,7 +94,7 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--threshold=-1'), /--threshold must be a number >= 0 \(or a comma-separated list of them\), got '-1'/, 'a negative φ');
   oneLineError(cli('predict', '--model', join(dir, 'run', 'model'), '--min-score', 'PER=2', 'x'), /--min-score must be a score in \[0, 1\]/, 'a score above 1');
   oneLineError(cli('predict', '--model', join(dir, 'run', 'model'), '--gamma', '-1', 'x'), /--gamma must be a whole number >= 1 and <= 1000, got '-1'/, 'a negative γ');
-  oneLineError(cli('train', '--config', dir), /: is a folder, not a config file/, 'a folder as --config');
+  oneLineError(cli('train', '--config', dir), new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is a folder, not a config file`), 'a folder as --config');
   oneLineError(cli('eval', '--model', join(dir, 'run', 'model'), '--data', join(dir, 'train.jsonl'), '--json', join(dir, 'no', 'such', 'dir', 'x.json')), /x\.json: its folder .* does not exist \(--json\)/, 'an output path checked before the work');
   // The bundled models, listed by name, kind, types, scores and terms; their names work as --model.
   const models = cli('models', '--json');
@@ -163,6 +163,18 @@ s('train writes a model folder, metrics and a log; eval scores it; bad input is 
   if (start.status !== 0 || !start.stdout.includes('x w1 Paris y\n  -> ') || !/How it was denoised/.test(start.stdout) || !/--html trace\.html/.test(start.stdout)) {
     throw new Error(`npm start: ${start.stdout} ${start.stderr}`);
   }
+  // npm start takes documents from a file (a .jsonl file's text fields or tokens) or from stdin, a document per line.
+  const startWith = (args: string[], input?: string) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], {
+    encoding: 'utf8', input, env: { ...process.env, DNER_DEVICE: 'cpu', DNER_MODEL: join(dir, 'small') }, timeout: 120_000,
+  });
+  writeFileSync(join(dir, 'start.jsonl'), [JSON.stringify({ text: 'x w2 Paris y' }), '', JSON.stringify({ tokens: ['Paris', 'w1'] })].join('\n') + '\n');
+  const fromFile = startWith(['--file', join(dir, 'start.jsonl')]);
+  if (fromFile.status !== 0 || !fromFile.stdout.includes('x w2 Paris y\n  -> ') || !fromFile.stdout.includes('Paris w1\n  -> ')) throw new Error(`npm start --file: ${fromFile.stdout} ${fromFile.stderr}`);
+  const fromStdin = startWith(['-'], 'w1 Paris\n\ny x Paris\n');
+  if (fromStdin.status !== 0 || !fromStdin.stdout.includes('w1 Paris\n  -> ') || !fromStdin.stdout.includes('y x Paris\n  -> ')) throw new Error(`npm start -: ${fromStdin.stdout} ${fromStdin.stderr}`);
+  oneLineError(startWith(['--file', join(dir, 'absent.txt')]), /^npm start: .*absent\.txt: no such file \(--file\)\n?$/, 'npm start --file of a missing file');
+  writeFileSync(join(dir, 'bad.jsonl'), '{"text": "ok"}\n{"txt": "no"}\n');
+  oneLineError(startWith(['--file', join(dir, 'bad.jsonl')]), /^npm start: .*bad\.jsonl:2: no text/, 'npm start --file with a bad JSONL line');
   // Data files instead of a config: the default settings.
   const flags = cli('train', '--train', join(dir, 'train.jsonl'), '--max-steps', '1', '--out', join(dir, 'flags'));
   if (flags.status !== 0 || !existsSync(join(dir, 'flags', 'model', 'config.json'))) throw new Error(`train with flags: ${flags.stderr}`);

@@ -47,6 +47,9 @@ s('--values keeps the chosen modules\' values only, says the size, and needs --j
   if (noJson.status !== 2 || !/--values goes with --json/.test(noJson.stderr)) throw fail('--values without --json', noJson);
   const typo = cli('--json', '--values', 'lstmm', SENTENCE);
   if (typo.status !== 2 || !/no module is called 'lstmm'; the modules are word_embed/.test(typo.stderr)) throw fail('--values lstmm', typo);
+  // Output paths are checked before the model is traced: one line naming the path and the flag.
+  const noFolder = cli('--html', join(tmpdir(), 'dner-no-such-dir', 'page.html'), SENTENCE);
+  if (noFolder.status === 0 || noFolder.stderr.trim().split('\n').length !== 1 || !/page\.html: its folder .*dner-no-such-dir does not exist \(--html\)/.test(noFolder.stderr)) throw fail('--html into a missing folder', noFolder);
   const help = spawnSync(process.execPath, [join(root, 'bin', 'diffusionner.mjs'), 'trace', '--help'], { encoding: 'utf8' });
   if (!/--values MODULE,\.\.\.\|all/.test(help.stdout) || !/--start-t T/.test(help.stdout) || !/--compare DIR\|NAME/.test(help.stdout)) throw new Error(help.stdout);
 });

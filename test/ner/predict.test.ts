@@ -125,4 +125,18 @@ s('readLines decodes strictly and numbers lines across chunk boundaries', async 
   await assertThrows(async () => { for await (const _ of readLines(bad(), 'in')) { /* drain */ } }, /^in:2: invalid UTF-8$/);
 });
 
+s('readLines gives the same lines however the bytes are cut into chunks', async () => {
+  await fc.assert(fc.asyncProperty(
+    fc.string({ unit: fc.constantFrom('a', 'é', '中', '😀', '\n', '\r\n', ' '), maxLength: 40 }), fc.array(fc.nat(), { maxLength: 8 }),
+    async (text, cuts) => {
+      const bytes = Buffer.from(text), at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+      async function* chunks() { let from = 0; for (const c of [...at, bytes.length]) { if (c > from) yield bytes.subarray(from, c); from = Math.max(from, c); } }
+      const got: string[] = [];
+      for await (const l of readLines(chunks(), 'in')) got.push(l.text);
+      const want = text.split('\n').map((l) => l.replace(/\r$/, ''));
+      if (want.at(-1) === '') want.pop();
+      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${JSON.stringify(text)} cut at ${at}: ${JSON.stringify(got)}`);
+    }));
+});
+
 s.run();
