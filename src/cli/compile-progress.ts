@@ -10,6 +10,9 @@ import { writeFileSync } from 'node:fs';
 import type { Device } from '../tensor/device.js';
 
 const SHOW_AFTER_MS = 3000, EVERY_MS = 2000;
+// A kernel first used long after the others (a training run's first dev scoring, say) is counted, but
+// does not stretch the compile time over the work in between.
+const BURST_GAP_MS = 10_000;
 
 /** Where the lines go and what the time is (tests give their own). */
 export interface ProgressSink { write(text: string): void; tty: boolean; now(): number }
@@ -24,7 +27,7 @@ export function showCompileProgress(device: Device, sink: ProgressSink = stderrS
   backend.onCompile = () => {
     const now = sink.now();
     first ||= now;
-    lastNew = now;
+    if (now - lastNew < BURST_GAP_MS || lastNew === 0) lastNew = now;
     if (now - first < SHOW_AFTER_MS || now - lastShown < EVERY_MS) return;
     shown = true; lastShown = now;
     sink.write(tty ? `\r${line()}   ` : `${line()}\n`);

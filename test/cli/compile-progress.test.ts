@@ -38,6 +38,15 @@ s('a cold run counts its kernels every 2 s once they have kept appearing for 3 s
   if (JSON.stringify(f.out) !== JSON.stringify(want)) throw new Error(JSON.stringify(f.out, null, 1));
 });
 
+s('a kernel first used long after the first burst is counted without stretching the compile time', () => {
+  const f = fake(false);
+  const p = showCompileProgress(f.device, f.sink);
+  for (let ms = 0; ms <= 4000; ms += 1000) f.compileAt(ms);
+  f.compileAt(600_000);
+  p.done();
+  if (f.out.at(-1) !== 'prepared 6 GPU kernels over 4 s (first use; cached for later runs)\n') throw new Error(JSON.stringify(f.out));
+});
+
 s('on a terminal the count rewrites one line', () => {
   const f = fake(true);
   const p = showCompileProgress(f.device, f.sink);
