@@ -15,6 +15,7 @@
 import { type Device, type DeviceKind, getDevice } from './tensor/device.js';
 import type { InferenceSettings, NerModel } from './ner/contract.js';
 import { parseRecord, readSentences } from './ner/data.js';
+import { isWordList } from './ner/inputs.js';
 import { DEFAULT_MODE, DEFAULT_SEED } from './ner/defaults.js';
 import { type DocumentInput, type MinScore, type TagOptions as StreamOptions, tagStream, type TaggedDocument } from './ner/predict.js';
 import { readSelection, type Selection } from './ner/selection.js';
@@ -86,7 +87,7 @@ export type Evaluation = Omit<EvalResult, keyof EvalBreakdowns | 'predictions'> 
 function checkDocument(d: unknown, i: number): void {
   if (typeof d === 'string') return;
   const tokens = (d as { tokens?: unknown } | null)?.tokens;
-  if (Array.isArray(tokens) && tokens.every((t) => typeof t === 'string' && t !== '' && !/\s/.test(t))) return;
+  if (isWordList(tokens)) return;
   throw new TypeError(`tag: document ${i} is ${d === null ? 'null' : Array.isArray(d) ? 'an array' : typeof d}${Array.isArray(tokens) ? ' whose tokens are not all non-empty words without spaces' : ''}, not a string or { tokens: string[] }`);
 }
 

@@ -10,7 +10,7 @@
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DocumentInput, loadModel } from '../api.js';
-import { jsonlDocument, TEXT_FIELD } from '../ner/inputs.js';
+import { lineDocuments } from '../ner/inputs.js';
 import { readLines } from '../ner/predict.js';
 import { BUNDLED_MODELS } from '../models/index.js';
 import { showCompileProgress } from './compile-progress.js';
@@ -31,12 +31,10 @@ async function documentsOf(args: string[]): Promise<DocumentInput[]> {
   if (args[0] === '-' && args.length !== 1) fail('npm start: - (read stdin) takes no other arguments');
   if (file && (!existsSync(file) || !statSync(file).isFile())) fail(`npm start: ${file}: no such file (--file)`);
   const where = file ?? 'stdin', docs: DocumentInput[] = [];
-  for await (const { text, line } of readLines(file ? createReadStream(file) : process.stdin, where)) {
-    if (!file?.endsWith('.jsonl')) { docs.push(text); continue; }
-    const d = jsonlDocument(text, TEXT_FIELD);
-    if (d && 'error' in d) fail(`npm start: ${where}:${line}: ${d.error}`);
-    if (d) docs.push(d.input);
-  }
+  const lines = readLines(file ? createReadStream(file) : process.stdin, where);
+  try {
+    for await (const d of lineDocuments(lines, where, !!file?.endsWith('.jsonl'))) docs.push(d.input);
+  } catch (e) { fail(`npm start: ${(e as Error).message}`); }
   return docs;
 }
 

@@ -70,7 +70,7 @@ export async function* readLines(stream: Readable | AsyncIterable<Uint8Array>, n
     try { return decoder.decode(bytes); } catch { throw new Error(`${name}:${line}: invalid UTF-8`); }
   };
   for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
-    let rest = Buffer.from(chunk), nl: number;
+    let rest = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk), nl: number;
     while ((nl = rest.indexOf(10)) >= 0) {
       parts.push(rest.subarray(0, nl));
       const text = decode(parts.length === 1 ? parts[0] : Buffer.concat(parts)).replace(/\r$/, '');

@@ -1,28 +1,11 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { DEFAULT_SEED, MAX_WORDS } from '../../ner/defaults.js';
 import { toConll, toSpacy } from '../../ner/formats.js';
-import { jsonlDocument, TEXT_FIELD } from '../../ner/inputs.js';
-import { type DocumentInput, type MinScore, type PredictReport, readLines, tagStream, type TaggedDocument } from '../../ner/predict.js';
+import { lineDocuments, TEXT_FIELD } from '../../ner/inputs.js';
+import { type MinScore, type PredictReport, readLines, tagStream, type TaggedDocument } from '../../ner/predict.js';
 import type { Command } from '../command.js';
 import { decodingOf, deviceOf, inferenceOf, loadModelOf, modelDirOf } from '../common.js';
 import { UsageError } from '../parse.js';
-
-interface Doc { line: number; input: DocumentInput; id?: unknown }
-
-/** A JSONL document: the text field (or pre-tokenised `tokens`) and an `id` to copy; a bad line stops the command, naming it. */
-function jsonlLine(text: string, line: number, where: string, field: string): Doc | null {
-  const d = jsonlDocument(text, field);
-  if (d && 'error' in d) throw new Error(`${where}:${line}: ${d.error}`);
-  return d && { line, ...d };
-}
-
-async function* documents(source: AsyncIterable<{ text: string; line: number }>, where: string, jsonl: boolean, field: string): AsyncGenerator<Doc> {
-  for await (const { text, line } of source) {
-    if (!jsonl) { yield { line, input: text }; continue; }
-    const d = jsonlLine(text, line, where, field);
-    if (d) yield d;
-  }
-}
 
 function printText(doc: TaggedDocument): void {
   console.log(doc.sentences.map((s) => s.tokens.join(' ')).join('\n'));
@@ -67,7 +50,7 @@ export const predictCommand: Command = {
       ...decodingOf(values, model, selection), inference: inferenceOf(values), seed: (values.seed as number | undefined) ?? DEFAULT_SEED, maxWords,
       minScore: values['min-score'] as MinScore | undefined, onBatch,
     };
-    for await (const { doc, tagged } of tagStream(model, dev, documents(lines, where, jsonl, field), (d) => d.input, options, report)) {
+    for await (const { doc, tagged } of tagStream(model, dev, lineDocuments(lines, where, jsonl, field), (d) => d.input, options, report)) {
       if (!tagged.sentences.length && !jsonl) continue;
       const id = doc.id !== undefined ? { id: doc.id } : {};
       if (output === 'jsonl') console.log(JSON.stringify({ line: doc.line, ...id, sentences: tagged.sentences, entities: tagged.entities }));
