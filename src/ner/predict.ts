@@ -1,7 +1,8 @@
 /**
  * Tagging documents with any model, streaming: each document is split into sentences and words
  * (documents.ts), tagged in batches across documents, and emitted in input order as soon as it is
- * complete, so input of any size runs in bounded memory. Every entity is the toolkit's one entity object
+ * complete, so any number of documents runs in bounded memory (each document is held whole while it is
+ * tagged: a 50 MB one-line document holds about 2.8 GB). Every entity is the toolkit's one entity object
  * (Entity below): type, text, a confidence in [0, 1], offsets into the document in UTF-16 code units and
  * in code points, and the sentence and word span it came from. A sentence longer than `maxWords` words
  * is tagged in overlapping windows of that many words (its cost grows with its length, and the training
