@@ -13,30 +13,12 @@ import { parseArgs } from 'node:util';
 import { loadModel, type TaggedDocument } from '../src/api.js';
 import { parseJsonl } from '../src/ner/data.js';
 import { tagStream } from '../src/ner/predict.js';
+import { headline, naturalSpacing } from './natural-text.js';
 
 const { values } = parseArgs({ options: { data: { type: 'string' }, model: { type: 'string' }, limit: { type: 'string' }, device: { type: 'string' } } });
 const file = values.data ?? '../shared/data/conll2003/test.jsonl';
 const sentences = parseJsonl(readFileSync(file, 'utf8'), file);
 
-const NO_SPACE_BEFORE = /^([.,;:!?%)\]}]|'s|'re|n't|'ve|'ll|'d|'m|'S|N'T)$/;
-const NO_SPACE_AFTER = /^[([{$]$/;
-
-/** Tokens in natural spacing: punctuation and clitics against the word before, quotes against their words. */
-export function naturalSpacing(tokens: readonly string[]): string {
-  let out = '', quoteOpen = false, glueNext = true;
-  for (const t of tokens) {
-    let glue = glueNext || NO_SPACE_BEFORE.test(t);
-    glueNext = NO_SPACE_AFTER.test(t);
-    if (t === '"') {
-      if (quoteOpen) glue = true; else glueNext = true;
-      quoteOpen = !quoteOpen;
-    }
-    out += (glue ? '' : ' ') + t;
-  }
-  return out;
-}
-
-const headline = (tokens: readonly string[]) => !/^[.!?"']$/.test(tokens.at(-1) ?? '') || !/\p{Ll}/u.test(tokens.join(''));
 const paragraphs: string[][] = [];
 let run: string[] = [];
 for (const s of sentences) {

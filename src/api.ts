@@ -17,7 +17,7 @@ import type { InferenceSettings, NerModel } from './ner/contract.js';
 import { parseRecord, readSentences } from './ner/data.js';
 import { isWordList } from './ner/inputs.js';
 import { DEFAULT_MODE, DEFAULT_SEED } from './ner/defaults.js';
-import { type DocumentInput, type MinScore, type TagOptions as StreamOptions, tagStream, type TaggedDocument } from './ner/predict.js';
+import { type DocumentInput, type MinScore, type SentenceEvent, type TagOptions as StreamOptions, tagSentences, tagStream, type TaggedDocument } from './ner/predict.js';
 import { readSelection, type Selection } from './ner/selection.js';
 import type { FilterMode } from './ner/spans.js';
 import { type EvalBreakdowns, evaluateThresholds, type EvalResult, type SentencePredictions } from './ner/train/evaluate.js';
@@ -25,7 +25,7 @@ import type { TrainEvent, TrainOptions, TrainResult } from './ner/train/loop.js'
 import { tokenizeText } from './text/tokenize.js';
 import { modelKind, openModel, parseTrainConfig, readTrainConfig, resolveModelDir, train as trainModel, type TrainConfig } from './models/index.js';
 
-export type { DocumentInput, Entity, MinScore, TaggedDocument, TaggedSentence } from './ner/predict.js';
+export type { DocumentInput, Entity, MinScore, SentenceEvent, TaggedDocument, TaggedSentence } from './ner/predict.js';
 export { toConll, toSpacy } from './ner/formats.js';
 export type { EntityRecord, EvalBreakdowns, EvalResult, PredictedEntityRecord, SentencePredictions } from './ner/train/evaluate.js';
 export type { BucketScores, LengthBucket, NestingBucket, Scores } from './ner/metrics.js';
@@ -128,10 +128,24 @@ export class Model {
     return one ? out[0] : out;
   }
 
-  /** Tags documents as they arrive (an array, a generator, a stream of lines) and yields each in order, in bounded memory. */
+  /**
+   * Tags documents as they arrive (an array, a generator, a stream of lines) and yields each in order, in
+   * memory bounded over documents; each document's result is held until it is whole.
+   */
   async *tagStream(docs: AsyncIterable<DocumentInput> | Iterable<DocumentInput>, o: TagOptions = {}): AsyncGenerator<TaggedDocument> {
     let i = 0;
     for await (const { tagged } of tagStream(this.ner, this.device, docs, (d) => { checkDocument(d, i++); return d; }, this.streamOptions(o))) yield tagged;
+  }
+
+  /**
+   * Like tagStream, but yields each sentence as soon as it and those before it are tagged
+   * (`{ kind: 'sentence', doc, index, sentence, entities }`, `doc` counting documents from 0), then each
+   * document's end (`{ kind: 'end', doc, sentences }`): a document of any length is tagged without being held.
+   */
+  async *tagSentences(docs: AsyncIterable<DocumentInput> | Iterable<DocumentInput>, o: TagOptions = {}): AsyncGenerator<SentenceEvent<number>> {
+    let i = 0;
+    async function* numbered() { for await (const d of docs) { checkDocument(d, i); yield { d, n: i++ }; } }
+    for await (const e of tagSentences(this.ner, this.device, numbered(), (x) => x.d, this.streamOptions(o))) yield { ...e, doc: e.doc.n };
   }
 
   /**

@@ -3,6 +3,7 @@
  * explain it. Each command's parser, its checks and its --help read this table (a command may narrow a
  * flag, as eval does to take lists).
  */
+import { OUTPUT_FORMATS } from '../ner/formats.js';
 import { FILTER_MODES } from '../ner/spans.js';
 import { MODEL_KINDS, OFFSET_DECODINGS } from '../models/index.js';
 
@@ -30,7 +31,7 @@ export const FLAGS = {
   file: { type: 'string', arg: 'FILE', value: 'path', help: 'read the documents from this file (one per line) instead of the arguments or stdin' },
   format: { type: 'string', arg: 'text|jsonl', value: { choice: ['text', 'jsonl'] }, help: 'input: text (a document per line) or jsonl (a JSON object per line with a text field, or pre-tokenised "tokens"); default: jsonl for a .jsonl file, else text' },
   'text-field': { type: 'string', arg: 'NAME', value: 'text', help: 'the JSONL field that holds a document\'s text (default "text"); an "id" field is copied to the output' },
-  output: { type: 'string', arg: 'text|jsonl|conll|spacy', value: { choice: ['text', 'jsonl', 'conll', 'spacy'] }, help: 'output: text, jsonl (one JSON object per document; also --json), conll (word and BIO tag per line, a blank line after each sentence) or spacy ({"text", "ents": [{"start", "end", "label"}]} per document)' },
+  output: { type: 'string', arg: OUTPUT_FORMATS.join('|'), value: { choice: OUTPUT_FORMATS }, help: 'output: text, jsonl (one JSON object per document; also --json), conll (word and BIO tag per line, a blank line after each sentence) or spacy ({"text", "ents": [{"start", "end", "label"}]} per document)' },
   predictions: { type: 'string', arg: 'FILE', value: 'path', help: 'also write every sentence\'s gold and predicted entities with its false positives and false negatives, one JSON object per line in input order (error analysis)' },
   'errors-only': { type: 'boolean', help: 'with --predictions: write only the sentences with a false positive or a false negative' },
   init: { type: 'string', arg: 'DIR', value: 'path', help: 'start from this model folder\'s weights and settings (a warm restart or fine-tuning); fresh optimiser and schedule' },

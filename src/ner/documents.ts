@@ -27,10 +27,14 @@ const ENDERS = new Set(['.', '!', '?', '...', '…']);
 const CLOSERS = /^["'”’»)\]}]$/;
 const OPENERS = /^["'“‘«(\[{]$/;
 
-/** Whether the words from `i` on open a sentence: a capital or a digit, possibly after opening quotes or brackets. */
-function opensSentence(tokens: readonly TextToken[], i: number): boolean {
+/**
+ * Whether the words from `i` on open a sentence: a capital or a digit, possibly after opening quotes or
+ * brackets. At the line's end they do; before it (`final` false), undefined: the next words decide.
+ */
+function opensSentence(tokens: readonly TextToken[], i: number, final: boolean): boolean | undefined {
   while (i < tokens.length && OPENERS.test(tokens[i].text)) i++;
-  return i >= tokens.length || /^[\p{Lu}\p{Lt}\p{N}]/u.test(tokens[i].text);
+  if (i >= tokens.length) return final ? true : undefined;
+  return /^[\p{Lu}\p{Lt}\p{N}]/u.test(tokens[i].text);
 }
 
 /** Whether the period at `i` belongs to the word before it (an abbreviation or an initial). */
@@ -41,32 +45,75 @@ function periodOfAbbreviation(tokens: readonly TextToken[], i: number): boolean 
   return ABBREVIATIONS.has(prev.text.toLowerCase()) || /^\p{Lu}$/u.test(prev.text);
 }
 
-/** The sentences of one line (no newline inside), from its words. */
-function splitLine(tokens: TextToken[]): TextToken[][] {
-  const out: TextToken[][] = [];
-  let from = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    if (!ENDERS.has(tokens[i].text) || periodOfAbbreviation(tokens, i)) continue;
-    // Closing quotes and brackets written against the period belong to the sentence it ends; one after a space opens the next.
-    let end = i + 1;
-    while (end < tokens.length && tokens[end].start === tokens[end - 1].end && (ENDERS.has(tokens[end].text) || CLOSERS.test(tokens[end].text))) end++;
-    if (end < tokens.length && !opensSentence(tokens, end)) continue;
-    out.push(tokens.slice(from, end));
-    from = end;
-    i = end - 1;
+/**
+ * One line's sentences, from its words given a piece at a time. Pieces end at whitespace, so no word and
+ * no run of closing quotes crosses a piece's end; a sentence end is judged only once the words after it
+ * are read, so the sentences are those of the whole line, and only the unfinished sentence is held.
+ */
+class LineSplitter {
+  private words: TextToken[] = [];
+  /** Where the scan for sentence ends resumes: words before it are judged to continue a sentence. */
+  private scan = 0;
+
+  /** Adds a piece's words (`final` for the line's last piece) and gives the sentences they complete. */
+  *add(piece: readonly TextToken[], final: boolean): Generator<TextToken[]> {
+    for (const t of piece) this.words.push(t);
+    const words = this.words;
+    let from = 0, i = this.scan;
+    for (; i < words.length; i++) {
+      if (!ENDERS.has(words[i].text) || periodOfAbbreviation(words, i)) continue;
+      // Closing quotes and brackets written against the period belong to the sentence it ends; one after a space opens the next.
+      let end = i + 1;
+      while (end < words.length && words[end].start === words[end - 1].end && (ENDERS.has(words[end].text) || CLOSERS.test(words[end].text))) end++;
+      const opens = opensSentence(words, end, final);
+      if (opens === undefined) break;
+      if (!opens) continue;
+      yield words.slice(from, end);
+      from = end;
+      i = end - 1;
+    }
+    if (final) {
+      if (from < words.length) yield words.slice(from);
+      this.words = [];
+      this.scan = 0;
+    } else {
+      this.words = from ? words.slice(from) : words;
+      this.scan = i - from;
+    }
   }
-  if (from < tokens.length) out.push(tokens.slice(from));
-  return out;
 }
 
-/** A document's sentences, each with its words and offsets; blank lines give none. */
-export function splitDocument(text: string, clitics: CliticStyle = 'split'): DocumentSentence[] {
-  const out: DocumentSentence[] = [];
-  let offset = 0;
-  for (const line of text.split('\n')) {
-    const tokens = tokenizeText(line, clitics).map((t) => ({ ...t, start: t.start + offset, end: t.end + offset }));
-    for (const s of splitLine(tokens)) out.push({ tokens: s, start: s[0].start, end: s.at(-1)!.end });
-    offset += line.length + 1;
+/** Characters of a line tokenised at once: a longer line is cut at whitespace into pieces of about this many. */
+export const PIECE_CHARS = 1 << 16;
+
+/** The end of the piece of `text` that starts at `from`: the first whitespace at or after `from + size`, or `to`. */
+function pieceEnd(text: string, from: number, to: number, size: number): number {
+  if (to - from <= size) return to;
+  const space = /\s/g;
+  space.lastIndex = from + size;
+  const m = space.exec(text);
+  return m && m.index < to ? m.index : to;
+}
+
+/**
+ * A document's sentences, each with its words and offsets, made as they are asked for: memory grows with
+ * the longest sentence, not with the document. Blank lines give none.
+ */
+export function* documentSentences(text: string, clitics: CliticStyle = 'split', pieceChars = PIECE_CHARS): Generator<DocumentSentence> {
+  for (let lineStart = 0; lineStart <= text.length;) {
+    const nl = text.indexOf('\n', lineStart), lineEnd = nl < 0 ? text.length : nl;
+    const splitter = new LineSplitter();
+    for (let a = lineStart; ;) {
+      const b = pieceEnd(text, a, lineEnd, pieceChars);
+      for (const s of splitter.add(tokenizeText(text.slice(a, b), clitics, a), b === lineEnd)) yield { tokens: s, start: s[0].start, end: s.at(-1)!.end };
+      if (b === lineEnd) break;
+      a = b;
+    }
+    lineStart = lineEnd + 1;
   }
-  return out;
+}
+
+/** A document's sentences, all at once. */
+export function splitDocument(text: string, clitics: CliticStyle = 'split'): DocumentSentence[] {
+  return [...documentSentences(text, clitics)];
 }

@@ -52,8 +52,9 @@ const TOKEN_ATTACHED = new RegExp([
 export const CLITIC_STYLES = ['split', 'attached'] as const;
 export type CliticStyle = (typeof CLITIC_STYLES)[number];
 
-export function tokenizeText(text: string, clitics: CliticStyle = 'split'): TextToken[] {
-  return [...text.matchAll(clitics === 'split' ? TOKEN : TOKEN_ATTACHED)].map((m) => ({ text: m[0], start: m.index!, end: m.index! + m[0].length }));
+/** The words of `text`; `offset` is added to their offsets (for a piece of a longer text). */
+export function tokenizeText(text: string, clitics: CliticStyle = 'split', offset = 0): TextToken[] {
+  return [...text.matchAll(clitics === 'split' ? TOKEN : TOKEN_ATTACHED)].map((m) => ({ text: m[0], start: offset + m.index!, end: offset + m.index! + m[0].length }));
 }
 
 const SEPARATE_CLITIC = new RegExp(String.raw`^(?:${CLITIC}|n['’]t)$`, 'u');

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
-import { bundledModelNames, evaluate, loadModel, toConll, toSpacy, train, type TrainEvent } from '../../src/api.js';
+import { bundledModelNames, evaluate, loadModel, type SentenceEvent, toConll, toSpacy, train, type TrainEvent } from '../../src/api.js';
 import { assertThrows } from '../helpers.js';
 
 const s = suite('public API');
@@ -39,6 +39,16 @@ s('train from a config object reports every step and epoch; the model folder it 
   async function* texts() { for (const t of ['a Paris', 'b', 'Paris c']) yield t; }
   for await (const d of model.tagStream(texts(), { batch: 1 })) order.push(d.text);
   if (order.join('|') !== 'a Paris|b|Paris c') throw new Error(order.join('|'));
+  // Sentence by sentence: the same sentences and entities as whole documents, each document's end after its sentences.
+  const sentenceEvents: SentenceEvent<number>[] = [];
+  for await (const e of model.tagSentences(['x w1 Paris y. Paris y went home.', '', 'x Paris'], { threshold: 0, batch: 1 })) sentenceEvents.push(e);
+  const whole = await model.tag(['x w1 Paris y. Paris y went home.', '', 'x Paris'], { threshold: 0, batch: 1 });
+  const rebuilt = whole.map((_, d) => ({
+    sentences: sentenceEvents.flatMap((e) => (e.kind === 'sentence' && e.doc === d ? [e.sentence] : [])),
+    entities: sentenceEvents.flatMap((e) => (e.kind === 'sentence' && e.doc === d ? e.entities : [])),
+  }));
+  const ends = sentenceEvents.flatMap((e, i) => (e.kind === 'end' ? [`${e.doc}@${i}`] : []));
+  if (JSON.stringify(rebuilt) !== JSON.stringify(whole.map(({ sentences, entities }) => ({ sentences, entities }))) || ends.join() !== '0@2,1@3,2@5') throw new Error(`${JSON.stringify(sentenceEvents)}\n${JSON.stringify(whole)}`);
   const scores = await model.evaluate([sentence(1), sentence(2)], { threshold: 0 });
   if (scores.micro.gold !== 2 || scores.threshold !== 0 || !(scores.micro.f1 >= 0)) throw new Error(JSON.stringify(scores.micro));
   // The breakdowns by length and nesting always; each sentence's entities and errors on request, from the same inference.

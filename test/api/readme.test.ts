@@ -24,6 +24,8 @@ s('the "Use it from code" block runs and prints entities, scores and a trace', (
   if (r.status !== 0) throw new Error(`the example failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
   // Kohl, Paris and Moscow are found in the first document, with offsets, a score and their sentence; the trace summary follows.
   if (!/^PER "Helmut Kohl" \[0, 11\) [01]\.\d\d sentence 0$/m.test(r.stdout) || !/^LOC "Paris" \[20, 25\)/m.test(r.stdout) || !/^LOC "Moscow" \[62, 68\) [01]\.\d\d sentence 1$/m.test(r.stdout)) throw new Error(`entities: ${r.stdout}`);
+  // The sentence stream: each sentence of the paragraph with its index.
+  if (!/^0 Kohl flew to Bonn \. \[/m.test(r.stdout) || !/^1 Yeltsin stayed in Moscow \. \[/m.test(r.stdout)) throw new Error(`sentences: ${r.stdout}`);
   if (!/^F1 \d/m.test(r.stdout) || !/How it was denoised/.test(r.stdout)) throw new Error(`output: ${r.stdout}`);
 });
 

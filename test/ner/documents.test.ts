@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { suite } from 'uvu';
-import { splitDocument } from '../../src/ner/documents.js';
-import { toConll, toSpacy } from '../../src/ner/formats.js';
+import { documentSentences, splitDocument } from '../../src/ner/documents.js';
+import { DocumentWriter, OUTPUT_FORMATS, toConll, toSpacy } from '../../src/ner/formats.js';
 import type { TaggedDocument } from '../../src/ner/predict.js';
 
 const s = suite('documents: sentences, words and offsets; output formats');
@@ -43,6 +43,15 @@ s('every word of a document is in exactly one sentence, at its offsets, in order
   }), { numRuns: 300 });
 });
 
+s('a long line read a piece at a time gives the sentences of the whole line', () => {
+  const unit = fc.constantFrom('a', 'B', 'Dr', 'Inc', '1', '3.5', '.', '?', '!', ' ', '  ', '\n', '"', '\'', '(', ')', '...', 'e.g.', 'U.S.', 'J', '😀', '@x', 'www.a.com');
+  fc.assert(fc.property(fc.string({ unit, maxLength: 80 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom('split' as const, 'attached' as const), (text, piece, style) => {
+    const whole = JSON.stringify(splitDocument(text, style));
+    const pieces = JSON.stringify([...documentSentences(text, style, piece)]);
+    if (pieces !== whole) throw new Error(`${JSON.stringify(text)} in pieces of ${piece}:\n got ${pieces}\nwant ${whole}`);
+  }), { numRuns: 500 });
+});
+
 const doc: TaggedDocument = {
   text: 'Bank of New York rose .\nIt fell .',
   sentences: [{ tokens: ['Bank', 'of', 'New', 'York', 'rose', '.'], start: 0, end: 23 }, { tokens: ['It', 'fell', '.'], start: 24, end: 33 }],
@@ -60,6 +69,30 @@ s('CoNLL output: BIO per word, the outermost of nested entities, a blank line af
 s('spaCy output: the text and ents with character offsets and labels', () => {
   const got = JSON.stringify(toSpacy(doc));
   if (got !== JSON.stringify({ text: doc.text, ents: [{ start: 0, end: 16, label: 'ORG' }, { start: 8, end: 16, label: 'LOC' }] })) throw new Error(got);
+});
+
+s('written a sentence at a time, every format is what the whole document gives, with or without an id', () => {
+  const empty: TaggedDocument = { text: '', sentences: [], entities: [] };
+  for (const d of [doc, empty]) for (const id of [undefined, 'a1']) {
+    const ids = id !== undefined ? { id } : {};
+    const want: Record<string, string> = {
+      text: (d.sentences.length ? d.sentences.map((x) => x.tokens.join(' ') + '\n').join('') : '\n')
+        + (d.entities.length ? d.entities.map((e) => `  ${e.type.padEnd(8)} ${e.text}  [${e.start}, ${e.end})  ${e.score.toFixed(2)}\n`).join('') : '  (no entities)\n'),
+      jsonl: JSON.stringify({ line: 4, ...ids, sentences: d.sentences, entities: d.entities }) + '\n',
+      conll: toConll(d) + '\n',
+      spacy: JSON.stringify({ ...ids, ...toSpacy(d) }) + '\n',
+    };
+    for (const format of OUTPUT_FORMATS) {
+      let got = '';
+      const w = new DocumentWriter(format, (x) => { got += x; });
+      // Twice: the writer starts afresh after each document.
+      for (let rep = 0; rep < 2; rep++) {
+        d.sentences.forEach((x, k) => w.sentence({ line: 4, id }, x, d.entities.filter((e) => e.sentence === k)));
+        w.end({ line: 4, id }, d.text);
+      }
+      if (got !== want[format].repeat(2)) throw new Error(`${format}, id ${id}, ${d.sentences.length} sentences:\n got ${JSON.stringify(got)}\nwant ${JSON.stringify(want[format].repeat(2))}`);
+    }
+  }
 });
 
 s.run();

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as T from '../../src/index.js';
 import { DiffusionNER } from '../../src/models/diffusionner/model.js';
-import { type Entity, readLines, tagStream, windowStarts } from '../../src/ner/predict.js';
+import { type Entity, readLines, tagSentences, tagStream, windowStarts } from '../../src/ner/predict.js';
 import fc from 'fast-check';
 import { assertThrows } from '../helpers.js';
 
@@ -20,6 +20,26 @@ s('documents are tagged and emitted while the input is still being read (bounded
   if (order.join() !== Array.from({ length: 200 }, (_, i) => i + 1).join()) throw new Error('documents out of order');
   // 172 non-blank lines of 4 words, each tagged in two windows of 3.
   if (r.documents !== 200 || r.windowed !== 172 || r.sentences !== 172) throw new Error(JSON.stringify(r));
+  model.dispose();
+});
+
+s('a long document streams: its sentences come out, in order, while later ones are still untagged', async () => {
+  const model = tiny(['X'], 2, 1);
+  let batches = 0;
+  const infer = model.infer.bind(model);
+  model.infer = (...a: Parameters<typeof infer>) => { batches++; return infer(...a); };
+  // 300 sentences on one line, then a second document.
+  const text = 'A b. '.repeat(300).trim();
+  const events: { kind: string; batches: number; index?: number }[] = [];
+  const r = { documents: 0, sentences: 0, windowed: 0, entities: 0, seconds: 0 };
+  for await (const e of tagSentences(model, T.cpu, [text, 'a'], (t) => t, { batch: 8, inference: { steps: 1 } }, r)) {
+    events.push({ kind: e.kind, batches, ...(e.kind === 'sentence' ? { index: e.index } : {}) });
+  }
+  const sentences = events.filter((e) => e.kind === 'sentence');
+  if (sentences.length !== 301 || events.filter((e) => e.kind === 'end').length !== 2 || r.sentences !== 301) throw new Error(`${sentences.length} sentences, ${JSON.stringify(r)}`);
+  if (sentences[0].batches > 1) throw new Error(`the first sentence came out after ${sentences[0].batches} batches`);
+  if (sentences.slice(0, 300).some((e, i) => e.index !== i) || events[300].kind !== 'end' || sentences[300].index !== 0) throw new Error('sentences out of order');
+  if (batches !== Math.ceil(301 / 8)) throw new Error(`${batches} batches for 301 sentences in batches of 8`);
   model.dispose();
 });
 

@@ -1,16 +1,17 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { DEFAULT_SEED, MAX_WORDS } from '../../ner/defaults.js';
-import { toConll, toSpacy } from '../../ner/formats.js';
+import { DocumentWriter, type OutputFormat } from '../../ner/formats.js';
 import { lineDocuments, TEXT_FIELD } from '../../ner/inputs.js';
-import { type MinScore, type PredictReport, readLines, tagStream, type TaggedDocument } from '../../ner/predict.js';
+import { type MinScore, type PredictReport, readLines, tagSentences } from '../../ner/predict.js';
 import type { Command } from '../command.js';
 import { decodingOf, deviceOf, inferenceOf, loadModelOf, modelDirOf } from '../common.js';
 import { UsageError } from '../parse.js';
 
-function printText(doc: TaggedDocument): void {
-  console.log(doc.sentences.map((s) => s.tokens.join(' ')).join('\n'));
-  for (const e of doc.entities) console.log(`  ${e.type.padEnd(8)} ${e.text}  [${e.start}, ${e.end})  ${e.score.toFixed(2)}`);
-  if (!doc.entities.length) console.log('  (no entities)');
+/** Standard output through a 64 KB buffer, written out when full and at each document's end. */
+function bufferedStdout(): { write: (s: string) => void; flush: () => void } {
+  let parts: string[] = [], size = 0;
+  const flush = () => { if (parts.length) process.stdout.write(parts.join('')); parts = []; size = 0; };
+  return { write: (s) => { parts.push(s); size += s.length; if (size >= 1 << 16) flush(); }, flush };
 }
 
 export const predictCommand: Command = {
@@ -27,7 +28,7 @@ export const predictCommand: Command = {
     if (file && !existsSync(file)) throw new Error(`${file}: no such file`);
     if (file && !statSync(file).isFile()) throw new Error(`${file}: not a file (--file)`);
     if (values.json && values.output && values.output !== 'jsonl') throw new UsageError(`--json is --output jsonl; it cannot go with --output ${values.output}`);
-    const output = (values.output as string | undefined) ?? (values.json ? 'jsonl' : 'text');
+    const output = (values.output as OutputFormat | undefined) ?? (values.json ? 'jsonl' : 'text');
     const jsonl = ((values.format as string | undefined) ?? (file?.endsWith('.jsonl') ? 'jsonl' : 'text')) === 'jsonl';
     const field = (values['text-field'] as string | undefined) ?? TEXT_FIELD;
     const dev = await deviceOf(values);
@@ -50,13 +51,13 @@ export const predictCommand: Command = {
       ...decodingOf(values, model, selection), inference: inferenceOf(values), seed: (values.seed as number | undefined) ?? DEFAULT_SEED, maxWords,
       minScore: values['min-score'] as MinScore | undefined, onBatch,
     };
-    for await (const { doc, tagged } of tagStream(model, dev, lineDocuments(lines, where, jsonl, field), (d) => d.input, options, report)) {
-      if (!tagged.sentences.length && !jsonl) continue;
-      const id = doc.id !== undefined ? { id: doc.id } : {};
-      if (output === 'jsonl') console.log(JSON.stringify({ line: doc.line, ...id, sentences: tagged.sentences, entities: tagged.entities }));
-      else if (output === 'spacy') console.log(JSON.stringify({ ...id, ...toSpacy(tagged) }));
-      else if (output === 'conll') process.stdout.write(toConll(tagged) + '\n');
-      else printText(tagged);
+    const out = bufferedStdout(), writer = new DocumentWriter(output, out.write);
+    for await (const e of tagSentences(model, dev, lineDocuments(lines, where, jsonl, field), (d) => d.input, options, report)) {
+      const header = { line: e.doc.line, id: e.doc.id };
+      if (e.kind === 'sentence') { writer.sentence(header, e.sentence, e.entities); continue; }
+      // A blank line of plain text is no document; in JSONL every record is answered.
+      if (e.sentences || jsonl) writer.end(header, e.text);
+      out.flush();
     }
     model.dispose();
     if (report.sentences === 0) throw new UsageError('no text to tag (the input is empty)');
