@@ -36,8 +36,10 @@ export function toConll(doc: TaggedDocument): string {
   return out.slice(0, -1);
 }
 
+const spacyEnt = (e: Entity) => ({ start: e.start, end: e.end, label: e.type });
+
 export function toSpacy(doc: TaggedDocument): { text: string; ents: { start: number; end: number; label: string }[] } {
-  return { text: doc.text, ents: doc.entities.map((e) => ({ start: e.start, end: e.end, label: e.type })) };
+  return { text: doc.text, ents: doc.entities.map(spacyEnt) };
 }
 
 /** What the output of a document starts with: its input line (1-based) and its id, if it has one. */
@@ -78,7 +80,7 @@ export class DocumentWriter {
       this.write(']}\n');
     } else if (this.format === 'spacy') {
       this.write(`${JSON.stringify({ ...id, text }).slice(0, -1)},"ents":[`);
-      this.writeList(toSpacy({ text: '', sentences: [], entities: this.entities }).ents);
+      this.writeList(this.entities.map(spacyEnt));
       this.write(']}\n');
     }
     this.started = false;

@@ -148,11 +148,12 @@ export type SentenceEvent<D> =
 /** What a document source gives: its text, or its words when it comes tokenised (one sentence, joined by spaces). */
 export type DocumentInput = string | { tokens: readonly string[] };
 
-/** A pre-tokenised sentence as a document: its words joined by single spaces, with their offsets. */
-function tokensAsSentence(words: readonly string[]): DocumentSentence[] {
+/** A document's text and its sentences, made as they are asked for; pre-tokenised words are one sentence, joined by single spaces. */
+function documentOf(input: DocumentInput, clitics: NerModel['clitics']): { text: string; sentences: Iterable<DocumentSentence> } {
+  if (typeof input === 'string') return { text: input, sentences: documentSentences(input, clitics) };
   let at = 0;
-  const tokens = words.map((w) => { const t = { text: w, start: at, end: at + w.length }; at += w.length + 1; return t; });
-  return tokens.length ? [{ tokens, start: 0, end: tokens.at(-1)!.end }] : [];
+  const tokens = input.tokens.map((w) => { const t = { text: w, start: at, end: at + w.length }; at += w.length + 1; return t; });
+  return { text: input.tokens.join(' '), sentences: tokens.length ? [{ tokens, start: 0, end: tokens.at(-1)!.end }] : [] };
 }
 
 /**
@@ -204,10 +205,9 @@ export async function* tagSentences<D>(model: NerModel, device: Device, docs: As
   };
   for await (const doc of docs) {
     r.documents++;
-    const input = read(doc);
-    const text = typeof input === 'string' ? input : input.tokens.join(' ');
+    const { text, sentences } = documentOf(read(doc), model.clitics);
     const p: OpenDocument<D> = { doc, index: r.documents, text, sentences: 0 };
-    for (const sentence of typeof input === 'string' ? documentSentences(input, model.clitics) : tokensAsSentence(input.tokens)) {
+    for (const sentence of sentences) {
       const starts = windowStarts(sentence.tokens.length, size);
       const x: OpenSentence<D> = { p, k: p.sentences++, sentence, starts, found: [], left: starts.length };
       r.sentences++;
