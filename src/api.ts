@@ -13,6 +13,7 @@
  * `maxWords` is tagged in overlapping windows.
  */
 import { type Device, type DeviceKind, getDevice } from './tensor/device.js';
+import { reuseLargerPooledBuffers } from './tensor/stats.js';
 import type { InferenceSettings, NerModel } from './ner/contract.js';
 import { parseRecord, readSentences } from './ner/data.js';
 import { isWordList } from './ner/inputs.js';
@@ -176,10 +177,15 @@ export class Model {
   dispose(): void { this.ner.dispose(); }
 }
 
-/** Opens a model folder (config.json, vocab.txt, model.safetensors) or a bundled model by name ('conll2003', 'genia'). */
+/**
+ * Opens a model folder (config.json, vocab.txt, model.safetensors) or a bundled model by name ('conll2003', 'genia').
+ * Tagging brings batches of ever new shapes, so the device's buffer pool is set to reuse larger free
+ * buffers: memory levels off lower and sooner, at no measured speed cost (docs/RESULTS.md); `train` sets it back.
+ */
 export async function loadModel(dirOrName: string, o: LoadOptions = {}): Promise<Model> {
   const dir = resolveModelDir(dirOrName);
   const device = await deviceFor(o.device);
+  reuseLargerPooledBuffers(device);
   return new Model(await openModel(dir, device, undefined, { verify: o.verify }), device, dir);
 }
 
@@ -201,7 +207,9 @@ export async function train(config: string | TrainConfig, o: TrainApiOptions = {
   const cfg = typeof config === 'string' ? readTrainConfig(config) : parseTrainConfig(JSON.stringify(config), '(config object)');
   if (o.out) cfg.out = o.out;
   cfg.out ??= 'runs/out';
-  const r = await trainModel(cfg, await deviceFor(o.device), { resume: o.resume, reschedule: o.reschedule, stopSignal: o.stopSignal, init: o.init, onEvent: o.onProgress, log: o.log ?? (() => {}), progress: false });
+  const device = await deviceFor(o.device);
+  reuseLargerPooledBuffers(device, false); // training repeats its work: exact buckets settle on cached bind groups sooner
+  const r = await trainModel(cfg, device, { resume: o.resume, reschedule: o.reschedule, stopSignal: o.stopSignal, init: o.init, onEvent: o.onProgress, log: o.log ?? (() => {}), progress: false });
   return { ...r, modelDir: `${cfg.out}/model` };
 }
 

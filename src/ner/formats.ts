@@ -72,17 +72,44 @@ export class DocumentWriter {
     const id = h.id !== undefined ? { id: h.id } : {};
     if (this.format === 'text') {
       if (!this.sentences) this.write('\n');
-      for (const e of this.entities) this.write(`  ${e.type.padEnd(8)} ${e.text}  [${e.start}, ${e.end})  ${e.score.toFixed(2)}\n`);
+      this.writeTextEntities();
       if (!this.entities.length) this.write('  (no entities)\n');
     } else if (this.format === 'jsonl') {
-      this.write('],"entities":[');
-      this.writeList(this.entities);
-      this.write(']}\n');
+      this.closeJsonLine('');
     } else if (this.format === 'spacy') {
       this.write(`${JSON.stringify({ ...id, text }).slice(0, -1)},"ents":[`);
       this.writeList(this.entities.map(spacyEnt));
       this.write(']}\n');
     }
+    this.reset();
+  }
+
+  /**
+   * Closes a document that failed part-way, so that what was written stays well-formed and keeps the
+   * entities found so far: a JSON line gains an "error" field, text a "(stopped: …)" line. A document
+   * nothing was written of stays unwritten, and spaCy output is only written whole.
+   */
+  abort(message: string): void {
+    if (this.started && this.format === 'jsonl') this.closeJsonLine(`,"error":${JSON.stringify(message)}`);
+    else if (this.started && this.format === 'text') {
+      this.writeTextEntities();
+      this.write(`  (stopped: ${message})\n`);
+    }
+    this.reset();
+  }
+
+  private writeTextEntities(): void {
+    for (const e of this.entities) this.write(`  ${e.type.padEnd(8)} ${e.text}  [${e.start}, ${e.end})  ${e.score.toFixed(2)}\n`);
+  }
+
+  /** Ends the sentence list and the JSON line, with its entities and then `extra` (fields, comma first). */
+  private closeJsonLine(extra: string): void {
+    this.write('],"entities":[');
+    this.writeList(this.entities);
+    this.write(`]${extra}}\n`);
+  }
+
+  private reset(): void {
     this.started = false;
     this.sentences = 0;
     this.entities = [];

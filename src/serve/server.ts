@@ -15,7 +15,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type DeviceChoice, loadModel, type Model, type TaggedDocument } from '../api.js';
 import { EVAL_BATCH } from '../ner/defaults.js';
-import { reuseLargerPooledBuffers } from '../tensor/index.js';
 import { Batcher, DeviceLane, QueueFullError } from './batcher.js';
 import { serverMetrics } from './metrics.js';
 import { servePage } from './page.js';
@@ -64,7 +63,6 @@ export async function startServer(o: ServeOptions): Promise<NerServer> {
   let metrics: ReturnType<typeof serverMetrics> | undefined;
   for (const { name, dir } of o.models) {
     const model = await loadModel(dir, { device: o.device, verify: o.verify });
-    reuseLargerPooledBuffers(model.device); // batches of ever new shapes: memory flat after warm-up (docs/SERVING.md)
     const batch = Math.max(EVAL_BATCH, opt.maxBatch);
     const batcher = new Batcher<TaggedDocument>((texts) => model.tag(texts, { batch }), lane,
       { maxBatch: opt.maxBatch, maxWaitMs: opt.maxWaitMs, maxQueue: opt.maxQueue, onBatch: (n) => { metrics?.batchTexts.observe(n); metrics?.texts.inc(n); } });

@@ -73,6 +73,18 @@ s('train from a config object reports every step and epoch; the model folder it 
   model.dispose();
 });
 
+s('on webgpu a model loaded for tagging lets the buffer pool reuse larger free buffers, and train sets it back', async () => {
+  const model = await loadModel('conll2003', { device: 'webgpu' });
+  const pool = () => (model.device.kind === 'webgpu' ? model.device.backend.pool.reuseLarger : undefined);
+  if (pool() !== true) throw new Error(`after loadModel: reuseLarger ${pool()}`);
+  // The setting is made before the training data is read, so a run that fails on its data shows it.
+  await assertThrows(() => train({
+    data: { train: join(dir, 'missing.jsonl') }, model: { hidden: 8, embedding: 8, lstmLayers: 1, proposals: 4, heads: 2, ffn: 8 }, train: { epochs: 1, batch: 2, lr: 1e-3 }, eval: { mode: 'flat', proposals: 4 }, out: join(dir, 'never'),
+  }, { device: 'webgpu' }), /missing\.jsonl/);
+  if (pool() !== false) throw new Error(`after train: reuseLarger ${pool()}`);
+  model.dispose();
+});
+
 s('a bundled model opens by name; an unknown name is one line listing the bundled models', async () => {
   if (!bundledModelNames().includes('conll2003')) throw new Error(`bundled: ${bundledModelNames()}`);
   await assertThrows(() => loadModel('no-such-model', { device: 'cpu' }), /^no-such-model: no such model folder \(bundled models: conll2003, genia\)$/);

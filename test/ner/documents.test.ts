@@ -95,4 +95,25 @@ s('written a sentence at a time, every format is what the whole document gives, 
   }
 });
 
+s('a document stopped part-way still ends its line, with the entities found so far and the error', () => {
+  const sentence = { tokens: ['Acme', 'rose', '.'], start: 0, end: 10 };
+  const acme = { type: 'ORG', text: 'Acme', score: 0.9, start: 0, end: 4, startCp: 0, endCp: 4, sentence: 0, tokenStart: 0, tokenEnd: 1 };
+  const written = (format: (typeof OUTPUT_FORMATS)[number], sentences: number) => {
+    let got = '';
+    const w = new DocumentWriter(format, (x) => { got += x; });
+    for (let k = 0; k < sentences; k++) w.sentence({ line: 7, id: 'a' }, sentence, k ? [] : [acme]);
+    w.abort('out of memory');
+    return got;
+  };
+  const line = JSON.parse(written('jsonl', 2));
+  if (line.line !== 7 || line.id !== 'a' || line.sentences.length !== 2 || line.entities[0]?.text !== 'Acme' || line.error !== 'out of memory') {
+    throw new Error(`jsonl: ${JSON.stringify(line)}`);
+  }
+  const text = written('text', 1);
+  if (!text.endsWith('  ORG      Acme  [0, 4)  0.90\n  (stopped: out of memory)\n')) throw new Error(`text: ${JSON.stringify(text)}`);
+  // Nothing written of the document: nothing to close.
+  for (const format of OUTPUT_FORMATS) if (written(format, 0) !== '') throw new Error(`${format} wrote for a document never started`);
+  if (written('spacy', 2) !== '') throw new Error('spaCy output is written only whole');
+});
+
 s.run();

@@ -7,6 +7,7 @@ import { DEFAULT_REDIS } from '../../corpus/redis.js';
 import { type RunningWorker, startWorker } from '../../corpus/worker.js';
 import { weightsHash } from '../../corpus/weights.js';
 import { DEFAULT_SEED, MAX_WORDS } from '../../ner/defaults.js';
+import { reuseLargerPooledBuffers } from '../../tensor/index.js';
 import type { Command } from '../command.js';
 import { decodingOf, deviceOf, inferenceOf, loadModelOf, modelDirOf } from '../common.js';
 
@@ -32,6 +33,7 @@ export const workerCommand: Command = {
     const weights = await weightsHash(dir);
     const device = await deviceOf(values);
     const model = await loadModelOf(dir, device, values);
+    reuseLargerPooledBuffers(device); // shards of ever new batch shapes, as in serve: memory flat after warm-up
     // Exactly predict's settings for a model folder: its selection.json, the default seed and window.
     const options = { ...decodingOf(values, model, selection), inference: inferenceOf(values), seed: DEFAULT_SEED, maxWords: MAX_WORDS };
     const running = await startWorker({
